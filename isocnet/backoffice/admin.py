@@ -1,0 +1,347 @@
+"""The back office, first cut: the Django admin over every model.
+
+Staff change customers through the same services as the API (validated,
+audited). Money records (invoices, payments, credit, audit) are read-only
+here: they change only through services, and issued invoices never change.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+
+from isocnet.api.models import ApiToken
+from isocnet.catalog.models import Plan, TaxRate
+from isocnet.core.actors import Actor
+from isocnet.core.errors import BillingError
+from isocnet.core.models import AuditEvent, Sequence
+from isocnet.core.money import Money
+from isocnet.customers.models import Customer, PortalUser
+from isocnet.customers.services import customer_create, customer_input_clean, customer_update
+from isocnet.invoicing.models import Invoice, InvoiceLine, InvoiceTaxLine
+from isocnet.payments.models import Allocation, CreditEntry, Payment, PaymentMethod
+from isocnet.subscriptions.models import Subscription
+
+
+def money_column(attr: str, label: str, currency_attr: str = "currency"):
+    """A list column showing integer minor units as "$49.95"."""
+
+    def column(obj):
+        value = getattr(obj, attr)
+        if value is None:
+            return "—"
+        currency = obj
+        for part in currency_attr.split("__"):
+            currency = getattr(currency, part)
+        return Money.from_minor(value, currency).format()
+
+    column.short_description = label
+    column.admin_order_field = attr
+    return column
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# -- customers ------------------------------------------------------------
+_FORM_TO_API = {
+    "address_line1": "address.line1",
+    "address_line2": "address.line2",
+    "city": "address.city",
+    "region": "address.region",
+    "postal_code": "address.postal_code",
+    "country": "address.country",
+}
+_API_TO_FORM = {v: k for k, v in _FORM_TO_API.items()}
+_EDITABLE = [
+    "name",
+    "company",
+    "email",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "currency",
+    "tax_exempt",
+    "payment_method",
+    "status",
+    "notes",
+]
+
+
+def _api_data(cleaned: dict) -> dict:
+    data = {k: v for k, v in cleaned.items() if k not in _FORM_TO_API}
+    data["address"] = {
+        api.split(".")[1]: cleaned.get(form, "") for form, api in _FORM_TO_API.items()
+    }
+    return data
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = _EDITABLE
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            customer_input_clean(_api_data(cleaned), partial=self.instance.pk is not None)
+        except BillingError as exc:
+            self.add_error(
+                _API_TO_FORM.get(exc.field, exc.field if exc.field in self.fields else None),
+                exc.message,
+            )
+        return cleaned
+
+
+class SubscriptionInline(ReadOnlyInline):
+    model = Subscription
+    fields = ["plan", "description", "quantity", "status", "next_due_date"]
+    readonly_fields = fields
+
+
+class InvoiceInline(ReadOnlyInline):
+    model = Invoice
+    fields = ["number", "status", "issue_date", "due_date", "total_display", "balance_display"]
+    readonly_fields = fields
+    show_change_link = True
+    total_display = money_column("total_minor", "Total")
+    balance_display = money_column("balance_minor", "Balance")
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    form = CustomerForm
+    list_display = [
+        "account_number",
+        "name",
+        "company",
+        "email",
+        "payment_method",
+        "status",
+        "currency",
+    ]
+    list_filter = ["status", "payment_method", "tax_exempt", "currency", "country"]
+    search_fields = ["account_number", "name", "company", "email", "external_id", "phone"]
+    readonly_fields = ["account_number", "external_id", "created_at", "updated_at"]
+    inlines = [SubscriptionInline, InvoiceInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        actor = Actor.staff(request.user)
+        data = _api_data(form.cleaned_data)
+        if change:
+            saved = customer_update(actor=actor, customer_id=obj.pk, changes=data)
+        else:
+            data.pop("status", None)
+            saved = customer_create(actor=actor, **data)
+        obj.pk = saved.pk
+        obj.account_number = saved.account_number
+
+    def save_related(self, request, form, formsets, change):
+        pass  # inlines are read-only
+
+
+@admin.register(PortalUser)
+class PortalUserAdmin(admin.ModelAdmin):
+    list_display = ["user", "customer", "created_at"]
+    search_fields = ["user__username", "user__email", "customer__name", "customer__account_number"]
+    raw_id_fields = ["user", "customer"]
+    readonly_fields = ["created_at"]
+
+
+# -- catalog --------------------------------------------------------------
+@admin.register(TaxRate)
+class TaxRateAdmin(ReadOnlyAdmin):
+    list_display = ["name", "rate", "active"]
+    list_filter = ["active"]
+
+
+@admin.register(Plan)
+class PlanAdmin(ReadOnlyAdmin):
+    list_display = ["name", "code", "cycle", "price_display", "setup_fee_display", "active"]
+    list_filter = ["cycle", "active"]
+    search_fields = ["name", "code", "description"]
+    price_display = money_column("price_minor", "Price")
+    setup_fee_display = money_column("setup_fee_minor", "Setup fee")
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "customer",
+        "plan",
+        "description",
+        "quantity",
+        "status",
+        "next_due_date",
+        "anchor_day",
+    ]
+    list_filter = ["status", "plan__cycle", "plan"]
+    search_fields = ["description", "customer__name", "customer__account_number"]
+    list_select_related = ["customer", "plan"]
+    date_hierarchy = "next_due_date"
+
+
+# -- invoicing ------------------------------------------------------------
+class InvoiceLineInline(ReadOnlyInline):
+    model = InvoiceLine
+    fields = [
+        "position",
+        "description",
+        "period_start",
+        "period_last_day",
+        "quantity",
+        "unit_display",
+        "tax_name",
+        "amount_display",
+    ]
+    readonly_fields = fields
+    unit_display = money_column("unit_price_minor", "Unit price", "invoice__currency")
+    amount_display = money_column("amount_minor", "Amount", "invoice__currency")
+
+
+class InvoiceTaxLineInline(ReadOnlyInline):
+    model = InvoiceTaxLine
+    fields = ["name", "percent", "taxable_display", "tax_display"]
+    readonly_fields = fields
+    taxable_display = money_column("taxable_minor", "Taxable", "invoice__currency")
+    tax_display = money_column("tax_minor", "Tax", "invoice__currency")
+
+
+class AllocationInline(ReadOnlyInline):
+    model = Allocation
+    fk_name = "invoice"
+    fields = ["payment", "amount_display", "created_at"]
+    readonly_fields = fields
+    amount_display = money_column("amount_minor", "Amount", "invoice__currency")
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = [
+        "number",
+        "customer",
+        "status",
+        "issue_date",
+        "due_date",
+        "total_display",
+        "balance_display",
+    ]
+    list_filter = ["status", "issue_date", "due_date", "currency"]
+    search_fields = ["number", "customer__name", "customer__account_number", "customer__email"]
+    list_select_related = ["customer"]
+    date_hierarchy = "issue_date"
+    inlines = [InvoiceLineInline, InvoiceTaxLineInline, AllocationInline]
+    total_display = money_column("total_minor", "Total")
+    balance_display = money_column("balance_minor", "Balance")
+
+
+# -- payments -------------------------------------------------------------
+class PaymentAllocationInline(AllocationInline):
+    fk_name = "payment"
+    fields = ["invoice", "amount_display", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "received_on",
+        "customer",
+        "method",
+        "reference",
+        "amount_display",
+        "status",
+        "recorded_by",
+    ]
+    list_filter = ["method", "status", "received_on"]
+    search_fields = [
+        "reference",
+        "customer__name",
+        "customer__account_number",
+        "allocations__invoice__number",
+    ]
+    list_select_related = ["customer"]
+    date_hierarchy = "received_on"
+    inlines = [PaymentAllocationInline]
+    amount_display = money_column("amount_minor", "Amount")
+
+
+@admin.register(CreditEntry)
+class CreditEntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "customer",
+        "kind",
+        "amount_display",
+        "invoice",
+        "memo",
+        "recorded_by",
+    ]
+    list_filter = ["kind"]
+    search_fields = ["customer__name", "customer__account_number", "memo"]
+    list_select_related = ["customer", "invoice"]
+    amount_display = money_column("amount_minor", "Amount")
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(ReadOnlyAdmin):
+    list_display = [
+        "customer",
+        "brand",
+        "last4",
+        "exp_month",
+        "exp_year",
+        "is_default",
+        "removed_at",
+    ]
+    list_filter = ["brand", "is_default"]
+    search_fields = ["customer__name", "customer__account_number", "last4"]
+    exclude = ["token"]
+
+
+# -- core -----------------------------------------------------------------
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor", "action", "object_type", "object_id", "customer_id"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor", "action", "object_id"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Sequence)
+class SequenceAdmin(ReadOnlyAdmin):
+    list_display = ["name", "last_value"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    exclude = ["token_hash"]

@@ -1,0 +1,326 @@
+"""A realistic small ISP for `make demo`: its price list and ~50 customers.
+Loaded through the same services as the API, idempotently (by plan code and
+customer external id)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils.text import slugify
+
+from isocnet.catalog.models import Plan
+from isocnet.catalog.services import plan_create, tax_rate_for_percent
+from isocnet.core import clock
+from isocnet.core.actors import Actor
+from isocnet.customers.models import Customer
+from isocnet.customers.services import customer_create
+from isocnet.invoicing.engine.periods import CYCLE_MONTHS, add_months
+from isocnet.subscriptions.services import subscription_create
+
+DEMO = Actor("demo-loader")
+
+# code, name, description, price, cycle, setup fee, taxed (internet access is
+# not taxed: US Internet Tax Freedom Act; hosting, IPs and domains are)
+PLANS = [
+    (
+        "fiber-100",
+        "Fiber 100 Mbps",
+        "Symmetric fiber internet, 100 Mbps",
+        "49.95",
+        "monthly",
+        "0.00",
+        False,
+    ),
+    (
+        "fiber-500",
+        "Fiber 500 Mbps",
+        "Symmetric fiber internet, 500 Mbps",
+        "69.95",
+        "monthly",
+        "0.00",
+        False,
+    ),
+    (
+        "fiber-1000",
+        "Fiber 1 Gbps",
+        "Symmetric fiber internet, 1 Gbps",
+        "89.95",
+        "monthly",
+        "99.00",
+        False,
+    ),
+    (
+        "static-ip",
+        "Static IP address",
+        "One static public IPv4 address",
+        "10.00",
+        "monthly",
+        "0.00",
+        True,
+    ),
+    (
+        "hosting-basic",
+        "Web Hosting Basic",
+        "10 GB web hosting, 5 mailboxes, free TLS",
+        "119.40",
+        "annual",
+        "0.00",
+        True,
+    ),
+    (
+        "hosting-business",
+        "Web Hosting Business",
+        "50 GB web hosting, 50 mailboxes, daily backups",
+        "239.40",
+        "annual",
+        "0.00",
+        True,
+    ),
+    (
+        "domain-com",
+        "Domain renewal (.com)",
+        "Annual .com domain registration",
+        "18.99",
+        "annual",
+        "0.00",
+        True,
+    ),
+    (
+        "email-pro",
+        "Business Email",
+        "Hosted business email, per mailbox",
+        "15.00",
+        "quarterly",
+        "0.00",
+        True,
+    ),
+    (
+        "backup-offsite",
+        "Offsite Backup 100 GB",
+        "Encrypted offsite backup",
+        "59.94",
+        "semiannual",
+        "0.00",
+        True,
+    ),
+    (
+        "install",
+        "Professional installation",
+        "On-site installation by a technician",
+        "99.00",
+        "one_time",
+        "0.00",
+        True,
+    ),
+]
+
+FIRST = [
+    "Alice",
+    "Bob",
+    "Carmen",
+    "Dmitri",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ingrid",
+    "José",
+    "Kwame",
+    "Łukasz",
+    "Maya",
+    "Nadia",
+    "Oscar",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Søren",
+    "Tomás",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoë",
+]
+LAST = [
+    "Example",
+    "Anderson",
+    "Brennan",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "García",
+    "Hoang",
+    "Ivanova",
+    "Jackson",
+    "Kowalski",
+    "Lindqvist",
+    "Müller",
+    "Nakamura",
+    "O'Connor",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Urban",
+    "Vargas",
+    "Weber",
+    "Young",
+    "Zieliński",
+]
+COMPANIES = [
+    "",
+    "",
+    "",
+    "Acme Bakery LLC",
+    "Riverside Dental",
+    "Blue Fern Studio",
+    "Northgate Realty",
+    "Summit Auto Repair",
+    "Lakeside Books",
+    "Harbor Yoga",
+]
+STREETS = [
+    "Main St",
+    "Oak Ave",
+    "Maple Dr",
+    "Cedar Ln",
+    "Elm St",
+    "Washington Blvd",
+    "Lincoln Rd",
+    "Park Pl",
+]
+CITIES = [
+    ("Springfield", "IL", "62701"),
+    ("Decatur", "IL", "62521"),
+    ("Champaign", "IL", "61820"),
+    ("Peoria", "IL", "61602"),
+    ("Bloomington", "IL", "61701"),
+]
+
+
+def _ascii(name: str) -> str:
+    return slugify(name.translate(_FOLD)).replace("-", "")
+
+
+_FOLD = str.maketrans({"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "ß": "ss"})
+
+
+def load_catalog() -> dict[str, Plan]:
+    tax = None
+    plans = {}
+    for code, name, description, price, cycle, setup, taxed in PLANS:
+        existing = Plan.objects.filter(code=code).first()
+        if existing is None:
+            if taxed and tax is None:
+                tax = tax_rate_for_percent(actor=DEMO, rate="8.25")
+            existing = plan_create(
+                actor=DEMO,
+                code=code,
+                name=name,
+                description=description,
+                price=price,
+                cycle=cycle,
+                setup_fee=setup,
+                tax_rates=[tax] if taxed else [],
+            )
+        plans[code] = existing
+    return plans
+
+
+def _last_period_start(start: dt.date, months: int, today: dt.date) -> dt.date:
+    """The start of the period containing ``today`` for a service started on
+    ``start`` (the previous system billed everything before it)."""
+    current = start
+    step = 0
+    while True:
+        following = add_months(start, months * (step + 1), start.day)
+        if following > today:
+            return current
+        step += 1
+        current = following
+
+
+def load_customers(plans: dict[str, Plan], count: int = 50) -> int:
+    """Creates the demo customers that do not exist yet; returns how many."""
+    rng = random.Random(20261124)  # same customers every time
+    today = clock.today()
+    created = 0
+    for i in range(1, count + 1):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        company = rng.choice(COMPANIES)
+        city, region, postal = rng.choice(CITIES)
+        street = f"{rng.randint(10, 9999)} {rng.choice(STREETS)}"
+        card = rng.random() < 0.7
+        # Fiber on a day of the month spread over 1..31, so month ends show.
+        start = today - dt.timedelta(days=rng.randint(20, 400))
+        extras = rng.sample(
+            [
+                "static-ip",
+                "hosting-basic",
+                "hosting-business",
+                "domain-com",
+                "email-pro",
+                "backup-offsite",
+            ],
+            k=rng.randint(0, 3),
+        )
+        fiber = rng.choice(["fiber-100", "fiber-100", "fiber-500", "fiber-1000"])
+        external_id = f"demo-{i:04d}"
+        if Customer.objects.filter(external_id=external_id).exists():
+            continue
+        with transaction.atomic():
+            customer = customer_create(
+                actor=DEMO,
+                external_id=external_id,
+                name=f"{first} {last}",
+                company=company,
+                email=f"{_ascii(first)}.{_ascii(last)}.{i}@customers.example",
+                phone=f"+1 217 555 {rng.randint(1000, 9999)}",
+                address={
+                    "line1": street,
+                    "city": city,
+                    "region": region,
+                    "postal_code": postal,
+                    "country": "US",
+                },
+                payment_method="card" if card else "check",
+            )
+            for code in [fiber, *extras]:
+                plan = plans[code]
+                months = CYCLE_MONTHS[plan.cycle]
+                slug = _ascii(last)
+                if code.startswith("fiber") or code == "static-ip":
+                    label = street
+                elif code in {"hosting-basic", "hosting-business", "domain-com"}:
+                    label = f"{slug}{i}.example.com"
+                else:
+                    label = ""
+                subscription_create(
+                    actor=DEMO,
+                    customer_id=customer.pk,
+                    plan_id=plan.pk,
+                    start_date=start,
+                    next_due_date=_last_period_start(start, months, today),
+                    description=label,
+                    quantity=rng.randint(2, 5) if code == "email-pro" else 1,
+                )
+        created += 1
+    return created
+
+
+def ensure_staff(username: str = "staff", password: str = "isocnet-demo") -> tuple[str, str]:  # noqa: S107
+    User = get_user_model()
+    user, _ = User.objects.get_or_create(
+        username=username, defaults={"email": "staff@isocnet.example"}
+    )
+    user.is_staff = True
+    user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    return username, password

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from isocnet.api.tokens import apikey_create
+from isocnet.backoffice.demo.data import DEMO, ensure_staff, load_catalog, load_customers
+from isocnet.core import clock
+from isocnet.customers.models import Customer
+
+
+class Command(BaseCommand):
+    help = "Load the demo ISP (price list, ~50 customers, a staff login). Safe to run again."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=50)
+
+    def handle(self, *args, customers, **options):
+        plans = load_catalog()
+        created = load_customers(plans, customers)
+        username, password = ensure_staff()
+        _row, token = apikey_create(actor=DEMO, name=f"demo-{clock.now():%Y%m%d%H%M%S%f}")
+        self.stdout.write(
+            f"Demo data: {len(plans)} plans, {Customer.objects.count()} customers ({created} new).\n"
+            f"Back office: http://127.0.0.1:8000/admin/  user {username}  password {password}\n"
+            f"API docs:    http://127.0.0.1:8000/api/v1/docs\n"
+            f"API key:     {token}"
+        )

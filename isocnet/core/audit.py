@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from isocnet.core import clock
+from isocnet.core.actors import Actor
+from isocnet.core.models import AuditEvent
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    obj: Any,
+    customer_id: int | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEvent:
+    """Write an audit row. Must run inside the transaction of the change it
+    describes, so the change and its record commit (or vanish) together."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must be called inside the service's transaction")
+    return AuditEvent.objects.create(
+        created_at=clock.now(),
+        actor=actor.label,
+        action=action,
+        object_type=type(obj).__name__,
+        object_id=str(obj.pk),
+        customer_id=customer_id,
+        before=before,
+        after=after,
+    )

@@ -1,0 +1,169 @@
+"""Reading configuration from the environment, strictly.
+
+Every reader raises :class:`ConfigError` naming the variable and what is wrong,
+so a bad deployment fails at start-up rather than at the first invoice.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+class ConfigError(ImproperlyConfigured):
+    pass
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected one of true/false, 1/0, yes/no, on/off")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_time_zone(name: str, default: str) -> str:
+    value = os.environ.get(name, default)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name}={value!r}: not a known IANA time zone (e.g. America/Chicago)"
+        ) from None
+    return value
+
+
+def env_currency(name: str, default: str) -> str:
+    from babel.numbers import list_currencies
+
+    value = os.environ.get(name, default)
+    if value not in list_currencies():
+        raise ConfigError(f"{name}={value!r}: not an ISO 4217 currency code (e.g. USD)")
+    return value
+
+
+def env_url(name: str, default: str, *, schemes: set[str]) -> str:
+    value = os.environ.get(name, default)
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        wanted = " or ".join(sorted(schemes))
+        raise ConfigError(f"{name}={value!r}: expected an absolute {wanted} URL")
+    return value.rstrip("/")
+
+
+def database_from_url(name: str, default: str) -> dict:
+    import dj_database_url
+
+    value = os.environ.get(name) or default
+    scheme = urlsplit(value).scheme
+    if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
+        raise ConfigError(
+            f"{name}={value!r}: expected sqlite:///path or postgres://user@host:port/db"
+        )
+    try:
+        config = dj_database_url.parse(value, conn_max_age=0)
+    except Exception as exc:  # dj_database_url raises several kinds
+        raise ConfigError(f"{name}={value!r}: {exc}") from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # IMMEDIATE transactions take the write lock at BEGIN: two writers
+        # queue instead of failing with "database is locked" on upgrade.
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    return config
+
+
+def email_from_url(name: str, default: str) -> dict:
+    """smtp://[user:pass@]host:port[?starttls=1], smtps://user:pass@host:port,
+    file:///dir (one .eml per message), console:, memory: (tests)."""
+    value = os.environ.get(name) or default
+    parts = urlsplit(value)
+    scheme = parts.scheme
+    if scheme in {"smtp", "smtps"}:
+        if not parts.hostname:
+            raise ConfigError(f"{name}={value!r}: an SMTP URL needs a host")
+        try:
+            port = parts.port or (465 if scheme == "smtps" else 25)
+        except ValueError:
+            raise ConfigError(f"{name}={value!r}: the port is not a number") from None
+        query = parse_qs(parts.query)
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": parts.hostname,
+            "EMAIL_PORT": port,
+            "EMAIL_HOST_USER": unquote(parts.username or ""),
+            "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+            "EMAIL_USE_SSL": scheme == "smtps",
+            "EMAIL_USE_TLS": scheme == "smtp" and query.get("starttls", ["0"])[0] in _TRUE,
+            "EMAIL_TIMEOUT": 20,
+        }
+    if scheme == "file":
+        path = unquote(parts.path)
+        if not path:
+            raise ConfigError(
+                f"{name}={value!r}: a file URL needs a directory, e.g. file:///srv/mail"
+            )
+        return {
+            "EMAIL_BACKEND": "isocnet.notifications.backends.EmlFileBackend",
+            "EMAIL_FILE_PATH": path,
+        }
+    if scheme == "console":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if scheme == "memory":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    raise ConfigError(f"{name}={value!r}: expected smtp://, smtps://, file://, console: or memory:")
+
+
+def secret_key(var_dir: Path) -> str:
+    value = os.environ.get("SECRET_KEY")
+    if value is not None:
+        if len(value) < 32:
+            raise ConfigError("SECRET_KEY: must be at least 32 characters long")
+        return value
+    key_file = var_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key

@@ -1,0 +1,245 @@
+"""Customer accounts: create and update, audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from isocnet.core import clock
+from isocnet.core.actors import Actor
+from isocnet.core.audit import audit_record
+from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.sequences import sequence_take
+from isocnet.core.validation import (
+    clean_choice,
+    clean_country,
+    clean_currency,
+    clean_email,
+    clean_line,
+    clean_text,
+)
+from isocnet.customers.models import Customer, CustomerStatus, PaymentPreference
+
+# Fields a customer update may change, and how each is cleaned.
+_ADDRESS_FIELDS = {
+    "line1": ("address_line1", True, 200),
+    "line2": ("address_line2", False, 200),
+    "city": ("city", True, 100),
+    "region": ("region", False, 100),
+    "postal_code": ("postal_code", True, 20),
+}
+AUDITED_FIELDS = (
+    "name",
+    "company",
+    "email",
+    "cc_emails",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "currency",
+    "tax_exempt",
+    "payment_method",
+    "status",
+    "notes",
+    "external_id",
+)
+
+
+@dataclass(frozen=True)
+class Address:
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    line2: str = ""
+    region: str = ""
+
+
+def _snapshot(customer: Customer) -> dict:
+    return {field: getattr(customer, field) for field in AUDITED_FIELDS}
+
+
+def _clean_address(address: Address | dict, prefix: str = "address") -> dict:
+    data = address.__dict__ if isinstance(address, Address) else dict(address or {})
+    unknown = set(data) - set(_ADDRESS_FIELDS) - {"country"}
+    if unknown:
+        raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=prefix)
+    cleaned = {}
+    for key, (column, required, max_length) in _ADDRESS_FIELDS.items():
+        if key in data or required:
+            cleaned[column] = clean_line(
+                data.get(key), f"{prefix}.{key}", max_length=max_length, required=required
+            )
+    cleaned["country"] = clean_country(data.get("country"), f"{prefix}.country")
+    return cleaned
+
+
+def _clean_cc(value) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise InvalidInput("must be a list of email addresses", field="cc_emails")
+    return [clean_email(item, f"cc_emails[{i}]") for i, item in enumerate(value)]
+
+
+def customer_create(
+    *,
+    actor: Actor,
+    name: str,
+    email: str,
+    address: Address | dict,
+    payment_method: str,
+    company: str = "",
+    phone: str = "",
+    currency: str | None = None,
+    tax_exempt: bool = False,
+    notes: str = "",
+    cc_emails: list[str] | None = None,
+    external_id: str | None = None,
+) -> Customer:
+    fields = customer_input_clean(
+        {
+            "name": name,
+            "email": email,
+            "address": address,
+            "payment_method": payment_method,
+            "company": company,
+            "phone": phone,
+            "currency": currency or settings.CURRENCY,
+            "tax_exempt": tax_exempt,
+            "notes": notes,
+            "cc_emails": cc_emails,
+            "external_id": external_id,
+        }
+    )
+    now = clock.now()
+    with transaction.atomic():
+        (seq,) = sequence_take("account")
+        try:
+            with transaction.atomic():
+                customer = Customer.objects.create(
+                    account_number=settings.ACCOUNT_NUMBER_FORMAT.format(
+                        seq=seq, year=clock.today().year
+                    ),
+                    status=CustomerStatus.ACTIVE,
+                    created_at=now,
+                    updated_at=now,
+                    **fields,
+                )
+        except IntegrityError:
+            raise Conflict(
+                "another customer already has this external id", field="external_id"
+            ) from None
+        audit_record(
+            actor=actor,
+            action="customer.create",
+            obj=customer,
+            customer_id=customer.pk,
+            after=_snapshot(customer),
+        )
+    return customer
+
+
+_CLEANERS = {
+    "name": lambda v: clean_line(v, "name", max_length=200),
+    "email": lambda v: clean_email(v, "email"),
+    "company": lambda v: clean_line(v, "company", max_length=200, required=False),
+    "phone": lambda v: clean_line(v, "phone", max_length=40, required=False),
+    "payment_method": lambda v: clean_choice(v, "payment_method", PaymentPreference),
+    "currency": lambda v: clean_currency(v, "currency"),
+    "notes": lambda v: clean_text(v, "notes", max_length=5000, required=False),
+    "cc_emails": lambda v: _clean_cc(v),
+    "tax_exempt": lambda v: _clean_bool(v, "tax_exempt"),
+    "status": lambda v: clean_choice(v, "status", CustomerStatus),
+    "external_id": lambda v: clean_line(v, "external_id", max_length=64, required=False) or None,
+}
+_REQUIRED_ON_CREATE = ("name", "email", "address", "payment_method", "currency")
+
+
+def customer_input_clean(data: dict, *, partial: bool = False) -> dict:
+    """Validate customer input given with the API's field names and return
+    model columns. Raises InvalidInput naming the first bad field. Pure: the
+    admin form calls it to show errors beside the fields."""
+    for key in data:
+        if key not in _CLEANERS and key != "address":
+            raise InvalidInput("is not a field of a customer", field=key)
+    if not partial:
+        for key in _REQUIRED_ON_CREATE:
+            if data.get(key) is None:
+                raise InvalidInput("is required", field=key)
+    cleaned = {key: _CLEANERS[key](value) for key, value in data.items() if key in _CLEANERS}
+    if "address" in data:
+        cleaned.update(_clean_address(data["address"]))
+    return cleaned
+
+
+def customer_update(*, actor: Actor, customer_id: int, changes: dict) -> Customer:
+    """Partial update. ``changes`` uses the API's field names (``address`` is
+    a partial dict). Unknown fields are refused, naming them."""
+    if "external_id" in changes:
+        raise InvalidInput("is not a field that can be changed", field="external_id")
+    with transaction.atomic():
+        customer = _locked(customer_id)
+        changes = dict(changes)
+        if "address" in changes:
+            if not isinstance(changes["address"], dict):
+                raise InvalidInput("must be an object", field="address")
+            current = {
+                "line1": customer.address_line1,
+                "line2": customer.address_line2,
+                "city": customer.city,
+                "region": customer.region,
+                "postal_code": customer.postal_code,
+                "country": customer.country,
+            }
+            changes["address"] = {**current, **changes["address"]}
+        updates = customer_input_clean(changes, partial=True)
+        if (
+            updates.get("currency", customer.currency) != customer.currency
+            and customer.invoices.exists()
+        ):
+            raise Conflict(
+                "cannot change the currency of a customer who has invoices", field="currency"
+            )
+        before = _snapshot(customer)
+        for key, value in updates.items():
+            setattr(customer, key, value)
+        after = _snapshot(customer)
+        if after != before:
+            customer.updated_at = clock.now()
+            customer.save()
+            changed = [k for k in AUDITED_FIELDS if before[k] != after[k]]
+            audit_record(
+                actor=actor,
+                action="customer.update",
+                obj=customer,
+                customer_id=customer.pk,
+                before={k: before[k] for k in changed},
+                after={k: after[k] for k in changed},
+            )
+    return customer
+
+
+def _clean_bool(value, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput("must be true or false", field=field)
+    return value
+
+
+def _locked(customer_id: int) -> Customer:
+    try:
+        return Customer.objects.select_for_update().get(pk=customer_id)
+    except (Customer.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"no customer with id {customer_id}", field="customer") from None
+
+
+def customer_lock(customer_id: int) -> Customer:
+    """Lock the customer row: the per-account lock that serialises invoicing
+    and payments for one account. Call inside a transaction."""
+    return _locked(customer_id)

@@ -1,0 +1,54 @@
+"""An invoice's paid, credited and open amounts, derived from the
+allocation and credit ledgers, and the status that follows from them."""
+
+from __future__ import annotations
+
+from django.db.models import Sum
+
+from isocnet.core.errors import Conflict
+from isocnet.invoicing.models import INVOICE_TRANSITIONS, Invoice, InvoiceStatus
+
+
+def _status_for(invoice: Invoice) -> str:
+    if invoice.balance_minor == 0:
+        return InvoiceStatus.PAID
+    if invoice.amount_paid_minor or invoice.credit_applied_minor:
+        return InvoiceStatus.PARTIALLY_PAID
+    return InvoiceStatus.UNPAID
+
+
+def invoice_settle(invoice: Invoice) -> Invoice:
+    """Recompute from the ledgers and save. The caller holds the customer
+    and invoice locks inside its transaction."""
+    from isocnet.payments.models import Allocation, CreditEntry, CreditKind, PaymentStatus
+
+    if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID, InvoiceStatus.REFUNDED):
+        raise Conflict(
+            f"a {invoice.get_status_display().lower()} invoice takes no payments", field="invoice"
+        )
+    paid = (
+        Allocation.objects.filter(
+            invoice=invoice, payment__status=PaymentStatus.SUCCEEDED
+        ).aggregate(s=Sum("amount_minor"))["s"]
+        or 0
+    )
+    credited = -(
+        CreditEntry.objects.filter(invoice=invoice, kind=CreditKind.APPLIED).aggregate(
+            s=Sum("amount_minor")
+        )["s"]
+        or 0
+    )
+    balance = invoice.total_minor - paid - credited
+    if balance < 0:
+        raise Conflict("more would be applied to the invoice than it is for", field="amount")
+    invoice.amount_paid_minor = paid
+    invoice.credit_applied_minor = credited
+    invoice.balance_minor = balance
+    new_status = _status_for(invoice)
+    if new_status != invoice.status and new_status not in INVOICE_TRANSITIONS[invoice.status]:
+        raise Conflict(f"an invoice cannot go from {invoice.status} to {new_status}")
+    invoice.status = new_status
+    invoice.save(
+        update_fields=["amount_paid_minor", "credit_applied_minor", "balance_minor", "status"]
+    )
+    return invoice

@@ -1,0 +1,214 @@
+from django.db import models
+
+from isocnet.core.money import Money
+from isocnet.customers.models import Customer
+from isocnet.invoicing.engine.periods import inclusive_end
+from isocnet.subscriptions.models import Subscription
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    UNPAID = "unpaid", "Unpaid"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+    REFUNDED = "refunded", "Refunded"
+
+
+S = InvoiceStatus
+# Allowed transitions; invoicing.services is the only writer of status.
+INVOICE_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DRAFT: frozenset({S.UNPAID, S.PAID, S.VOID}),
+    S.UNPAID: frozenset({S.PARTIALLY_PAID, S.PAID, S.VOID}),
+    S.PARTIALLY_PAID: frozenset({S.UNPAID, S.PAID}),
+    S.PAID: frozenset({S.PARTIALLY_PAID, S.UNPAID, S.REFUNDED}),
+    S.REFUNDED: frozenset(),
+    S.VOID: frozenset(),
+}
+OPEN_STATUSES = (S.UNPAID, S.PARTIALLY_PAID)
+
+# Columns that may never change once the invoice has left draft. Enforced by
+# database triggers (migration 0002) on SQLite and PostgreSQL alike.
+FROZEN_INVOICE_COLUMNS = (
+    "number",
+    "series",
+    "customer_id",
+    "currency",
+    "issue_date",
+    "due_date",
+    "bill_to",
+    "subtotal_minor",
+    "tax_minor",
+    "total_minor",
+)
+
+
+class Invoice(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField(max_length=40, unique=True, null=True, blank=True)
+    series = models.CharField(max_length=40, blank=True)
+    status = models.CharField(
+        max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
+    )
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    bill_to = models.JSONField(
+        null=True, blank=True, help_text="Customer name and address as at issue"
+    )
+    subtotal_minor = models.BigIntegerField(default=0)
+    tax_minor = models.BigIntegerField(default=0)
+    total_minor = models.BigIntegerField(default=0)
+    amount_paid_minor = models.BigIntegerField(default=0)
+    credit_applied_minor = models.BigIntegerField(default=0)
+    balance_minor = models.BigIntegerField(default=0)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    issued_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "status"]),
+            models.Index(fields=["status", "due_date"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(balance_minor__gte=0), name="invoice_balance_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_paid_minor__gte=0), name="invoice_paid_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(credit_applied_minor__gte=0), name="invoice_credit_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total_minor=models.F("subtotal_minor") + models.F("tax_minor")),
+                name="invoice_total_is_subtotal_plus_tax",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["draft", "void"])
+                | models.Q(
+                    balance_minor=models.F("total_minor")
+                    - models.F("amount_paid_minor")
+                    - models.F("credit_applied_minor")
+                ),
+                name="invoice_balance_is_total_less_applied",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="draft") | models.Q(number__isnull=False),
+                name="invoice_issued_has_number",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invoice #{self.number}" if self.number else f"Draft invoice {self.pk}"
+
+    def _money(self, minor: int) -> Money:
+        return Money.from_minor(minor, self.currency)
+
+    @property
+    def subtotal(self) -> Money:
+        return self._money(self.subtotal_minor)
+
+    @property
+    def tax(self) -> Money:
+        return self._money(self.tax_minor)
+
+    @property
+    def total(self) -> Money:
+        return self._money(self.total_minor)
+
+    @property
+    def amount_paid(self) -> Money:
+        return self._money(self.amount_paid_minor)
+
+    @property
+    def credit_applied(self) -> Money:
+        return self._money(self.credit_applied_minor)
+
+    @property
+    def balance(self) -> Money:
+        return self._money(self.balance_minor)
+
+    @property
+    def is_issued(self) -> bool:
+        return self.status != InvoiceStatus.DRAFT
+
+
+class LineKind(models.TextChoices):
+    SERVICE = "service", "Service"
+    SETUP_FEE = "setup_fee", "Setup fee"
+    CHARGE = "charge", "One-time charge"
+    PRORATION = "proration", "Proration"
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    kind = models.CharField(max_length=12, choices=LineKind.choices, default=LineKind.CHARGE)
+    description = models.CharField(max_length=300)
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="invoice_lines"
+    )
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(
+        null=True, blank=True, help_text="Exclusive: the next period's start"
+    )
+    quantity = models.DecimalField(max_digits=12, decimal_places=4, default=1)
+    unit_price_minor = models.BigIntegerField()
+    tax_name = models.CharField(max_length=100, blank=True)
+    tax_percent = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    amount_minor = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["invoice_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice", "position"], name="invoiceline_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_start__isnull=True, period_end__isnull=True)
+                | models.Q(period_end__gt=models.F("period_start")),
+                name="invoiceline_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+    @property
+    def unit_price(self) -> Money:
+        return Money.from_minor(self.unit_price_minor, self.invoice.currency)
+
+    @property
+    def amount(self) -> Money:
+        return Money.from_minor(self.amount_minor, self.invoice.currency)
+
+    @property
+    def period_last_day(self):
+        return inclusive_end(self.period_end) if self.period_end else None
+
+
+class InvoiceTaxLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="tax_lines")
+    name = models.CharField(max_length=100)
+    percent = models.DecimalField(max_digits=7, decimal_places=4)
+    taxable_minor = models.BigIntegerField()
+    tax_minor = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["invoice_id", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.percent.normalize()}%"
+
+    @property
+    def tax(self) -> Money:
+        return Money.from_minor(self.tax_minor, self.invoice.currency)
+
+    @property
+    def taxable(self) -> Money:
+        return Money.from_minor(self.taxable_minor, self.invoice.currency)

@@ -1,0 +1,270 @@
+"""Invoices: draft, add lines, issue (gapless number, frozen), void.
+
+An issued invoice never changes its money again; later corrections are credit
+notes. Database triggers refuse any edit of an issued invoice's frozen
+columns or lines, whatever code path tries it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from isocnet.catalog.models import TaxRate
+from isocnet.core import clock
+from isocnet.core.actors import Actor
+from isocnet.core.audit import audit_record
+from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.money import Money, is_float
+from isocnet.core.sequences import sequence_take
+from isocnet.core.validation import clean_date, clean_line, clean_text
+from isocnet.customers.services import customer_lock
+from isocnet.invoicing.engine.totals import TaxKey, compute_totals, line_amount
+from isocnet.invoicing.models import Invoice, InvoiceLine, InvoiceStatus, InvoiceTaxLine, LineKind
+from isocnet.subscriptions.models import Subscription
+
+
+def _money_input(value, field: str, currency: str) -> Money:
+    if isinstance(value, Money):
+        if value.currency != currency:
+            raise InvalidInput(f"must be in {currency}", field=field)
+        return value
+    try:
+        return Money.parse(value, currency, allow_negative=True)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field=field) from None
+
+
+def _quantity(value) -> Decimal:
+    if is_float(value):
+        raise InvalidInput("must be a decimal string or whole number", field="quantity")
+    try:
+        quantity = Decimal(value) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, TypeError):
+        raise InvalidInput("must be a number", field="quantity") from None
+    if not quantity.is_finite() or quantity <= 0 or quantity > 1_000_000:
+        raise InvalidInput("must be more than 0 and at most 1000000", field="quantity")
+    if -quantity.as_tuple().exponent > 4:
+        raise InvalidInput("has at most 4 decimal places", field="quantity")
+    return quantity
+
+
+def invoice_lock(invoice_id) -> Invoice:
+    """Lock the invoice's customer, then the invoice (always in that order)."""
+    try:
+        customer_id = Invoice.objects.values_list("customer_id", flat=True).get(pk=invoice_id)
+    except (Invoice.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"no invoice with id {invoice_id}", field="invoice") from None
+    customer_lock(customer_id)
+    return Invoice.objects.select_for_update().get(pk=invoice_id)
+
+
+def invoice_create_draft(
+    *, actor: Actor, customer_id: int, due_date=None, notes: str = ""
+) -> Invoice:
+    due = clean_date(due_date, "due_date") if due_date is not None else None
+    notes = clean_text(notes, "notes", max_length=2000, required=False)
+    with transaction.atomic():
+        customer = customer_lock(customer_id)
+        invoice = Invoice.objects.create(
+            customer=customer,
+            currency=customer.currency,
+            due_date=due,
+            notes=notes,
+            created_at=clock.now(),
+        )
+        audit_record(actor=actor, action="invoice.draft", obj=invoice, customer_id=customer.pk)
+    return invoice
+
+
+def invoice_add_line(
+    *,
+    actor: Actor,
+    invoice_id: int,
+    description: str,
+    unit_price,
+    quantity=1,
+    tax_rate: TaxRate | None = None,
+    kind: str = LineKind.CHARGE,
+    subscription_id: int | None = None,
+    period_start: dt.date | None = None,
+    period_end: dt.date | None = None,
+) -> InvoiceLine:
+    description = clean_line(description, "description", max_length=300)
+    quantity = _quantity(quantity)
+    if (period_start is None) != (period_end is None):
+        raise InvalidInput("a period needs both a start and an end", field="period_end")
+    if period_start and period_end <= period_start:
+        raise InvalidInput("must be after the period start", field="period_end")
+    with transaction.atomic():
+        invoice = invoice_lock(invoice_id)
+        if invoice.status != InvoiceStatus.DRAFT:
+            raise Conflict("lines can be added only to a draft invoice", field="invoice")
+        price = _money_input(unit_price, "unit_price", invoice.currency)
+        if not price.is_exact:
+            raise InvalidInput("must be in whole minor units", field="unit_price")
+        if (
+            subscription_id is not None
+            and not Subscription.objects.filter(
+                pk=subscription_id, customer_id=invoice.customer_id
+            ).exists()
+        ):
+            raise NotFound("no such service on this customer's account", field="subscription")
+        position = (invoice.lines.aggregate(m=Max("position"))["m"] or 0) + 1
+        line = InvoiceLine.objects.create(
+            invoice=invoice,
+            position=position,
+            kind=kind,
+            description=description,
+            subscription_id=subscription_id,
+            period_start=period_start,
+            period_end=period_end,
+            quantity=quantity,
+            unit_price_minor=price.minor(),
+            tax_name=tax_rate.name if tax_rate else "",
+            tax_percent=tax_rate.rate if tax_rate else None,
+            amount_minor=line_amount(quantity, price).minor(),
+        )
+        _recompute_draft(invoice)
+        audit_record(
+            actor=actor,
+            action="invoice.line_add",
+            obj=invoice,
+            customer_id=invoice.customer_id,
+            after={"line": line.pk, "description": description, "amount": line.amount.as_string()},
+        )
+    return line
+
+
+def _recompute_draft(invoice: Invoice) -> None:
+    """Totals and tax lines of a draft, from its lines (rounding points 1-3)."""
+    lines = list(invoice.lines.all())
+    totals = compute_totals(
+        (
+            (
+                Money.from_minor(line.amount_minor, invoice.currency),
+                TaxKey(line.tax_name, line.tax_percent) if line.tax_percent is not None else None,
+            )
+            for line in lines
+        ),
+        invoice.currency,
+        tax_exempt=invoice.customer.tax_exempt,
+    )
+    invoice.tax_lines.all().delete()
+    InvoiceTaxLine.objects.bulk_create(
+        InvoiceTaxLine(
+            invoice=invoice,
+            name=s.key.name,
+            percent=s.key.percent,
+            taxable_minor=s.taxable.minor(),
+            tax_minor=s.tax.minor(),
+        )
+        for s in totals.taxes
+    )
+    invoice.subtotal_minor = totals.subtotal.minor()
+    invoice.tax_minor = totals.tax_total.minor()
+    invoice.total_minor = totals.total.minor()
+    invoice.balance_minor = invoice.total_minor
+    invoice.save(update_fields=["subtotal_minor", "tax_minor", "total_minor", "balance_minor"])
+
+
+def invoice_series(issue_date: dt.date) -> str:
+    fmt = settings.INVOICE_NUMBER_FORMAT
+    return f"invoice-{issue_date.year}" if "{year}" in fmt else "invoice"
+
+
+def bill_to_snapshot(customer) -> dict:
+    return {
+        "account_number": customer.account_number,
+        "name": customer.name,
+        "company": customer.company,
+        "email": customer.email,
+        "address": customer.address_lines(),
+    }
+
+
+def invoice_issue(
+    *, actor: Actor, invoice_id: int, issue_date=None, allow_zero: bool = False
+) -> Invoice:
+    """Freeze a draft: number it from its series, snapshot the customer,
+    fix the due date, then apply available account credit (setting
+    AUTO_APPLY_CREDIT)."""
+    issued_on = clean_date(issue_date, "issue_date") if issue_date is not None else clock.today()
+    with transaction.atomic():
+        invoice = invoice_lock(invoice_id)
+        if invoice.status != InvoiceStatus.DRAFT:
+            raise Conflict(f"invoice #{invoice.number} is already issued", field="invoice")
+        if not invoice.lines.exists():
+            raise Conflict("an invoice without lines cannot be issued", field="lines")
+        _recompute_draft(invoice)
+        if invoice.total_minor < 0:
+            raise Conflict(
+                "an invoice total cannot be negative; issue a credit note instead", field="total"
+            )
+        if invoice.total_minor == 0 and not allow_zero:
+            raise Conflict("the invoice total is zero", field="total")
+        due = invoice.due_date or issued_on + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
+        if due < issued_on:
+            raise InvalidInput("the due date is before the issue date", field="due_date")
+        customer = invoice.customer
+        series = invoice_series(issued_on)
+        (seq,) = sequence_take(series)
+        invoice.number = settings.INVOICE_NUMBER_FORMAT.format(year=issued_on.year, seq=seq)
+        invoice.series = series
+        invoice.issue_date = issued_on
+        invoice.due_date = due
+        invoice.bill_to = bill_to_snapshot(customer)
+        invoice.issued_at = clock.now()
+        invoice.status = InvoiceStatus.PAID if invoice.total_minor == 0 else InvoiceStatus.UNPAID
+        invoice.amount_paid_minor = invoice.credit_applied_minor = 0
+        invoice.balance_minor = invoice.total_minor
+        invoice.save()
+        audit_record(
+            actor=actor,
+            action="invoice.issue",
+            obj=invoice,
+            customer_id=customer.pk,
+            before={"status": "draft"},
+            after={
+                "number": invoice.number,
+                "total": invoice.total.as_string(),
+                "due_date": due.isoformat(),
+            },
+        )
+        if settings.AUTO_APPLY_CREDIT and invoice.balance_minor:
+            from isocnet.payments.services import credit_apply_locked
+
+            credit_apply_locked(actor=actor, invoice=invoice)
+    return invoice
+
+
+def invoice_void(*, actor: Actor, invoice_id: int, reason: str) -> Invoice:
+    """Void an invoice nothing has been applied to (a draft or an unpaid
+    invoice). Its number stays used: the series keeps no gap."""
+    reason = clean_line(reason, "reason", max_length=300)
+    with transaction.atomic():
+        invoice = invoice_lock(invoice_id)
+        if invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.UNPAID):
+            raise Conflict(
+                f"a {invoice.get_status_display().lower()} invoice cannot be voided; refund or credit it instead",
+                field="invoice",
+            )
+        before = invoice.status
+        invoice.status = InvoiceStatus.VOID
+        invoice.voided_at = clock.now()
+        invoice.void_reason = reason
+        invoice.balance_minor = 0
+        invoice.save(update_fields=["status", "voided_at", "void_reason", "balance_minor"])
+        audit_record(
+            actor=actor,
+            action="invoice.void",
+            obj=invoice,
+            customer_id=invoice.customer_id,
+            before={"status": before},
+            after={"status": "void", "reason": reason},
+        )
+    return invoice

@@ -1,0 +1,224 @@
+"""Money received and account credit.
+
+Every service here locks the customer row first (the per-account lock),
+then the invoices it touches in id order, so concurrent payments on one
+account serialise and never over-apply. Invariants kept:
+
+- Σ allocations of a payment + the credit it created = the payment amount;
+- an invoice's balance = total - allocations - credit applied, never < 0;
+- available credit = Σ credit ledger, never < 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Sum
+
+from isocnet.core import clock
+from isocnet.core.actors import Actor
+from isocnet.core.audit import audit_record
+from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.money import Money
+from isocnet.core.validation import clean_choice, clean_date, clean_line, clean_money
+from isocnet.customers.models import Customer
+from isocnet.customers.services import customer_lock
+from isocnet.invoicing.balances import invoice_settle
+from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+from isocnet.payments.models import Allocation, CreditEntry, CreditKind, Payment, PaymentKind
+
+
+@dataclass
+class PaymentResult:
+    payment: Payment
+    allocations: list[Allocation] = field(default_factory=list)
+    credit: Money | None = None  # credit created from the remainder
+
+    @property
+    def applied(self) -> Money:
+        total = Money.zero(self.payment.currency)
+        for allocation in self.allocations:
+            total = total + allocation.amount
+        return total
+
+
+def available_credit_minor(customer_id: int) -> int:
+    return (
+        CreditEntry.objects.filter(customer_id=customer_id).aggregate(s=Sum("amount_minor"))["s"]
+        or 0
+    )
+
+
+def payment_record(
+    *,
+    actor: Actor,
+    customer_id: int | None = None,
+    amount,
+    method: str,
+    reference: str = "",
+    received_on=None,
+    invoice_number: str | None = None,
+) -> PaymentResult:
+    """Record money received (check, money order, transfer, cash, or a card
+    charge that already succeeded). With ``invoice_number`` it is applied to
+    that invoice; otherwise to the customer's open invoices, oldest due
+    first. Whatever is left becomes account credit."""
+    method = clean_choice(method, "method", PaymentKind)
+    reference = clean_line(reference, "reference", max_length=120, required=False)
+    received = clean_date(received_on, "date") if received_on is not None else clock.today()
+    with transaction.atomic():
+        if invoice_number is not None:
+            target = (
+                Invoice.objects.filter(number=invoice_number)
+                .values_list("pk", "customer_id")
+                .first()
+            )
+            if target is None:
+                raise NotFound(f"no issued invoice numbered {invoice_number!r}", field="invoice")
+            if customer_id is not None and customer_id != target[1]:
+                raise InvalidInput("the invoice belongs to another customer", field="invoice")
+            customer_id = target[1]
+        if customer_id is None:
+            raise InvalidInput("is required (or give an invoice)", field="customer")
+        customer = customer_lock(customer_id)
+        money = clean_money(amount, "amount", customer.currency, allow_zero=False)
+        if invoice_number is not None:
+            invoices = list(Invoice.objects.select_for_update().filter(pk=target[0]))
+            if invoices[0].status not in OPEN_STATUSES:
+                raise Conflict(
+                    f"invoice #{invoice_number} is {invoices[0].get_status_display().lower()}; "
+                    "record the payment on the account instead",
+                    field="invoice",
+                )
+        else:
+            invoices = list(
+                Invoice.objects.select_for_update()
+                .filter(customer=customer, status__in=OPEN_STATUSES)
+                .order_by("due_date", "issue_date", "id")
+            )
+        payment = Payment.objects.create(
+            customer=customer,
+            amount_minor=money.minor(),
+            currency=customer.currency,
+            method=method,
+            reference=reference,
+            received_on=received,
+            recorded_by=actor.label,
+            created_at=clock.now(),
+        )
+        result = PaymentResult(payment=payment)
+        remaining = payment.amount_minor
+        for invoice in sorted(invoices, key=lambda inv: inv.pk) if invoice_number else invoices:
+            if remaining == 0:
+                break
+            take = min(remaining, invoice.balance_minor)
+            if take <= 0:
+                continue
+            allocation = Allocation.objects.create(
+                payment=payment, invoice=invoice, amount_minor=take, created_at=payment.created_at
+            )
+            invoice_settle(invoice)
+            result.allocations.append(allocation)
+            remaining -= take
+        if remaining:
+            CreditEntry.objects.create(
+                customer=customer,
+                amount_minor=remaining,
+                currency=customer.currency,
+                kind=CreditKind.OVERPAYMENT,
+                payment=payment,
+                memo=f"Unapplied part of payment {payment.pk}",
+                recorded_by=actor.label,
+                created_at=payment.created_at,
+            )
+            result.credit = Money.from_minor(remaining, customer.currency)
+        audit_record(
+            actor=actor,
+            action="payment.record",
+            obj=payment,
+            customer_id=customer.pk,
+            after={
+                "amount": payment.amount.as_string(),
+                "method": method,
+                "reference": reference,
+                "received_on": received.isoformat(),
+                "allocations": {a.invoice.number: a.amount.as_string() for a in result.allocations},
+                "credit": result.credit.as_string() if result.credit else "0",
+            },
+        )
+    return result
+
+
+def credit_apply_locked(*, actor: Actor, invoice: Invoice) -> Money:
+    """Apply the customer's available credit to ``invoice``. The caller
+    holds the customer and invoice locks. Returns the amount applied."""
+    if invoice.status not in OPEN_STATUSES:
+        return Money.zero(invoice.currency)
+    available = available_credit_minor(invoice.customer_id)
+    take = min(available, invoice.balance_minor)
+    if take <= 0:
+        return Money.zero(invoice.currency)
+    CreditEntry.objects.create(
+        customer_id=invoice.customer_id,
+        amount_minor=-take,
+        currency=invoice.currency,
+        kind=CreditKind.APPLIED,
+        invoice=invoice,
+        memo=f"Applied to invoice #{invoice.number}",
+        recorded_by=actor.label,
+        created_at=clock.now(),
+    )
+    invoice_settle(invoice)
+    applied = Money.from_minor(take, invoice.currency)
+    audit_record(
+        actor=actor,
+        action="credit.apply",
+        obj=invoice,
+        customer_id=invoice.customer_id,
+        after={"applied": applied.as_string(), "balance": invoice.balance.as_string()},
+    )
+    return applied
+
+
+def credit_apply(*, actor: Actor, invoice_id: int) -> Money:
+    from isocnet.invoicing.services import invoice_lock
+
+    with transaction.atomic():
+        return credit_apply_locked(actor=actor, invoice=invoice_lock(invoice_id))
+
+
+def credit_adjust(*, actor: Actor, customer_id: int, amount, memo: str) -> CreditEntry:
+    """Grant (positive) or withdraw (negative) account credit by hand."""
+    memo = clean_line(memo, "memo", max_length=300)
+    with transaction.atomic():
+        customer: Customer = customer_lock(customer_id)
+        try:
+            money = (
+                Money.parse(amount, customer.currency, allow_negative=True)
+                if isinstance(amount, str)
+                else amount
+            )
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="amount") from None
+        if not money:
+            raise InvalidInput("must not be zero", field="amount")
+        if money.amount < 0 and available_credit_minor(customer.pk) + money.minor() < 0:
+            raise Conflict("the customer does not have that much credit", field="amount")
+        entry = CreditEntry.objects.create(
+            customer=customer,
+            amount_minor=money.minor(),
+            currency=customer.currency,
+            kind=CreditKind.ADJUSTMENT,
+            memo=memo,
+            recorded_by=actor.label,
+            created_at=clock.now(),
+        )
+        audit_record(
+            actor=actor,
+            action="credit.adjust",
+            obj=entry,
+            customer_id=customer.pk,
+            after={"amount": money.as_string(), "memo": memo},
+        )
+    return entry

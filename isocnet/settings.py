@@ -1,0 +1,152 @@
+"""ISOCNET Billing settings: everything comes from the environment.
+
+See docs/configuration.md for every variable and its default. Nothing in the
+apps reads settings at import time.
+"""
+
+from pathlib import Path
+
+from isocnet.core.config import (
+    ConfigError,
+    database_from_url,
+    email_from_url,
+    env_bool,
+    env_currency,
+    env_int,
+    env_list,
+    env_str,
+    env_time_zone,
+    env_url,
+    secret_key,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(env_str("VAR_DIR", str(Path.cwd() / "var"))).resolve()
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = secret_key(VAR_DIR)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+DATABASES = {
+    "default": database_from_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'isocnet.sqlite3'}")
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+_email = email_from_url("EMAIL_URL", f"file://{VAR_DIR / 'mail'}")
+globals().update(_email)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ISOCNET Billing <billing@isocnet.example>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+PORTAL_URL = env_url("PORTAL_URL", "http://127.0.0.1:8000/portal", schemes={"http", "https"})
+
+TIME_ZONE = env_time_zone("TIME_ZONE", "America/Chicago")
+USE_TZ = True
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+
+# The business ------------------------------------------------------------
+CURRENCY = env_currency("CURRENCY", "USD")
+COMPANY_NAME = env_str("COMPANY_NAME", "ISOCNET")
+COMPANY_ADDRESS = env_str(
+    "COMPANY_ADDRESS", "100 Network Way, Suite 200\nSpringfield, IL 62701\nUnited States"
+)
+COMPANY_EMAIL = env_str("COMPANY_EMAIL", "billing@isocnet.example")
+COMPANY_PHONE = env_str("COMPANY_PHONE", "+1 217 555 0100")
+COMPANY_WEBSITE = env_str("COMPANY_WEBSITE", "https://www.isocnet.example")
+INVOICE_NUMBER_FORMAT = env_str("INVOICE_NUMBER_FORMAT", "{year}-{seq:06d}")
+ACCOUNT_NUMBER_FORMAT = env_str("ACCOUNT_NUMBER_FORMAT", "C{seq:06d}")
+PAYMENT_TERMS_DAYS = env_int("PAYMENT_TERMS_DAYS", 14, minimum=0)
+AUTO_APPLY_CREDIT = env_bool("AUTO_APPLY_CREDIT", True)
+
+for _name, _fmt in (
+    ("INVOICE_NUMBER_FORMAT", INVOICE_NUMBER_FORMAT),
+    ("ACCOUNT_NUMBER_FORMAT", ACCOUNT_NUMBER_FORMAT),
+):
+    try:
+        _fmt.format(year=2026, seq=1)
+    except (KeyError, IndexError, ValueError) as _exc:
+        raise ConfigError(
+            f"{_name}={_fmt!r}: only {{year}} and {{seq}} may be used ({_exc})"
+        ) from None
+
+# Django ------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "isocnet.core",
+    "isocnet.customers",
+    "isocnet.catalog",
+    "isocnet.subscriptions",
+    "isocnet.invoicing",
+    "isocnet.payments",
+    "isocnet.notifications",
+    "isocnet.api",
+    "isocnet.backoffice",
+    "isocnet.cli",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "isocnet.urls"
+WSGI_APPLICATION = "isocnet.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "media"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and PORTAL_URL.startswith("https://"))
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

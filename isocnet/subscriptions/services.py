@@ -1,0 +1,218 @@
+"""Services (subscriptions): start, change, suspend, cancel.
+
+What a change costs (proration) is the billing run's business; these
+services record what the customer has and from when.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from isocnet.catalog.models import BillingCycle, Plan
+from isocnet.core import clock
+from isocnet.core.actors import Actor
+from isocnet.core.audit import audit_record
+from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.validation import clean_date, clean_line, clean_money, clean_positive_int
+from isocnet.customers.models import Customer, CustomerStatus
+from isocnet.customers.services import customer_lock
+from isocnet.subscriptions.models import SUBSCRIPTION_TRANSITIONS, Subscription, SubscriptionStatus
+
+AUDITED = (
+    "plan_id",
+    "quantity",
+    "price_override_minor",
+    "description",
+    "status",
+    "next_due_date",
+    "cancel_at_period_end",
+    "cancellation_date",
+)
+
+
+def _snapshot(sub: Subscription) -> dict:
+    return {
+        k: (v.isoformat() if isinstance(v, dt.date) else v)
+        for k in AUDITED
+        for v in [getattr(sub, k)]
+    }
+
+
+def _plan(plan_id, field: str = "plan") -> Plan:
+    if isinstance(plan_id, Plan):
+        return plan_id
+    try:
+        plan = Plan.objects.get(pk=plan_id)
+    except (Plan.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"no plan with id {plan_id}", field=field) from None
+    if not plan.active:
+        raise Conflict("this plan is no longer sold", field=field)
+    return plan
+
+
+def _price_override(price, customer: Customer, plan: Plan) -> int | None:
+    if price is None:
+        if plan.currency != customer.currency:
+            raise InvalidInput(
+                f"the plan is priced in {plan.currency} but the customer pays in {customer.currency}; "
+                f"give a price in {customer.currency}",
+                field="price",
+            )
+        return None
+    return clean_money(price, "price", customer.currency).minor()
+
+
+def _set_status(sub: Subscription, new: str) -> None:
+    if new != sub.status and new not in SUBSCRIPTION_TRANSITIONS[sub.status]:
+        raise Conflict(f"a {sub.status} service cannot become {new}", field="status")
+    sub.status = new
+
+
+def subscription_create(
+    *,
+    actor: Actor,
+    customer_id: int,
+    plan_id,
+    start_date,
+    quantity: int = 1,
+    price=None,
+    description: str = "",
+    next_due_date=None,
+) -> Subscription:
+    """``next_due_date`` (default: the start date) is for services brought
+    over from a previous billing system: the periods before it were billed
+    there. It must fall on or after the start date."""
+    start = clean_date(start_date, "start_date")
+    next_due = clean_date(next_due_date, "next_due_date") if next_due_date is not None else start
+    if next_due < start:
+        raise InvalidInput("must not be before the start date", field="next_due_date")
+    quantity = clean_positive_int(quantity, "quantity")
+    description = clean_line(description, "description", max_length=200, required=False)
+    plan = _plan(plan_id)
+    with transaction.atomic():
+        customer = customer_lock(customer_id)
+        if customer.status == CustomerStatus.CLOSED:
+            raise Conflict("the customer's account is closed", field="customer")
+        now = clock.now()
+        sub = Subscription.objects.create(
+            customer=customer,
+            plan=plan,
+            quantity=quantity,
+            price_override_minor=_price_override(price, customer, plan),
+            description=description,
+            start_date=start,
+            next_due_date=next_due,
+            anchor_day=start.day,
+            status=SubscriptionStatus.ACTIVE
+            if start <= clock.today()
+            else SubscriptionStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action="subscription.create",
+            obj=sub,
+            customer_id=customer.pk,
+            after=_snapshot(sub),
+        )
+    return sub
+
+
+def subscription_lock(subscription_id) -> Subscription:
+    """Lock the owning customer, then the subscription (always in that order)."""
+    try:
+        customer_id = Subscription.objects.values_list("customer_id", flat=True).get(
+            pk=subscription_id
+        )
+    except (Subscription.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"no service with id {subscription_id}", field="subscription") from None
+    customer_lock(customer_id)
+    return (
+        Subscription.objects.select_for_update()
+        .select_related("plan", "customer")
+        .get(pk=subscription_id)
+    )
+
+
+def subscription_change(*, actor: Actor, subscription_id, changes: dict) -> Subscription:
+    """Change plan, quantity, price or label; or change status (suspend,
+    resume, cancel). A change of plan or quantity applies from the next
+    billing period; cancellation takes effect at period end unless
+    ``"immediate": true``."""
+    allowed = {"plan", "quantity", "price", "description", "status", "immediate"}
+    for key in changes:
+        if key not in allowed:
+            raise InvalidInput("is not a field that can be changed", field=key)
+    with transaction.atomic():
+        sub = subscription_lock(subscription_id)
+        before = _snapshot(sub)
+        if sub.status == SubscriptionStatus.CANCELLED:
+            raise Conflict("the service is cancelled", field="status")
+        if "plan" in changes:
+            plan = _plan(changes["plan"])
+            if plan.cycle == BillingCycle.ONE_TIME and sub.plan.cycle != BillingCycle.ONE_TIME:
+                raise InvalidInput(
+                    "a recurring service cannot move to a one-time plan", field="plan"
+                )
+            sub.plan = plan
+            if "price" not in changes:
+                sub.price_override_minor = _price_override(None, sub.customer, plan)
+        if "quantity" in changes:
+            sub.quantity = clean_positive_int(changes["quantity"], "quantity")
+        if "price" in changes:
+            sub.price_override_minor = (
+                None
+                if changes["price"] is None
+                else _price_override(changes["price"], sub.customer, sub.plan)
+            )
+        if "description" in changes:
+            sub.description = clean_line(
+                changes["description"], "description", max_length=200, required=False
+            )
+        if "status" in changes:
+            _apply_status(sub, changes["status"], immediate=changes.get("immediate", False))
+        after = _snapshot(sub)
+        if after != before:
+            sub.updated_at = clock.now()
+            sub.save()
+            changed = [k for k in AUDITED if before[k] != after[k]]
+            audit_record(
+                actor=actor,
+                action="subscription.change",
+                obj=sub,
+                customer_id=sub.customer_id,
+                before={k: before[k] for k in changed},
+                after={k: after[k] for k in changed},
+            )
+    return sub
+
+
+def _apply_status(sub: Subscription, status: str, *, immediate) -> None:
+    if not isinstance(immediate, bool):
+        raise InvalidInput("must be true or false", field="immediate")
+    valid = {s.value for s in SubscriptionStatus} - {SubscriptionStatus.PENDING}
+    if status not in valid:
+        raise InvalidInput(f"must be one of {', '.join(sorted(valid))}", field="status")
+    today = clock.today()
+    if status == SubscriptionStatus.CANCELLED:
+        if immediate or sub.status == SubscriptionStatus.PENDING:
+            _set_status(sub, SubscriptionStatus.CANCELLED)
+            sub.cancellation_date = today
+            sub.cancel_at_period_end = False
+        else:
+            # Ends when the period already billed runs out; the billing run
+            # then sets the status (it is the one that knows the period).
+            sub.cancel_at_period_end = True
+            sub.cancellation_date = max(sub.next_due_date or today, today)
+    elif (
+        status == SubscriptionStatus.ACTIVE
+        and sub.cancel_at_period_end
+        and sub.status == SubscriptionStatus.ACTIVE
+    ):
+        sub.cancel_at_period_end = False  # "active" undoes a pending cancellation
+        sub.cancellation_date = None
+    else:
+        _set_status(sub, status)

@@ -1,0 +1,39 @@
+import datetime as dt
+
+import pytest
+from django.conf import settings
+
+from isocnet.core import clock
+from isocnet.core.actors import Actor
+
+TEST_ACTOR = Actor("test")
+
+
+def on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_collection_modifyitems(config, items):
+    if on_postgres():
+        return
+    skip = pytest.mark.skip(
+        reason="PostgreSQL only: run with TEST_DATABASE_URL (make test / .ci/run do)"
+    )
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def actor():
+    return TEST_ACTOR
+
+
+@pytest.fixture
+def today():
+    """Freeze the billing clock on a known day."""
+    with clock.frozen_at(dt.date(2026, 11, 20)):
+        yield dt.date(2026, 11, 20)
+
+
+from tests.factories import *  # noqa: E402,F403 - fixtures
