@@ -26,7 +26,7 @@ from isocnet.subscriptions.models import Subscription
 def money_column(attr: str, label: str, currency_attr: str = "currency"):
     """A list column showing integer minor units as "$49.95"."""
 
-    def column(obj):
+    def column(model_admin, obj):
         value = getattr(obj, attr)
         if value is None:
             return "—"
@@ -161,9 +161,6 @@ class CustomerAdmin(admin.ModelAdmin):
             saved = customer_create(actor=actor, **data)
         obj.pk = saved.pk
         obj.account_number = saved.account_number
-
-    def save_related(self, request, form, formsets, change):
-        pass  # inlines are read-only
 
 
 @admin.register(PortalUser)

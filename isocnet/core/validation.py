@@ -51,7 +51,14 @@ def clean_email(value, field: str) -> str:
 def _countries() -> frozenset[str]:
     from babel import Locale
 
-    return frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+    # CLDR also names regions that are not countries (ZZ "Unknown Region",
+    # EU, UN, the QO/XA/XB pseudo-regions); XK (Kosovo) stays.
+    not_countries = {"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"}
+    return frozenset(
+        code
+        for code in Locale("en").territories
+        if len(code) == 2 and code.isalpha() and code not in not_countries
+    )
 
 
 def clean_country(value, field: str) -> str:

@@ -1,7 +1,7 @@
 import datetime as dt
 
 from django.db.models import Q
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from isocnet.api.v1.base import actor_of
 from isocnet.api.v1.pagination import PageParams, page
@@ -110,7 +110,7 @@ def create_customer(request, payload: CustomerIn):
     data = payload.dict()
     address = {k: v for k, v in data.pop("address").items() if v is not None}
     customer = customer_create(actor=actor_of(request), address=address, **data)
-    return 201, customer_out(customer)
+    return Status(201, customer_out(customer))
 
 
 class CustomerFilter(Schema):

@@ -1,4 +1,4 @@
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from isocnet.api.v1.base import actor_of
 from isocnet.api.v1.schemas import ErrorOut, Strict
@@ -71,7 +71,7 @@ def create_plan(request, payload: PlanIn):
         tax_rates=tax_rates,
         code=payload.code,
     )
-    return 201, plan_out(plan)
+    return Status(201, plan_out(plan))
 
 
 @router.get("/plans", response=list[PlanOut])
@@ -83,5 +83,5 @@ def list_plans(request):
 def get_plan(request, plan_id: int):
     plan = Plan.objects.prefetch_related("tax_rates").filter(pk=plan_id).first()
     if plan is None:
-        return 404, {"error": "not_found", "message": f"no plan with id {plan_id}"}
+        return Status(404, {"error": "not_found", "message": f"no plan with id {plan_id}"})
     return plan_out(plan)

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from isocnet.api.v1.base import actor_of
 from isocnet.api.v1.pagination import PageParams, page
@@ -86,7 +86,7 @@ def create_subscription(request, payload: SubscriptionIn):
         price=payload.price,
         description=payload.description,
     )
-    return 201, subscription_out(_get(sub.pk))
+    return Status(201, subscription_out(_get(sub.pk)))
 
 
 class SubscriptionFilter(Schema):

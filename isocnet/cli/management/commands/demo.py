@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import secrets
+
 from django.core.management.base import BaseCommand
 
 from isocnet.api.tokens import apikey_create
 from isocnet.backoffice.demo.data import DEMO, ensure_staff, load_catalog, load_customers
-from isocnet.core import clock
 from isocnet.customers.models import Customer
 
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
         plans = load_catalog()
         created = load_customers(plans, customers)
         username, password = ensure_staff()
-        _row, token = apikey_create(actor=DEMO, name=f"demo-{clock.now():%Y%m%d%H%M%S%f}")
+        _row, token = apikey_create(actor=DEMO, name=f"demo-{secrets.token_hex(4)}")
         self.stdout.write(
             f"Demo data: {len(plans)} plans, {Customer.objects.count()} customers ({created} new).\n"
             f"Back office: http://127.0.0.1:8000/admin/  user {username}  password {password}\n"

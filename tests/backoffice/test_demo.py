@@ -1,0 +1,27 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from isocnet.catalog.models import Plan
+from isocnet.customers.models import Customer
+from isocnet.subscriptions.models import Subscription
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_loads_an_isp_and_can_run_again(today, capsys):
+    call_command("demo", customers=12)
+    first = capsys.readouterr().out
+    counts = (Plan.objects.count(), Customer.objects.count(), Subscription.objects.count())
+    call_command("demo", customers=12)
+    assert (Plan.objects.count(), Customer.objects.count(), Subscription.objects.count()) == counts
+    assert counts[1] == 12
+    assert {"monthly", "annual", "quarterly", "semiannual", "one_time"} <= set(
+        Plan.objects.values_list("cycle", flat=True)
+    )
+    assert set(Customer.objects.values_list("payment_method", flat=True)) == {"card", "check"}
+    assert "password isocnet-demo" in first
+    assert first.split()[-1].startswith("isk_")
+    staff = get_user_model().objects.get(username="staff")
+    assert staff.is_staff
+    assert staff.check_password("isocnet-demo")

@@ -1,0 +1,121 @@
+"""The `isocnet` command as an operator runs it: real processes, real files."""
+
+import hashlib
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ISOCNET = str(Path(sys.executable).with_name("isocnet"))
+
+
+def run(args, env_extra, tmp_path, check=True):
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        {"VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    )
+    env.update(env_extra)
+    result = subprocess.run([ISOCNET, *args], env=env, capture_output=True, text=True, timeout=120)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CURRENCY", "XYZ"),
+        ("DATABASE_URL", "mysql://localhost/db"),
+        ("EMAIL_URL", "ftp://mail.example"),
+        ("EMAIL_URL", "smtp://mail.example:notaport"),
+        ("TIME_ZONE", "Mars/Olympus_Mons"),
+        ("DEBUG", "maybe"),
+        ("SECRET_KEY", "short"),
+        ("PORTAL_URL", "portal.example.com"),
+        ("PAYMENT_TERMS_DAYS", "-1"),
+        ("INVOICE_NUMBER_FORMAT", "{year}-{customer}"),
+    ],
+)
+def test_a_bad_setting_fails_at_start_naming_the_variable(tmp_path, variable, value):
+    result = run(["check"], {variable: value}, tmp_path, check=False)
+    assert result.returncode == 2
+    assert (
+        f"configuration error: {variable}=" in result.stderr
+        or f"configuration error: {variable}:" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_apikey_create_prints_the_key_once_as_the_last_word(tmp_path):
+    run(["migrate", "--noinput", "-v0"], {}, tmp_path)
+    out = run(["apikey", "create", "billing-script"], {}, tmp_path).stdout
+    token = out.split()[-1]
+    assert token.startswith("isk_")
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        stored = db.execute(
+            "select token_hash from api_apitoken where name = 'billing-script'"
+        ).fetchone()[0]
+    assert stored == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in (tmp_path / "db.sqlite3").read_bytes().decode("latin-1")
+    again = run(["apikey", "create", "billing-script"], {}, tmp_path, check=False)
+    assert again.returncode != 0
+    assert "already exists" in again.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_with_the_site_and_static_files(tmp_path):
+    run(["migrate", "--noinput", "-v0"], {}, tmp_path)
+    port = _free_port()
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        {"VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    )
+    server = subprocess.Popen(
+        [ISOCNET, "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        for path, marker in [
+            ("/admin/login/", b"Username"),
+            ("/api/v1/docs", b"swagger"),
+            ("/static/admin/css/base.css", b"{"),
+        ]:
+            with urllib.request.urlopen(base + path, timeout=5) as response:
+                assert response.status == 200
+                assert marker in response.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path):
+    result = run(["serve", "--port", str(_free_port())], {}, tmp_path, check=False)
+    assert result.returncode != 0
+    assert "isocnet migrate" in result.stderr
