@@ -60,7 +60,7 @@ def make_invoice(
             invoice_id=invoice.pk,
             description=description,
             unit_price=price,
-            tax_rate=tax,
+            tax_rates=[tax] if tax else [],
             quantity=quantity,
         )
     if issue:

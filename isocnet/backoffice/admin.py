@@ -215,7 +215,7 @@ class InvoiceLineInline(ReadOnlyInline):
         "period_last_day",
         "quantity",
         "unit_display",
-        "tax_name",
+        "tax_names",
         "amount_display",
     ]
     readonly_fields = fields

@@ -67,6 +67,12 @@ class Invoice(models.Model):
     issued_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.TextField(blank=True)
+    overdue_since = models.DateField(
+        null=True, blank=True, help_text="Set by the billing run once past due"
+    )
+    billing_run = models.ForeignKey(
+        "BillingRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="invoices"
+    )
 
     class Meta:
         ordering = ["-issue_date", "-id"]
@@ -159,8 +165,9 @@ class InvoiceLine(models.Model):
     )
     quantity = models.DecimalField(max_digits=12, decimal_places=4, default=1)
     unit_price_minor = models.BigIntegerField()
-    tax_name = models.CharField(max_length=100, blank=True)
-    tax_percent = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    taxes = models.JSONField(
+        default=list, blank=True, help_text='[{"name": "Sales tax", "percent": "8.25"}]'
+    )
     amount_minor = models.BigIntegerField()
 
     class Meta:
@@ -168,6 +175,12 @@ class InvoiceLine(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["invoice", "position"], name="invoiceline_position_unique"
+            ),
+            # A service period is billed once, whatever runs at the same time.
+            models.UniqueConstraint(
+                fields=["subscription", "period_start"],
+                condition=models.Q(kind__in=["service", "proration"], subscription__isnull=False),
+                name="invoiceline_period_billed_once",
             ),
             models.CheckConstraint(
                 condition=models.Q(period_start__isnull=True, period_end__isnull=True)
@@ -191,6 +204,10 @@ class InvoiceLine(models.Model):
     def period_last_day(self):
         return inclusive_end(self.period_end) if self.period_end else None
 
+    @property
+    def tax_names(self) -> str:
+        return ", ".join(f"{t['name']}" for t in self.taxes)
+
 
 class InvoiceTaxLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="tax_lines")
@@ -212,3 +229,104 @@ class InvoiceTaxLine(models.Model):
     @property
     def taxable(self) -> Money:
         return Money.from_minor(self.taxable_minor, self.invoice.currency)
+
+
+class Charge(models.Model):
+    """A one-time charge (or credit, when negative) waiting for the customer's
+    next invoice: an installation, a proration of a plan change, a late fee."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="charges")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="charges"
+    )
+    kind = models.CharField(max_length=12, choices=LineKind.choices, default=LineKind.CHARGE)
+    description = models.CharField(max_length=300)
+    quantity = models.DecimalField(max_digits=12, decimal_places=4, default=1)
+    unit_price_minor = models.BigIntegerField()
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    taxes = models.JSONField(default=list, blank=True)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    invoice_line = models.OneToOneField(
+        InvoiceLine, on_delete=models.PROTECT, null=True, blank=True, related_name="charge"
+    )
+
+    class Meta:
+        ordering = ["customer_id", "id"]
+        indexes = [
+            models.Index(
+                fields=["customer"],
+                condition=models.Q(invoice_line__isnull=True),
+                name="charge_pending_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+    @property
+    def amount(self) -> Money:
+        return Money.from_minor(self.amount_minor, self.currency)
+
+
+class BillingRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    PREVIEW = "preview", "Preview (dry run)"
+
+
+class BillingRun(models.Model):
+    date = models.DateField(db_index=True)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=10, choices=BillingRunStatus.choices, default=BillingRunStatus.RUNNING
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.CharField(max_length=150)
+    customers_seen = models.PositiveIntegerField(default=0)
+    invoices_created = models.PositiveIntegerField(default=0)
+    invoices_total_minor = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3, blank=True)
+    refused = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    marked_overdue = models.PositiveIntegerField(default=0)
+    suspended = models.PositiveIntegerField(default=0)
+    reactivated = models.PositiveIntegerField(default=0)
+    notices_queued = models.PositiveIntegerField(default=0)
+    to_collect = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Billing run {self.date} ({self.get_status_display()})"
+
+
+class BillingRunItem(models.Model):
+    class Outcome(models.TextChoices):
+        ISSUED = "issued", "Invoice issued"
+        REFUSED = "refused", "Refused by a check"
+        ERROR = "error", "Error"
+        PREVIEW = "preview", "Would issue"
+        NOTHING = "nothing", "Nothing due"
+
+    run = models.ForeignKey(BillingRun, on_delete=models.CASCADE, related_name="items")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    total_minor = models.BigIntegerField(default=0)
+    lines = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.outcome}"

@@ -23,7 +23,13 @@ from isocnet.core.money import Money, is_float
 from isocnet.core.sequences import sequence_take
 from isocnet.core.validation import clean_date, clean_line, clean_text
 from isocnet.customers.services import customer_lock
-from isocnet.invoicing.engine.totals import TaxKey, compute_totals, line_amount
+from isocnet.invoicing.engine.totals import (
+    TaxKey,
+    compute_totals,
+    line_amount,
+    tax_keys_from_json,
+    tax_keys_to_json,
+)
 from isocnet.invoicing.models import Invoice, InvoiceLine, InvoiceStatus, InvoiceTaxLine, LineKind
 from isocnet.subscriptions.models import Subscription
 
@@ -88,7 +94,7 @@ def invoice_add_line(
     description: str,
     unit_price,
     quantity=1,
-    tax_rate: TaxRate | None = None,
+    tax_rates: list[TaxRate] | tuple = (),
     kind: str = LineKind.CHARGE,
     subscription_id: int | None = None,
     period_start: dt.date | None = None,
@@ -125,8 +131,7 @@ def invoice_add_line(
             period_end=period_end,
             quantity=quantity,
             unit_price_minor=price.minor(),
-            tax_name=tax_rate.name if tax_rate else "",
-            tax_percent=tax_rate.rate if tax_rate else None,
+            taxes=tax_keys_to_json([TaxKey(t.name, t.rate) for t in tax_rates]),
             amount_minor=line_amount(quantity, price).minor(),
         )
         _recompute_draft(invoice)
@@ -145,10 +150,7 @@ def _recompute_draft(invoice: Invoice) -> None:
     lines = list(invoice.lines.all())
     totals = compute_totals(
         (
-            (
-                Money.from_minor(line.amount_minor, invoice.currency),
-                TaxKey(line.tax_name, line.tax_percent) if line.tax_percent is not None else None,
-            )
+            (Money.from_minor(line.amount_minor, invoice.currency), tax_keys_from_json(line.taxes))
             for line in lines
         ),
         invoice.currency,

@@ -52,6 +52,10 @@ class Subscription(models.Model):
     status = models.CharField(max_length=12, choices=SubscriptionStatus.choices)
     cancel_at_period_end = models.BooleanField(default=False)
     cancellation_date = models.DateField(null=True, blank=True)
+    suspended_for_nonpayment = models.BooleanField(
+        default=False,
+        help_text="Suspended by the billing run; resumes by itself when the account is paid up",
+    )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

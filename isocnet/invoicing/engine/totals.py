@@ -9,7 +9,7 @@ Rounding points (HALF_UP to the currency's minor unit), and only these:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -50,16 +50,19 @@ def tax_for(taxable: Money, percent: Decimal) -> Money:
 
 
 def compute_totals(
-    lines: Iterable[tuple[Money, TaxKey | None]], currency: str, *, tax_exempt: bool = False
+    lines: Iterable[tuple[Money, Sequence[TaxKey]]], currency: str, *, tax_exempt: bool = False
 ) -> Totals:
-    """``lines``: (rounded line amount, its tax key or None)."""
+    """``lines``: (rounded line amount, the tax keys that apply to it; a line
+    may carry several, e.g. state and county tax)."""
     subtotal = Money.zero(currency)
     taxable: dict[TaxKey, Money] = {}
-    for amount, key in lines:
+    for amount, keys in lines:
         if not amount.is_exact:
             raise ValueError("line amounts must already be rounded (rounding point 1)")
         subtotal = subtotal + amount
-        if key is not None and not tax_exempt:
+        if tax_exempt:
+            continue
+        for key in set(keys):
             taxable[key] = taxable.get(key, Money.zero(currency)) + amount
     taxes = tuple(
         TaxSummary(key=key, taxable=base, tax=tax_for(base, key.percent))
@@ -69,3 +72,11 @@ def compute_totals(
     for summary in taxes:
         tax_total = tax_total + summary.tax
     return Totals(subtotal=subtotal, taxes=taxes, tax_total=tax_total, total=subtotal + tax_total)
+
+
+def tax_keys_from_json(taxes: list[dict]) -> tuple[TaxKey, ...]:
+    return tuple(TaxKey(t["name"], Decimal(t["percent"])) for t in taxes)
+
+
+def tax_keys_to_json(keys: Sequence[TaxKey]) -> list[dict]:
+    return [{"name": k.name, "percent": f"{k.percent.normalize():f}"} for k in keys]

@@ -1,0 +1,52 @@
+from django.db import models
+
+from isocnet.customers.models import Customer
+
+
+class MessageKind(models.TextChoices):
+    INVOICE = "invoice", "Customer Invoice"
+    REMINDER = "reminder", "Payment reminder"
+    OVERDUE_1 = "overdue_1", "First overdue notice"
+    OVERDUE_2 = "overdue_2", "Second overdue notice"
+    OVERDUE_3 = "overdue_3", "Third overdue notice"
+    SUSPENSION = "suspension", "Suspension notice"
+    RECEIPT = "receipt", "Invoice Payment Confirmation"
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class OutboxMessage(models.Model):
+    """A customer notice, recorded in the business transaction that causes
+    it and delivered afterwards. ``dedupe_key`` makes each notice exist once
+    ("invoice:42", "overdue_1:42"), however often the run repeats."""
+
+    kind = models.CharField(max_length=16, choices=MessageKind.choices)
+    dedupe_key = models.CharField(max_length=120, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="messages")
+    invoice = models.ForeignKey(
+        "invoicing.Invoice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="messages",
+    )
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.customer} ({self.status})"
