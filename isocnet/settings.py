@@ -58,6 +58,32 @@ INVOICE_NUMBER_FORMAT = env_str("INVOICE_NUMBER_FORMAT", "{year}-{seq:06d}")
 ACCOUNT_NUMBER_FORMAT = env_str("ACCOUNT_NUMBER_FORMAT", "C{seq:06d}")
 PAYMENT_TERMS_DAYS = env_int("PAYMENT_TERMS_DAYS", 14, minimum=0)
 AUTO_APPLY_CREDIT = env_bool("AUTO_APPLY_CREDIT", True)
+# The billing run (docs/billing-run.md)
+INVOICE_LEAD_DAYS = env_int("INVOICE_LEAD_DAYS", 14, minimum=0)
+BILLING_DAY = env_int(
+    "BILLING_DAY", 0, minimum=0
+)  # 0: each service on its start day; 1-31: fixed day
+if BILLING_DAY > 31:
+    raise ConfigError(f"BILLING_DAY={BILLING_DAY}: must be 0 (anniversary billing) or a day 1-31")
+ALLOW_ZERO_INVOICES = env_bool("ALLOW_ZERO_INVOICES", False)
+PRORATE_CHANGES = env_str("PRORATE_CHANGES", "next_invoice")
+if PRORATE_CHANGES not in {"next_invoice", "immediate"}:
+    raise ConfigError(f"PRORATE_CHANGES={PRORATE_CHANGES!r}: expected next_invoice or immediate")
+REMINDER_DAYS_BEFORE_DUE = env_int("REMINDER_DAYS_BEFORE_DUE", 3, minimum=0)
+try:
+    OVERDUE_NOTICE_DAYS = [int(x) for x in env_str("OVERDUE_NOTICE_DAYS", "1,7,14").split(",")]
+except ValueError:
+    raise ConfigError(
+        "OVERDUE_NOTICE_DAYS: expected three whole numbers of days, e.g. 1,7,14"
+    ) from None
+if (
+    len(OVERDUE_NOTICE_DAYS) != 3
+    or sorted(set(OVERDUE_NOTICE_DAYS)) != OVERDUE_NOTICE_DAYS
+    or OVERDUE_NOTICE_DAYS[0] < 1
+):
+    raise ConfigError("OVERDUE_NOTICE_DAYS: expected three increasing numbers of days, e.g. 1,7,14")
+SUSPEND_AFTER_DAYS = env_int("SUSPEND_AFTER_DAYS", 10, minimum=1)
+SUSPENSION_WARNING_DAYS = env_int("SUSPENSION_WARNING_DAYS", 3, minimum=0)
 
 for _name, _fmt in (
     ("INVOICE_NUMBER_FORMAT", INVOICE_NUMBER_FORMAT),

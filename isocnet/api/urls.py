@@ -1,8 +1,7 @@
-from isocnet.api.v1 import customers, plans, subscriptions
+from isocnet.api.v1 import billing_runs, customers, invoices, plans, subscriptions
 from isocnet.api.v1.base import api
 
-api.add_router("", plans.router)
-api.add_router("", customers.router)
-api.add_router("", subscriptions.router)
+for module in (plans, customers, subscriptions, invoices, billing_runs):
+    api.add_router("", module.router)
 
 urlpatterns = api.urls

@@ -18,7 +18,15 @@ from isocnet.core.models import AuditEvent, Sequence
 from isocnet.core.money import Money
 from isocnet.customers.models import Customer, PortalUser
 from isocnet.customers.services import customer_create, customer_input_clean, customer_update
-from isocnet.invoicing.models import Invoice, InvoiceLine, InvoiceTaxLine
+from isocnet.invoicing.models import (
+    BillingRun,
+    BillingRunItem,
+    Charge,
+    Invoice,
+    InvoiceLine,
+    InvoiceTaxLine,
+)
+from isocnet.notifications.models import OutboxMessage
 from isocnet.payments.models import Allocation, CreditEntry, Payment, PaymentMethod
 from isocnet.subscriptions.models import Subscription
 
@@ -342,3 +350,65 @@ class SequenceAdmin(ReadOnlyAdmin):
 class ApiTokenAdmin(ReadOnlyAdmin):
     list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
     exclude = ["token_hash"]
+
+
+# -- billing runs and notices --------------------------------------------------
+class BillingRunItemInline(ReadOnlyInline):
+    model = BillingRunItem
+    fields = ["customer", "outcome", "invoice", "lines", "total_display", "message"]
+    readonly_fields = fields
+    total_display = money_column("total_minor", "Total", "run__currency")
+
+
+@admin.register(BillingRun)
+class BillingRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "date",
+        "status",
+        "started_at",
+        "finished_at",
+        "customers_seen",
+        "invoices_created",
+        "total_display",
+        "refused",
+        "errors",
+        "marked_overdue",
+        "notices_queued",
+        "suspended",
+    ]
+    list_filter = ["status", "date"]
+    date_hierarchy = "date"
+    inlines = [BillingRunItemInline]
+    total_display = money_column("invoices_total_minor", "Total invoiced")
+
+
+@admin.register(Charge)
+class ChargeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "customer",
+        "description",
+        "amount_display",
+        "invoice_line",
+        "created_by",
+    ]
+    search_fields = ["description", "customer__name", "customer__account_number"]
+    list_select_related = ["customer", "invoice_line"]
+    amount_display = money_column("amount_minor", "Amount")
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "customer",
+        "invoice",
+        "status",
+        "attempts",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["kind", "status"]
+    search_fields = ["customer__name", "customer__account_number", "invoice__number", "dedupe_key"]
+    list_select_related = ["customer", "invoice"]

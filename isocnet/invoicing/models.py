@@ -32,6 +32,7 @@ OPEN_STATUSES = (S.UNPAID, S.PARTIALLY_PAID)
 FROZEN_INVOICE_COLUMNS = (
     "number",
     "series",
+    "sequence",
     "customer_id",
     "currency",
     "issue_date",
@@ -47,6 +48,9 @@ class Invoice(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
     number = models.CharField(max_length=40, unique=True, null=True, blank=True)
     series = models.CharField(max_length=40, blank=True)
+    sequence = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Position in its series"
+    )
     status = models.CharField(
         max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
     )
@@ -77,6 +81,7 @@ class Invoice(models.Model):
     class Meta:
         ordering = ["-issue_date", "-id"]
         indexes = [
+            models.Index(fields=["series", "sequence"]),
             models.Index(fields=["customer", "status"]),
             models.Index(fields=["status", "due_date"]),
         ]

@@ -217,6 +217,7 @@ def invoice_issue(
         (seq,) = sequence_take(series)
         invoice.number = settings.INVOICE_NUMBER_FORMAT.format(year=issued_on.year, seq=seq)
         invoice.series = series
+        invoice.sequence = seq
         invoice.issue_date = issued_on
         invoice.due_date = due
         invoice.bill_to = bill_to_snapshot(customer)

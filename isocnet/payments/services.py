@@ -109,7 +109,7 @@ def payment_record(
         )
         result = PaymentResult(payment=payment)
         remaining = payment.amount_minor
-        for invoice in sorted(invoices, key=lambda inv: inv.pk) if invoice_number else invoices:
+        for invoice in invoices:
             if remaining == 0:
                 break
             take = min(remaining, invoice.balance_minor)
@@ -133,6 +133,7 @@ def payment_record(
                 created_at=payment.created_at,
             )
             result.credit = Money.from_minor(remaining, customer.currency)
+        _resume_if_paid_up(actor=actor, customer_id=customer.pk)
         audit_record(
             actor=actor,
             action="payment.record",
@@ -170,6 +171,7 @@ def credit_apply_locked(*, actor: Actor, invoice: Invoice) -> Money:
         created_at=clock.now(),
     )
     invoice_settle(invoice)
+    _resume_if_paid_up(actor=actor, customer_id=invoice.customer_id)
     applied = Money.from_minor(take, invoice.currency)
     audit_record(
         actor=actor,
@@ -222,3 +224,11 @@ def credit_adjust(*, actor: Actor, customer_id: int, amount, memo: str) -> Credi
             after={"amount": money.as_string(), "memo": memo},
         )
     return entry
+
+
+def _resume_if_paid_up(*, actor: Actor, customer_id: int) -> None:
+    """Services suspended for non-payment come back as soon as the account
+    has nothing left past its suspension date."""
+    from isocnet.invoicing.dunning import resume_if_paid_up
+
+    resume_if_paid_up(actor=actor, customer_id=customer_id, date=clock.today())

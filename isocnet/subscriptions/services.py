@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import transaction
 
 from isocnet.catalog.models import BillingCycle, Plan
@@ -104,7 +105,7 @@ def subscription_create(
             description=description,
             start_date=start,
             next_due_date=next_due,
-            anchor_day=start.day,
+            anchor_day=settings.BILLING_DAY or start.day,
             status=SubscriptionStatus.ACTIVE
             if start <= clock.today()
             else SubscriptionStatus.PENDING,
@@ -151,6 +152,13 @@ def subscription_change(*, actor: Actor, subscription_id, changes: dict) -> Subs
         before = _snapshot(sub)
         if sub.status == SubscriptionStatus.CANCELLED:
             raise Conflict("the service is cancelled", field="status")
+        from isocnet.invoicing.proration import describe_sub
+
+        old_label, old_cycle, old_price = (
+            describe_sub(sub),
+            sub.plan.cycle,
+            (sub.unit_price, sub.quantity),
+        )
         if "plan" in changes:
             plan = _plan(changes["plan"])
             if plan.cycle == BillingCycle.ONE_TIME and sub.plan.cycle != BillingCycle.ONE_TIME:
@@ -174,6 +182,21 @@ def subscription_change(*, actor: Actor, subscription_id, changes: dict) -> Subs
             )
         if "status" in changes:
             _apply_status(sub, changes["status"], immediate=changes.get("immediate", False))
+        proration = {}
+        if sub.status == SubscriptionStatus.ACTIVE and (sub.unit_price, sub.quantity) != old_price:
+            from isocnet.invoicing.proration import prorate_change
+
+            proration = prorate_change(
+                sub=sub, old_label=old_label, old_cycle=old_cycle, actor=actor
+            )
+        elif (
+            sub.status == SubscriptionStatus.CANCELLED
+            and before["status"] != SubscriptionStatus.CANCELLED
+        ):
+            from isocnet.invoicing.proration import prorate_cancellation
+
+            proration = prorate_cancellation(sub=sub, actor=actor)
+            sub.next_due_date = None
         after = _snapshot(sub)
         if after != before:
             sub.updated_at = clock.now()
@@ -185,7 +208,10 @@ def subscription_change(*, actor: Actor, subscription_id, changes: dict) -> Subs
                 obj=sub,
                 customer_id=sub.customer_id,
                 before={k: before[k] for k in changed},
-                after={k: after[k] for k in changed},
+                after={
+                    **{k: after[k] for k in changed},
+                    **({"proration": proration} if proration else {}),
+                },
             )
     return sub
 
@@ -215,4 +241,67 @@ def _apply_status(sub: Subscription, status: str, *, immediate) -> None:
         sub.cancel_at_period_end = False  # "active" undoes a pending cancellation
         sub.cancellation_date = None
     else:
+        resuming = (
+            status == SubscriptionStatus.ACTIVE and sub.status == SubscriptionStatus.SUSPENDED
+        )
         _set_status(sub, status)
+        if (
+            resuming
+            and not sub.suspended_for_nonpayment
+            and sub.next_due_date
+            and sub.next_due_date < today
+        ):
+            # A manual hold (seasonal, vacation) is not billed: the service
+            # restarts from the first period start on or after today.
+            from isocnet.invoicing.engine.generator import next_anchor_after
+
+            sub.next_due_date = next_anchor_after(today - dt.timedelta(days=1), sub.anchor_day)
+        if status == SubscriptionStatus.SUSPENDED:
+            sub.suspended_for_nonpayment = False
+
+
+def subscriptions_suspend_for_nonpayment(*, actor: Actor, customer_id: int) -> int:
+    """Suspend the customer's active services for non-payment. The caller
+    holds the customer lock. Returns how many were suspended."""
+    suspended = 0
+    for sub in Subscription.objects.select_for_update().filter(
+        customer_id=customer_id, status=SubscriptionStatus.ACTIVE
+    ):
+        before = _snapshot(sub)
+        _set_status(sub, SubscriptionStatus.SUSPENDED)
+        sub.suspended_for_nonpayment = True
+        sub.updated_at = clock.now()
+        sub.save(update_fields=["status", "suspended_for_nonpayment", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="subscription.suspend_nonpayment",
+            obj=sub,
+            customer_id=customer_id,
+            before={"status": before["status"]},
+            after={"status": sub.status},
+        )
+        suspended += 1
+    return suspended
+
+
+def subscriptions_resume_after_payment(*, actor: Actor, customer_id: int) -> int:
+    """Resume services suspended for non-payment. The caller holds the
+    customer lock and has checked that nothing is overdue past suspension."""
+    resumed = 0
+    for sub in Subscription.objects.select_for_update().filter(
+        customer_id=customer_id, status=SubscriptionStatus.SUSPENDED, suspended_for_nonpayment=True
+    ):
+        _set_status(sub, SubscriptionStatus.ACTIVE)
+        sub.suspended_for_nonpayment = False
+        sub.updated_at = clock.now()
+        sub.save(update_fields=["status", "suspended_for_nonpayment", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="subscription.resume_paid",
+            obj=sub,
+            customer_id=customer_id,
+            before={"status": "suspended"},
+            after={"status": "active"},
+        )
+        resumed += 1
+    return resumed

@@ -233,17 +233,15 @@ def load_catalog() -> dict[str, Plan]:
     return plans
 
 
-def _last_period_start(start: dt.date, months: int, today: dt.date) -> dt.date:
-    """The start of the period containing ``today`` for a service started on
-    ``start`` (the previous system billed everything before it)."""
-    current = start
+def _first_period_on_or_after(start: dt.date, months: int, day: dt.date) -> dt.date:
+    """The first period start on or after ``day`` for a service started on
+    ``start``: the previous billing system billed everything before it."""
     step = 0
-    while True:
-        following = add_months(start, months * (step + 1), start.day)
-        if following > today:
-            return current
+    current = start
+    while current < day:
         step += 1
-        current = following
+        current = add_months(start, months * step, start.day)
+    return current
 
 
 def load_customers(plans: dict[str, Plan], count: int = 50) -> int:
@@ -306,7 +304,9 @@ def load_customers(plans: dict[str, Plan], count: int = 50) -> int:
                     customer_id=customer.pk,
                     plan_id=plan.pk,
                     start_date=start,
-                    next_due_date=_last_period_start(start, months, today),
+                    next_due_date=_first_period_on_or_after(
+                        start, months, today - dt.timedelta(days=7)
+                    ),
                     description=label,
                     quantity=rng.randint(2, 5) if code == "email-pro" else 1,
                 )

@@ -13,7 +13,7 @@ Paid amounts, balance and status still move, through the services.
 
 from django.db import migrations
 
-FROZEN = ["number", "series", "customer_id", "currency", "issue_date", "due_date", "bill_to",
+FROZEN = ["number", "series", "sequence", "customer_id", "currency", "issue_date", "due_date", "bill_to",
           "subtotal_minor", "tax_minor", "total_minor"]
 MESSAGE = "issued invoice is immutable"
 

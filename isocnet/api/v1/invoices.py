@@ -1,0 +1,137 @@
+import datetime as dt
+
+from ninja import Query, Router, Schema
+
+from isocnet.api.v1.pagination import PageParams, page
+from isocnet.api.v1.schemas import ErrorOut
+from isocnet.core.errors import NotFound
+from isocnet.invoicing.models import Invoice
+
+router = Router(tags=["invoices"])
+
+
+class LineOut(Schema):
+    position: int
+    kind: str
+    description: str
+    subscription: int | None
+    period_start: dt.date | None
+    period_end: dt.date | None
+    quantity: str
+    unit_price: str
+    taxes: list[dict]
+    amount: str
+
+
+class TaxLineOut(Schema):
+    name: str
+    percent: str
+    taxable: str
+    tax: str
+
+
+class InvoiceOut(Schema):
+    id: int
+    number: str | None
+    customer: int
+    status: str
+    issue_date: dt.date | None
+    due_date: dt.date | None
+    overdue_since: dt.date | None
+    currency: str
+    bill_to: dict | None
+    subtotal: str
+    tax: str
+    total: str
+    amount_paid: str
+    credit_applied: str
+    balance: str
+    lines: list[LineOut]
+    tax_lines: list[TaxLineOut]
+
+
+class InvoicePage(Schema):
+    items: list[InvoiceOut]
+    count: int
+
+
+def invoice_out(inv: Invoice) -> dict:
+    return {
+        "id": inv.pk,
+        "number": inv.number,
+        "customer": inv.customer_id,
+        "status": inv.status,
+        "issue_date": inv.issue_date,
+        "due_date": inv.due_date,
+        "overdue_since": inv.overdue_since,
+        "currency": inv.currency,
+        "bill_to": inv.bill_to,
+        "subtotal": inv.subtotal.as_string(),
+        "tax": inv.tax.as_string(),
+        "total": inv.total.as_string(),
+        "amount_paid": inv.amount_paid.as_string(),
+        "credit_applied": inv.credit_applied.as_string(),
+        "balance": inv.balance.as_string(),
+        "lines": [
+            {
+                "position": ln.position,
+                "kind": ln.kind,
+                "description": ln.description,
+                "subscription": ln.subscription_id,
+                "period_start": ln.period_start,
+                "period_end": ln.period_last_day,
+                "quantity": f"{ln.quantity.normalize():f}",
+                "unit_price": ln.unit_price.as_string(),
+                "taxes": ln.taxes,
+                "amount": ln.amount.as_string(),
+            }
+            for ln in inv.lines.all()
+        ],
+        "tax_lines": [
+            {
+                "name": t.name,
+                "percent": f"{t.percent.normalize():f}",
+                "taxable": t.taxable.as_string(),
+                "tax": t.tax.as_string(),
+            }
+            for t in inv.tax_lines.all()
+        ],
+    }
+
+
+class InvoiceFilter(Schema):
+    customer: int | None = None
+    status: str | None = None
+    issued_from: dt.date | None = None
+    issued_to: dt.date | None = None
+
+
+@router.get("/invoices", response=InvoicePage)
+def list_invoices(request, filters: Query[InvoiceFilter], paging: Query[PageParams]):
+    """Issued invoices (drafts are not listed), newest first. ``status`` is
+    one of unpaid, partially_paid, paid, void, refunded; ``open`` means
+    unpaid or partially paid."""
+    qs = (
+        Invoice.objects.exclude(status="draft")
+        .prefetch_related("lines", "tax_lines")
+        .order_by("-issue_date", "-id")
+    )
+    if filters.customer is not None:
+        qs = qs.filter(customer_id=filters.customer)
+    if filters.status == "open":
+        qs = qs.filter(status__in=["unpaid", "partially_paid"])
+    elif filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.issued_from:
+        qs = qs.filter(issue_date__gte=filters.issued_from)
+    if filters.issued_to:
+        qs = qs.filter(issue_date__lte=filters.issued_to)
+    return page(qs, paging, invoice_out)
+
+
+@router.get("/invoices/{number}", response={200: InvoiceOut, 404: ErrorOut})
+def get_invoice(request, number: str):
+    invoice = Invoice.objects.prefetch_related("lines", "tax_lines").filter(number=number).first()
+    if invoice is None:
+        raise NotFound(f"no invoice numbered {number!r}", field="number")
+    return invoice_out(invoice)

@@ -1,0 +1,74 @@
+"""isocnet bill [--date YYYY-MM-DD] [--dry-run]: the daily billing run.
+
+Cron, once a day after midnight in the provider's time zone:
+    15 0 * * *  cd /srv/isocnet && .venv/bin/isocnet bill >> var/billing.log 2>&1
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from isocnet.core import clock
+from isocnet.core.actors import Actor
+from isocnet.invoicing.billing_run import billing_run
+
+
+class Command(BaseCommand):
+    help = (
+        "Run billing for a date (default: today): issue due invoices, overdue notices, suspensions."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--date", help="Billing date YYYY-MM-DD (default: today in TIME_ZONE)")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Show what would happen; write nothing"
+        )
+
+    def handle(self, *args, date=None, dry_run=False, **options):
+        try:
+            day = dt.date.fromisoformat(date) if date else clock.today()
+        except ValueError:
+            raise CommandError(f"--date {date!r}: expected YYYY-MM-DD") from None
+
+        def progress(ids):
+            if not sys.stderr.isatty() or len(ids) < 50:
+                return ids
+            from tqdm import tqdm
+
+            return tqdm(ids, desc=f"Billing {day}", unit="customer", file=sys.stderr)
+
+        with clock.frozen_at(day) if date else _nothing():
+            summary = billing_run(date=day, dry_run=dry_run, actor=Actor("cli"), progress=progress)
+        out = self.stdout
+        mode = "DRY RUN — nothing written" if dry_run else f"run #{summary.run.pk}"
+        out.write(f"Billing {day} ({mode})")
+        if dry_run:
+            for item in summary.preview:
+                state = (
+                    f"REFUSED: {item['refused']}" if item["refused"] else f"total {item['total']}"
+                )
+                out.write(f"  {item['account_number']} {item['name']}: {state}")
+                for line in item["lines"]:
+                    out.write(f"      {line['amount']:>10}  {line['description']}")
+        d = summary.dunning
+        out.write(
+            f"  customers with something due: {summary.customers}\n"
+            f"  invoices {'to issue' if dry_run else 'issued'}: {summary.invoices}, total {summary.total}\n"
+            f"  refused by checks: {summary.refused}, errors: {summary.errors}\n"
+            f"  marked overdue: {d.marked_overdue}, notices queued: {d.notices}, "
+            f"customers suspended: {d.suspended_customers}, reactivated: {d.reactivated_customers}\n"
+            f"  auto-debit invoices due for collection: {d.to_collect}"
+        )
+        for problem in summary.problems:
+            self.stderr.write(f"  ! {problem}")
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False

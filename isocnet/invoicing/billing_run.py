@@ -1,0 +1,477 @@
+"""The daily billing run: due services become issued invoices, exactly once.
+
+For each customer with something due, in one transaction under the
+customer's row lock: re-read what is due, let the pure engine draft the
+lines, check the anomaly gates, write the invoice and its lines, issue it
+(gapless number, credit applied), queue its "Customer Invoice" notice and
+advance the services' next due dates. A second run for the same date — after
+this one, or at the same moment in another process — finds nothing due; a
+run killed midway leaves only whole customers behind it, and the next run
+completes the rest. The unique index on (service, period start) is the
+backstop should anything else slip.
+
+A dry run computes the same plan with the same code and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
+
+from isocnet.core import clock
+from isocnet.core.actors import Actor
+from isocnet.core.audit import audit_record
+from isocnet.core.errors import BillingError
+from isocnet.core.money import CurrencyMismatch, Money
+from isocnet.customers.models import Customer
+from isocnet.customers.services import customer_lock
+from isocnet.invoicing.dunning import DunningCounts, overdue_step
+from isocnet.invoicing.engine.generator import (
+    DraftLine,
+    SubscriptionOutcome,
+    SubscriptionState,
+    due_lines,
+)
+from isocnet.invoicing.engine.totals import (
+    TaxKey,
+    Totals,
+    compute_totals,
+    line_amount,
+    tax_keys_from_json,
+    tax_keys_to_json,
+)
+from isocnet.invoicing.models import (
+    BillingRun,
+    BillingRunItem,
+    BillingRunStatus,
+    Charge,
+    Invoice,
+    InvoiceLine,
+)
+from isocnet.invoicing.services import _recompute_draft, invoice_issue
+from isocnet.notifications.models import MessageKind
+from isocnet.notifications.services import notice_queue
+from isocnet.payments.services import available_credit_minor
+from isocnet.subscriptions.models import Subscription, SubscriptionStatus
+
+log = logging.getLogger(__name__)
+BILLABLE = Q(status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.PENDING]) | Q(
+    status=SubscriptionStatus.SUSPENDED, suspended_for_nonpayment=True
+)
+
+
+@dataclass
+class CustomerPlan:
+    customer: Customer
+    outcomes: list[SubscriptionOutcome] = field(default_factory=list)
+    charges: list[Charge] = field(default_factory=list)
+    lines: list[DraftLine] = field(default_factory=list)
+    amounts: list[Money] = field(default_factory=list)
+    totals: Totals | None = None
+    due_date: dt.date | None = None
+    credit: Money | None = None
+    refusal: str | None = None
+
+    @property
+    def has_invoice(self) -> bool:
+        return bool(self.lines) and self.refusal is None
+
+    def as_preview(self) -> dict:
+        return {
+            "customer": self.customer.pk,
+            "account_number": self.customer.account_number,
+            "name": self.customer.name,
+            "refused": self.refusal,
+            "due_date": self.due_date.isoformat() if self.due_date else None,
+            "lines": [
+                {"description": line.description, "amount": amount.as_string()}
+                for line, amount in zip(self.lines, self.amounts, strict=True)
+            ],
+            "tax": self.totals.tax_total.as_string() if self.totals else None,
+            "total": self.totals.total.as_string() if self.totals else None,
+            "credit_applied": self.credit.as_string() if self.credit else None,
+            "email": "Customer Invoice" if self.has_invoice else None,
+        }
+
+
+@dataclass
+class RunSummary:
+    date: dt.date
+    dry_run: bool
+    run: BillingRun | None
+    customers: int = 0
+    invoices: int = 0
+    total: Money | None = None
+    refused: int = 0
+    errors: int = 0
+    dunning: DunningCounts = field(default_factory=DunningCounts)
+    preview: list[dict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _state(sub: Subscription) -> SubscriptionState:
+    return SubscriptionState(
+        id=sub.pk,
+        plan_name=sub.plan.name,
+        description=sub.description,
+        cycle=sub.plan.cycle,
+        unit_price=sub.unit_price,
+        quantity=sub.quantity,
+        setup_fee=sub.plan.setup_fee,
+        taxes=tuple(TaxKey(t.name, t.rate) for t in sub.plan.tax_rates.all() if t.active),
+        start_date=sub.start_date,
+        next_due_date=sub.next_due_date,
+        anchor_day=sub.anchor_day,
+        # suspended for non-payment is still billed (the contract runs on)
+        status="active" if sub.status == SubscriptionStatus.SUSPENDED else sub.status,
+        cancel_at=sub.cancellation_date if sub.cancel_at_period_end else None,
+    )
+
+
+def _charge_line(charge: Charge) -> DraftLine:
+    return DraftLine(
+        subscription_id=charge.subscription_id,
+        kind=charge.kind,
+        description=charge.description,
+        quantity=charge.quantity,
+        unit_price=Money.from_minor(charge.unit_price_minor, charge.currency),
+        taxes=tax_keys_from_json(charge.taxes),
+        period_start=charge.period_start,
+        period_end=charge.period_end,
+        charge_id=charge.pk,
+    )
+
+
+def customer_plan(customer: Customer, date: dt.date) -> CustomerPlan:
+    """What the run would invoice this customer on ``date``. Reads only."""
+    plan = CustomerPlan(customer=customer)
+    subs = (
+        Subscription.objects.filter(BILLABLE, customer=customer, next_due_date__isnull=False)
+        .select_related("plan", "customer")
+        .prefetch_related("plan__tax_rates")
+        .order_by("id")
+    )
+    plan.outcomes = [
+        due_lines(_state(s), date=date, lead_days=settings.INVOICE_LEAD_DAYS) for s in subs
+    ]
+    plan.charges = list(
+        Charge.objects.filter(customer=customer, invoice_line__isnull=True).order_by("id")
+    )
+    for outcome in plan.outcomes:
+        for line in outcome.lines:
+            plan.lines.append(line)
+            plan.amounts.append(line_amount(line.quantity, line.unit_price))
+    for charge in plan.charges:
+        plan.lines.append(_charge_line(charge))
+        plan.amounts.append(Money.from_minor(charge.amount_minor, charge.currency))
+    if not plan.lines:
+        return plan
+    try:
+        plan.totals = compute_totals(
+            zip(plan.amounts, [line.taxes for line in plan.lines], strict=True),
+            customer.currency,
+            tax_exempt=customer.tax_exempt,
+        )
+    except CurrencyMismatch as exc:
+        plan.refusal = f"a service is priced in another currency than the customer's: {exc}"
+        return plan
+    dues = [line.due_date for line in plan.lines if line.due_date]
+    plan.due_date = (
+        max(min(dues), date) if dues else date + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
+    )
+    plan.refusal = _gate(plan)
+    if plan.refusal is None and settings.AUTO_APPLY_CREDIT:
+        plan.credit = min(
+            Money.from_minor(available_credit_minor(customer.pk), customer.currency),
+            plan.totals.total,
+        )
+    return plan
+
+
+def _gate(plan: CustomerPlan) -> str | None:
+    """The anomaly gates: reasons not to issue, reported to staff."""
+    for outcome in plan.outcomes:
+        if outcome.anomaly:
+            return f"service {outcome.subscription_id}: {outcome.anomaly}"
+    periods = [
+        (ln.subscription_id, ln.period_start)
+        for ln in plan.lines
+        if ln.period_start and ln.kind in ("service", "proration")
+    ]
+    if periods:
+        billed = InvoiceLine.objects.filter(
+            subscription_id__in={s for s, _ in periods},
+            period_start__in={p for _, p in periods},
+            kind__in=["service", "proration"],
+        ).values_list("subscription_id", "period_start")
+        duplicate = set(billed) & set(periods)
+        if duplicate:
+            sub_id, start = sorted(duplicate)[0]
+            return f"service {sub_id}: the period from {start:%m/%d/%Y} is already billed"
+    if plan.totals.total.amount <= 0 and not settings.ALLOW_ZERO_INVOICES:
+        return f"the invoice total would be {plan.totals.total.as_string()} (zero or negative)"
+    return None
+
+
+def bill_customer(
+    *, customer_id: int, date: dt.date, run: BillingRun, actor: Actor
+) -> BillingRunItem:
+    """Invoice one customer, atomically, under the customer's lock."""
+    with transaction.atomic():
+        customer = customer_lock(customer_id)
+        plan = customer_plan(customer, date)
+        if plan.refusal:
+            return BillingRunItem.objects.create(
+                run=run,
+                customer=customer,
+                outcome=BillingRunItem.Outcome.REFUSED,
+                message=plan.refusal,
+                lines=len(plan.lines),
+            )
+        invoice = None
+        if plan.lines:
+            invoice = _write_invoice(plan, date=date, run=run, actor=actor)
+        _advance(plan, actor=actor, invoice=invoice)
+        if invoice is None:
+            return BillingRunItem(
+                run=run, customer=customer, outcome=BillingRunItem.Outcome.NOTHING
+            )
+        return BillingRunItem.objects.create(
+            run=run,
+            customer=customer,
+            invoice=invoice,
+            outcome=BillingRunItem.Outcome.ISSUED,
+            total_minor=invoice.total_minor,
+            lines=len(plan.lines),
+        )
+
+
+def _write_invoice(
+    plan: CustomerPlan, *, date: dt.date, run: BillingRun | None, actor: Actor
+) -> Invoice:
+    customer = plan.customer
+    invoice = Invoice.objects.create(
+        customer=customer,
+        currency=customer.currency,
+        due_date=plan.due_date,
+        created_at=clock.now(),
+        billing_run=run,
+    )
+    rows = InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=i,
+            kind=line.kind,
+            description=line.description[:300],
+            subscription_id=line.subscription_id,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            quantity=line.quantity,
+            unit_price_minor=line.unit_price.quantize().minor(),
+            taxes=tax_keys_to_json(line.taxes),
+            amount_minor=amount.minor(),
+        )
+        for i, (line, amount) in enumerate(zip(plan.lines, plan.amounts, strict=True), start=1)
+    )
+    by_charge = {
+        line.charge_id: row for line, row in zip(plan.lines, rows, strict=True) if line.charge_id
+    }
+    if by_charge and any(row.pk is None for row in by_charge.values()):
+        rows_by_position = {r.position: r for r in InvoiceLine.objects.filter(invoice=invoice)}
+        by_charge = {
+            line.charge_id: rows_by_position[i]
+            for i, line in enumerate(plan.lines, start=1)
+            if line.charge_id
+        }
+    for charge in plan.charges:
+        Charge.objects.filter(pk=charge.pk, invoice_line__isnull=True).update(
+            invoice_line=by_charge[charge.pk]
+        )
+    _recompute_draft(invoice)
+    if invoice.total_minor != plan.totals.total.minor():
+        raise BillingError(
+            f"stored total {invoice.total} differs from the plan's {plan.totals.total}"
+        )
+    invoice = invoice_issue(
+        actor=actor, invoice_id=invoice.pk, issue_date=date, allow_zero=settings.ALLOW_ZERO_INVOICES
+    )
+    _check_sequence(invoice)
+    notice_queue(
+        kind=MessageKind.INVOICE,
+        key=f"invoice:{invoice.pk}",
+        customer_id=customer.pk,
+        invoice_id=invoice.pk,
+    )
+    return invoice
+
+
+def _check_sequence(invoice: Invoice) -> None:
+    """Gate: the number directly follows its predecessor in the series."""
+    if (
+        invoice.sequence > 1
+        and not Invoice.objects.filter(
+            series=invoice.series, sequence=invoice.sequence - 1
+        ).exists()
+    ):
+        raise BillingError(
+            f"invoice number {invoice.number} does not follow the previous number of its series"
+        )
+
+
+def _advance(plan: CustomerPlan, *, actor: Actor, invoice: Invoice | None) -> None:
+    for outcome in plan.outcomes:
+        changes = {}
+        if outcome.next_due_date is not None or outcome.lines:
+            changes["next_due_date"] = outcome.next_due_date
+        if outcome.activates:
+            changes["status"] = SubscriptionStatus.ACTIVE
+        if outcome.ends:
+            changes["status"] = SubscriptionStatus.CANCELLED
+        sub = Subscription.objects.select_for_update().get(pk=outcome.subscription_id)
+        before = {"next_due_date": str(sub.next_due_date), "status": sub.status}
+        for key, value in changes.items():
+            setattr(sub, key, value)
+        if outcome.ends:
+            sub.cancel_at_period_end = False
+        after = {"next_due_date": str(sub.next_due_date), "status": sub.status}
+        if after != before:
+            sub.updated_at = clock.now()
+            sub.save()
+            audit_record(
+                actor=actor,
+                action="subscription.billed",
+                obj=sub,
+                customer_id=sub.customer_id,
+                before=before,
+                after={**after, "invoice": invoice.number if invoice else None},
+            )
+
+
+def due_customer_ids(date: dt.date) -> list[int]:
+    horizon = date + dt.timedelta(days=settings.INVOICE_LEAD_DAYS)
+    due = Subscription.objects.filter(BILLABLE, next_due_date__lte=horizon).values_list(
+        "customer_id", flat=True
+    )
+    starting = Subscription.objects.filter(
+        status=SubscriptionStatus.PENDING, start_date__lte=date
+    ).values_list("customer_id", flat=True)
+    ending = Subscription.objects.filter(
+        cancel_at_period_end=True, cancellation_date__lte=date, status=SubscriptionStatus.ACTIVE
+    ).values_list("customer_id", flat=True)
+    charged = Charge.objects.filter(invoice_line__isnull=True).values_list("customer_id", flat=True)
+    return sorted(set(due) | set(starting) | set(ending) | set(charged))
+
+
+def billing_run(
+    *,
+    date: dt.date,
+    actor: Actor,
+    dry_run: bool = False,
+    progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+) -> RunSummary:
+    customer_ids = due_customer_ids(date)
+    summary = RunSummary(date=date, dry_run=dry_run, run=None, customers=len(customer_ids))
+    summary.total = Money.zero(settings.CURRENCY)
+    walk = progress(customer_ids) if progress else customer_ids
+    if dry_run:
+        for customer in _customers(walk):
+            plan = customer_plan(customer, date)
+            if plan.lines or plan.refusal:
+                summary.preview.append(plan.as_preview())
+            if plan.refusal:
+                summary.refused += 1
+                summary.problems.append(f"{customer.account_number}: {plan.refusal}")
+            elif plan.has_invoice:
+                summary.invoices += 1
+                if plan.totals.total.currency == summary.total.currency:
+                    summary.total = summary.total + plan.totals.total
+        summary.dunning = overdue_step(date=date, actor=actor, dry_run=True)
+        return summary
+
+    run = BillingRun.objects.create(
+        date=date,
+        started_at=clock.now(),
+        started_by=actor.label,
+        customers_seen=len(customer_ids),
+        currency=settings.CURRENCY,
+    )
+    summary.run = run
+    try:
+        for customer_id in walk:
+            try:
+                item = bill_customer(customer_id=customer_id, date=date, run=run, actor=actor)
+            except (BillingError, IntegrityError, DatabaseError) as exc:
+                log.warning("billing run %s: customer %s failed: %s", run.pk, customer_id, exc)
+                BillingRunItem.objects.create(
+                    run=run,
+                    customer_id=customer_id,
+                    outcome=BillingRunItem.Outcome.ERROR,
+                    message=str(exc)[:2000],
+                )
+                summary.errors += 1
+                summary.problems.append(f"customer {customer_id}: {exc}")
+                continue
+            if item.outcome == BillingRunItem.Outcome.ISSUED:
+                summary.invoices += 1
+                if item.invoice.currency == summary.total.currency:
+                    summary.total = summary.total + item.invoice.total
+            elif item.outcome == BillingRunItem.Outcome.REFUSED:
+                summary.refused += 1
+                summary.problems.append(f"{item.customer.account_number}: {item.message}")
+        summary.dunning = overdue_step(date=date, actor=actor)
+    except BaseException:
+        BillingRun.objects.filter(pk=run.pk).update(
+            status=BillingRunStatus.FAILED, finished_at=clock.now()
+        )
+        raise
+    d = summary.dunning
+    BillingRun.objects.filter(pk=run.pk).update(
+        status=BillingRunStatus.COMPLETED,
+        finished_at=clock.now(),
+        invoices_created=summary.invoices,
+        invoices_total_minor=summary.total.minor(),
+        refused=summary.refused,
+        errors=summary.errors,
+        marked_overdue=d.marked_overdue,
+        suspended=d.suspended_customers,
+        reactivated=d.reactivated_customers,
+        notices_queued=d.notices,
+        to_collect=d.to_collect,
+    )
+    run.refresh_from_db()
+    return summary
+
+
+def _customers(ids: Iterable[int]):
+    batch: list[int] = []
+    for customer_id in ids:
+        batch.append(customer_id)
+        if len(batch) == 500:
+            yield from Customer.objects.filter(pk__in=batch).order_by("pk")
+            batch = []
+    if batch:
+        yield from Customer.objects.filter(pk__in=batch).order_by("pk")
+
+
+def invoice_charges_now(*, customer_id: int, charges: list[Charge], actor: Actor) -> Invoice:
+    """Invoice these pending charges at once (PRORATE_CHANGES=immediate).
+    The caller holds the customer lock."""
+    customer = customer_lock(customer_id)
+    today = clock.today()
+    plan = CustomerPlan(customer=customer, charges=charges)
+    for charge in charges:
+        plan.lines.append(_charge_line(charge))
+        plan.amounts.append(Money.from_minor(charge.amount_minor, charge.currency))
+    plan.totals = compute_totals(
+        zip(plan.amounts, [line.taxes for line in plan.lines], strict=True),
+        customer.currency,
+        tax_exempt=customer.tax_exempt,
+    )
+    plan.due_date = today + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
+    return _write_invoice(plan, date=today, run=None, actor=actor)

@@ -1,0 +1,188 @@
+"""After invoices are issued: overdue marking, reminders, the three overdue
+notices, suspension for non-payment and reactivation once paid.
+
+Every notice is queued with a dedupe key (``overdue_2:<invoice id>``), so a
+run repeated the same day, or a missed day caught up, sends each notice once;
+when several steps have come due at once, only the latest is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from isocnet.core.actors import Actor
+from isocnet.customers.models import PaymentPreference
+from isocnet.customers.services import customer_lock
+from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+from isocnet.notifications.models import MessageKind, OutboxMessage
+from isocnet.notifications.services import notice_queue
+from isocnet.subscriptions.models import Subscription, SubscriptionStatus
+from isocnet.subscriptions.services import (
+    subscriptions_resume_after_payment,
+    subscriptions_suspend_for_nonpayment,
+)
+
+OVERDUE_KINDS = (MessageKind.OVERDUE_1, MessageKind.OVERDUE_2, MessageKind.OVERDUE_3)
+
+
+def suspension_date(due_date: dt.date) -> dt.date:
+    """The day services are suspended for an invoice still open: after
+    SUSPEND_AFTER_DAYS, and never before the final overdue notice (which names
+    this date) has had SUSPENSION_WARNING_DAYS to reach the customer."""
+    days = max(
+        settings.SUSPEND_AFTER_DAYS,
+        settings.OVERDUE_NOTICE_DAYS[-1] + settings.SUSPENSION_WARNING_DAYS,
+    )
+    return due_date + dt.timedelta(days=days)
+
+
+@dataclass
+class DunningCounts:
+    marked_overdue: int = 0
+    notices: int = 0
+    suspended_customers: int = 0
+    reactivated_customers: int = 0
+    to_collect: int = 0
+
+
+def _invoice_context(invoice: Invoice) -> dict:
+    return {
+        "number": invoice.number,
+        "balance": invoice.balance.as_string(),
+        "due_date": invoice.due_date.isoformat(),
+        "suspension_date": suspension_date(invoice.due_date).isoformat(),
+    }
+
+
+def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> DunningCounts:
+    counts = DunningCounts()
+    open_invoices = Invoice.objects.filter(status__in=OPEN_STATUSES).select_related("customer")
+
+    # 1. mark overdue
+    for invoice_id, due_date in Invoice.objects.filter(
+        status__in=OPEN_STATUSES, due_date__lt=date, overdue_since__isnull=True
+    ).values_list("pk", "due_date"):
+        counts.marked_overdue += 1
+        if not dry_run:
+            Invoice.objects.filter(pk=invoice_id, overdue_since__isnull=True).update(
+                overdue_since=due_date + dt.timedelta(days=1)
+            )
+
+    # 2. reminder before the due date (check payers; card payers are charged)
+    if settings.REMINDER_DAYS_BEFORE_DUE:
+        window_start = date + dt.timedelta(days=1)
+        window_end = date + dt.timedelta(days=settings.REMINDER_DAYS_BEFORE_DUE)
+        for invoice in open_invoices.filter(
+            due_date__gte=window_start, due_date__lte=window_end
+        ).exclude(customer__payment_method=PaymentPreference.CARD):
+            reminder_day = invoice.due_date - dt.timedelta(days=settings.REMINDER_DAYS_BEFORE_DUE)
+            if invoice.issue_date >= reminder_day:
+                continue  # issued inside the window: the invoice itself is the reminder
+            counts.notices += _queue(
+                invoice, MessageKind.REMINDER, f"reminder:{invoice.pk}", dry_run
+            )
+
+    # 3. overdue notices: the latest step that has come due, once
+    first_day = settings.OVERDUE_NOTICE_DAYS[0]
+    overdue = list(open_invoices.filter(due_date__lte=date - dt.timedelta(days=first_day)))
+    sent = _sent_overdue_steps([inv.pk for inv in overdue])
+    for invoice in overdue:
+        days_late = (date - invoice.due_date).days
+        step = max(i for i, d in enumerate(settings.OVERDUE_NOTICE_DAYS) if days_late >= d)
+        if sent.get(invoice.pk, -1) >= step:
+            continue
+        counts.notices += _queue(
+            invoice, OVERDUE_KINDS[step], f"{OVERDUE_KINDS[step]}:{invoice.pk}", dry_run
+        )
+
+    # 4. suspension for non-payment
+    for customer_id in _customers_past_suspension(date):
+        if dry_run:
+            counts.suspended_customers += Subscription.objects.filter(
+                customer_id=customer_id, status=SubscriptionStatus.ACTIVE
+            ).exists()
+            continue
+        with transaction.atomic():
+            customer_lock(customer_id)
+            if subscriptions_suspend_for_nonpayment(actor=actor, customer_id=customer_id):
+                counts.suspended_customers += 1
+            for invoice in _past_suspension(date).filter(customer_id=customer_id):
+                counts.notices += notice_queue(
+                    kind=MessageKind.SUSPENSION,
+                    key=f"suspension:{invoice.pk}",
+                    customer_id=customer_id,
+                    invoice_id=invoice.pk,
+                    context=_invoice_context(invoice),
+                )
+
+    # 5. reactivation of accounts paid up (payments also do this at once)
+    waiting = set(
+        Subscription.objects.filter(
+            status=SubscriptionStatus.SUSPENDED, suspended_for_nonpayment=True
+        )
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+    for customer_id in sorted(waiting - set(_customers_past_suspension(date))):
+        if dry_run:
+            counts.reactivated_customers += 1
+            continue
+        counts.reactivated_customers += bool(
+            resume_if_paid_up(actor=actor, customer_id=customer_id, date=date)
+        )
+
+    # 6. auto-debit invoices due: collection (charging is the payments issue)
+    counts.to_collect = open_invoices.filter(
+        due_date__lte=date, customer__payment_method=PaymentPreference.CARD
+    ).count()
+    return counts
+
+
+def _queue(invoice: Invoice, kind: str, key: str, dry_run: bool) -> int:
+    if dry_run:
+        return int(not OutboxMessage.objects.filter(dedupe_key=key).exists())
+    with transaction.atomic():
+        return int(
+            notice_queue(
+                kind=kind,
+                key=key,
+                customer_id=invoice.customer_id,
+                invoice_id=invoice.pk,
+                context=_invoice_context(invoice),
+            )
+        )
+
+
+def _sent_overdue_steps(invoice_ids: list[int]) -> dict[int, int]:
+    steps: dict[int, int] = {}
+    for invoice_id, kind in OutboxMessage.objects.filter(
+        invoice_id__in=invoice_ids, kind__in=OVERDUE_KINDS
+    ).values_list("invoice_id", "kind"):
+        steps[invoice_id] = max(steps.get(invoice_id, -1), OVERDUE_KINDS.index(kind))
+    return steps
+
+
+def _past_suspension(date: dt.date):
+    days = (suspension_date(date) - date).days
+    return Invoice.objects.filter(
+        status__in=OPEN_STATUSES, due_date__lte=date - dt.timedelta(days=days)
+    )
+
+
+def _customers_past_suspension(date: dt.date) -> list[int]:
+    return sorted(set(_past_suspension(date).values_list("customer_id", flat=True)))
+
+
+def resume_if_paid_up(*, actor: Actor, customer_id: int, date: dt.date) -> int:
+    """Resume services suspended for non-payment when no open invoice of the
+    customer is past its suspension date. Call inside or outside a
+    transaction; it locks the customer."""
+    with transaction.atomic():
+        customer_lock(customer_id)
+        if _past_suspension(date).filter(customer_id=customer_id).exists():
+            return 0
+        return subscriptions_resume_after_payment(actor=actor, customer_id=customer_id)
