@@ -53,8 +53,9 @@ from isocnet.invoicing.models import (
     Charge,
     Invoice,
     InvoiceLine,
+    InvoiceTaxLine,
 )
-from isocnet.invoicing.services import _recompute_draft, invoice_issue
+from isocnet.invoicing.services import issue_locked
 from isocnet.notifications.models import MessageKind
 from isocnet.notifications.services import notice_queue
 from isocnet.payments.services import available_credit_minor
@@ -255,13 +256,20 @@ def bill_customer(
 def _write_invoice(
     plan: CustomerPlan, *, date: dt.date, run: BillingRun | None, actor: Actor
 ) -> Invoice:
+    """Draft with the plan's totals, its lines and tax lines, then issue it.
+    The caller holds the customer lock."""
     customer = plan.customer
+    totals = plan.totals
     invoice = Invoice.objects.create(
         customer=customer,
         currency=customer.currency,
         due_date=plan.due_date,
         created_at=clock.now(),
         billing_run=run,
+        subtotal_minor=totals.subtotal.minor(),
+        tax_minor=totals.tax_total.minor(),
+        total_minor=totals.total.minor(),
+        balance_minor=totals.total.minor(),
     )
     rows = InvoiceLine.objects.bulk_create(
         InvoiceLine(
@@ -279,27 +287,24 @@ def _write_invoice(
         )
         for i, (line, amount) in enumerate(zip(plan.lines, plan.amounts, strict=True), start=1)
     )
-    by_charge = {
-        line.charge_id: row for line, row in zip(plan.lines, rows, strict=True) if line.charge_id
-    }
-    if by_charge and any(row.pk is None for row in by_charge.values()):
-        rows_by_position = {r.position: r for r in InvoiceLine.objects.filter(invoice=invoice)}
-        by_charge = {
-            line.charge_id: rows_by_position[i]
-            for i, line in enumerate(plan.lines, start=1)
-            if line.charge_id
-        }
-    for charge in plan.charges:
-        Charge.objects.filter(pk=charge.pk, invoice_line__isnull=True).update(
-            invoice_line=by_charge[charge.pk]
+    InvoiceTaxLine.objects.bulk_create(
+        InvoiceTaxLine(
+            invoice=invoice,
+            name=t.key.name,
+            percent=t.key.percent,
+            taxable_minor=t.taxable.minor(),
+            tax_minor=t.tax.minor(),
         )
-    _recompute_draft(invoice)
-    if invoice.total_minor != plan.totals.total.minor():
-        raise BillingError(
-            f"stored total {invoice.total} differs from the plan's {plan.totals.total}"
-        )
-    invoice = invoice_issue(
-        actor=actor, invoice_id=invoice.pk, issue_date=date, allow_zero=settings.ALLOW_ZERO_INVOICES
+        for t in totals.taxes
+    )
+    for line, row in zip(plan.lines, rows, strict=True):
+        if line.charge_id:
+            Charge.objects.filter(pk=line.charge_id, invoice_line__isnull=True).update(
+                invoice_line=row.pk
+            )
+    invoice.customer = customer
+    invoice = issue_locked(
+        invoice, issued_on=date, actor=actor, allow_zero=settings.ALLOW_ZERO_INVOICES
     )
     _check_sequence(invoice)
     notice_queue(
@@ -307,6 +312,7 @@ def _write_invoice(
         key=f"invoice:{invoice.pk}",
         customer_id=customer.pk,
         invoice_id=invoice.pk,
+        known_new=True,
     )
     return invoice
 
@@ -325,32 +331,38 @@ def _check_sequence(invoice: Invoice) -> None:
 
 
 def _advance(plan: CustomerPlan, *, actor: Actor, invoice: Invoice | None) -> None:
+    """Move each service's next due date (and status) on. The customer lock,
+    held by the caller, serialises every change to the customer's services."""
+    subs = {
+        s.pk: s
+        for s in Subscription.objects.filter(
+            pk__in=[o.subscription_id for o in plan.outcomes]
+        ).only("pk", "customer_id", "next_due_date", "status", "cancel_at_period_end")
+    }
+    now = clock.now()
     for outcome in plan.outcomes:
+        sub = subs[outcome.subscription_id]
+        before = {"next_due_date": str(sub.next_due_date), "status": sub.status}
         changes = {}
-        if outcome.next_due_date is not None or outcome.lines:
+        if outcome.lines:
             changes["next_due_date"] = outcome.next_due_date
         if outcome.activates:
             changes["status"] = SubscriptionStatus.ACTIVE
         if outcome.ends:
-            changes["status"] = SubscriptionStatus.CANCELLED
-        sub = Subscription.objects.select_for_update().get(pk=outcome.subscription_id)
-        before = {"next_due_date": str(sub.next_due_date), "status": sub.status}
-        for key, value in changes.items():
-            setattr(sub, key, value)
-        if outcome.ends:
-            sub.cancel_at_period_end = False
-        after = {"next_due_date": str(sub.next_due_date), "status": sub.status}
-        if after != before:
-            sub.updated_at = clock.now()
-            sub.save()
-            audit_record(
-                actor=actor,
-                action="subscription.billed",
-                obj=sub,
-                customer_id=sub.customer_id,
-                before=before,
-                after={**after, "invoice": invoice.number if invoice else None},
-            )
+            changes.update(status=SubscriptionStatus.CANCELLED, cancel_at_period_end=False)
+        after = {**before, **{k: str(v) if k == "next_due_date" else v for k, v in changes.items()}}
+        after.pop("cancel_at_period_end", None)
+        if after == before:
+            continue
+        Subscription.objects.filter(pk=sub.pk).update(updated_at=now, **changes)
+        audit_record(
+            actor=actor,
+            action="subscription.billed",
+            obj=sub,
+            customer_id=sub.customer_id,
+            before=before,
+            after={**after, "invoice": invoice.number if invoice else None},
+        )
 
 
 def due_customer_ids(date: dt.date) -> list[int]:

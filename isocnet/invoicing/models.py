@@ -154,6 +154,7 @@ class LineKind(models.TextChoices):
     SETUP_FEE = "setup_fee", "Setup fee"
     CHARGE = "charge", "One-time charge"
     PRORATION = "proration", "Proration"
+    ADJUSTMENT = "adjustment", "Adjustment"
 
 
 class InvoiceLine(models.Model):

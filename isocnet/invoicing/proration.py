@@ -44,7 +44,7 @@ def _period_text(start: dt.date, end: dt.date) -> str:
 
 
 def _charge(
-    sub, *, description: str, amount: Money, actor: Actor, start, end, kind=LineKind.PRORATION
+    sub, *, description: str, amount: Money, actor: Actor, start, end, kind=LineKind.ADJUSTMENT
 ) -> Charge:
     return Charge.objects.create(
         customer_id=sub.customer_id,

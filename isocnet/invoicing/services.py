@@ -203,45 +203,54 @@ def invoice_issue(
         if not invoice.lines.exists():
             raise Conflict("an invoice without lines cannot be issued", field="lines")
         _recompute_draft(invoice)
-        if invoice.total_minor < 0:
-            raise Conflict(
-                "an invoice total cannot be negative; issue a credit note instead", field="total"
-            )
-        if invoice.total_minor == 0 and not allow_zero:
-            raise Conflict("the invoice total is zero", field="total")
-        due = invoice.due_date or issued_on + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
-        if due < issued_on:
-            raise InvalidInput("the due date is before the issue date", field="due_date")
-        customer = invoice.customer
-        series = invoice_series(issued_on)
-        (seq,) = sequence_take(series)
-        invoice.number = settings.INVOICE_NUMBER_FORMAT.format(year=issued_on.year, seq=seq)
-        invoice.series = series
-        invoice.sequence = seq
-        invoice.issue_date = issued_on
-        invoice.due_date = due
-        invoice.bill_to = bill_to_snapshot(customer)
-        invoice.issued_at = clock.now()
-        invoice.status = InvoiceStatus.PAID if invoice.total_minor == 0 else InvoiceStatus.UNPAID
-        invoice.amount_paid_minor = invoice.credit_applied_minor = 0
-        invoice.balance_minor = invoice.total_minor
-        invoice.save()
-        audit_record(
-            actor=actor,
-            action="invoice.issue",
-            obj=invoice,
-            customer_id=customer.pk,
-            before={"status": "draft"},
-            after={
-                "number": invoice.number,
-                "total": invoice.total.as_string(),
-                "due_date": due.isoformat(),
-            },
-        )
-        if settings.AUTO_APPLY_CREDIT and invoice.balance_minor:
-            from isocnet.payments.services import credit_apply_locked
+        return issue_locked(invoice, issued_on=issued_on, actor=actor, allow_zero=allow_zero)
 
-            credit_apply_locked(actor=actor, invoice=invoice)
+
+def issue_locked(
+    invoice: Invoice, *, issued_on: dt.date, actor: Actor, allow_zero: bool
+) -> Invoice:
+    """The issuing step itself, for a draft whose totals are final. The
+    caller holds the customer lock inside its transaction (invoice_issue, the
+    billing run)."""
+    if invoice.total_minor < 0:
+        raise Conflict(
+            "an invoice total cannot be negative; issue a credit note instead", field="total"
+        )
+    if invoice.total_minor == 0 and not allow_zero:
+        raise Conflict("the invoice total is zero", field="total")
+    due = invoice.due_date or issued_on + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
+    if due < issued_on:
+        raise InvalidInput("the due date is before the issue date", field="due_date")
+    customer = invoice.customer
+    series = invoice_series(issued_on)
+    (seq,) = sequence_take(series)
+    invoice.number = settings.INVOICE_NUMBER_FORMAT.format(year=issued_on.year, seq=seq)
+    invoice.series = series
+    invoice.sequence = seq
+    invoice.issue_date = issued_on
+    invoice.due_date = due
+    invoice.bill_to = bill_to_snapshot(customer)
+    invoice.issued_at = clock.now()
+    invoice.status = InvoiceStatus.PAID if invoice.total_minor == 0 else InvoiceStatus.UNPAID
+    invoice.amount_paid_minor = invoice.credit_applied_minor = 0
+    invoice.balance_minor = invoice.total_minor
+    invoice.save()
+    audit_record(
+        actor=actor,
+        action="invoice.issue",
+        obj=invoice,
+        customer_id=customer.pk,
+        before={"status": "draft"},
+        after={
+            "number": invoice.number,
+            "total": invoice.total.as_string(),
+            "due_date": due.isoformat(),
+        },
+    )
+    if settings.AUTO_APPLY_CREDIT and invoice.balance_minor:
+        from isocnet.payments.services import credit_apply_locked
+
+        credit_apply_locked(actor=actor, invoice=invoice)
     return invoice
 
 
