@@ -18,6 +18,8 @@ install: $(STAMP)
 demo: install
 	$(BIN)/isocnet migrate --noinput
 	$(BIN)/isocnet demo
+	$(BIN)/isocnet bill
+	@echo "Billing runs, invoices and queued notices: http://127.0.0.1:8000/admin/invoicing/billingrun/"
 	$(BIN)/isocnet serve --host 127.0.0.1 --port 8000
 
 # The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL

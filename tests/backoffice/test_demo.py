@@ -25,3 +25,21 @@ def test_demo_loads_an_isp_and_can_run_again(today, capsys):
     staff = get_user_model().objects.get(username="staff")
     assert staff.is_staff
     assert staff.check_password("isocnet-demo")
+
+
+def test_demo_then_billing_run_issues_invoices_once(today, capsys, client):
+    call_command("demo", customers=8)
+    call_command("bill")
+    out = capsys.readouterr().out
+    from isocnet.invoicing.models import BillingRun, Invoice
+
+    issued = Invoice.objects.exclude(status="draft").count()
+    assert issued > 0
+    assert f"invoices issued: {issued}" in out
+    call_command("bill")
+    assert Invoice.objects.count() == issued
+    run = BillingRun.objects.order_by("id").first()
+    client.force_login(get_user_model().objects.get(username="staff"))
+    page = client.get(f"/admin/invoicing/billingrun/{run.pk}/change/").content.decode()
+    assert "Invoice issued" in page
+    assert Invoice.objects.order_by("id").first().number in page
