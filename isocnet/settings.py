@@ -58,6 +58,26 @@ INVOICE_NUMBER_FORMAT = env_str("INVOICE_NUMBER_FORMAT", "{year}-{seq:06d}")
 ACCOUNT_NUMBER_FORMAT = env_str("ACCOUNT_NUMBER_FORMAT", "C{seq:06d}")
 PAYMENT_TERMS_DAYS = env_int("PAYMENT_TERMS_DAYS", 14, minimum=0)
 AUTO_APPLY_CREDIT = env_bool("AUTO_APPLY_CREDIT", True)
+DOCUMENT_LOCALE = env_str("DOCUMENT_LOCALE", "en_US")
+DOCUMENT_DATE_FORMAT = env_str("DOCUMENT_DATE_FORMAT", "long")
+COMPANY_CHECKS_PAYABLE_TO = env_str("COMPANY_CHECKS_PAYABLE_TO", "") or COMPANY_NAME
+try:
+    from babel import Locale as _Locale
+    from babel.dates import format_date as _fd
+
+    _Locale.parse(DOCUMENT_LOCALE)
+    _fd(
+        __import__("datetime").date(2026, 1, 31),
+        format=DOCUMENT_DATE_FORMAT,
+        locale=DOCUMENT_LOCALE,
+    )
+except Exception as _exc:  # babel raises several kinds
+    raise ConfigError(f"DOCUMENT_LOCALE/DOCUMENT_DATE_FORMAT: {_exc}") from None
+# Notices (docs/notifications.md)
+OUTBOX_POLL_SECONDS = env_int("OUTBOX_POLL_SECONDS", 2, minimum=1)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 10, minimum=1)
+OUTBOX_BACKGROUND = env_bool("OUTBOX_BACKGROUND", True)  # `isocnet serve` delivers by itself
+TEMPLATE_OVERRIDES_DIR = env_str("TEMPLATE_OVERRIDES_DIR", "")
 # The billing run (docs/billing-run.md)
 INVOICE_LEAD_DAYS = env_int("INVOICE_LEAD_DAYS", 14, minimum=0)
 BILLING_DAY = env_int(
@@ -110,6 +130,7 @@ INSTALLED_APPS = [
     "isocnet.subscriptions",
     "isocnet.invoicing",
     "isocnet.payments",
+    "isocnet.documents",
     "isocnet.notifications",
     "isocnet.api",
     "isocnet.backoffice",
@@ -133,7 +154,7 @@ WSGI_APPLICATION = "isocnet.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [PACKAGE_DIR / "templates"],
+        "DIRS": [d for d in (TEMPLATE_OVERRIDES_DIR, PACKAGE_DIR / "templates") if d],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -36,4 +36,5 @@ def today():
         yield dt.date(2026, 11, 20)
 
 
+from tests.apiclient import api  # noqa: E402,F401 - fixture
 from tests.factories import *  # noqa: E402,F403 - fixtures

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.http import Http404, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from isocnet.api.models import ApiToken
 from isocnet.catalog.models import Plan, TaxRate
@@ -18,6 +22,8 @@ from isocnet.core.models import AuditEvent, Sequence
 from isocnet.core.money import Money
 from isocnet.customers.models import Customer, PortalUser
 from isocnet.customers.services import customer_create, customer_input_clean, customer_update
+from isocnet.documents.invoices import invoice_pdf
+from isocnet.documents.models import StoredDocument
 from isocnet.invoicing.models import (
     BillingRun,
     BillingRunItem,
@@ -26,7 +32,9 @@ from isocnet.invoicing.models import (
     InvoiceLine,
     InvoiceTaxLine,
 )
-from isocnet.notifications.models import OutboxMessage
+from isocnet.notifications.models import MessageKind, OutboxMessage
+from isocnet.notifications.rendering import render as render_notice
+from isocnet.notifications.services import message_resend
 from isocnet.payments.models import Allocation, CreditEntry, Payment, PaymentMethod
 from isocnet.subscriptions.models import Subscription
 
@@ -249,6 +257,36 @@ class AllocationInline(ReadOnlyInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
+    readonly_fields = ["documents_links"]
+
+    @admin.display(description="PDF and notices")
+    def documents_links(self, obj):
+        if obj.status == "draft":
+            return "—"
+        links = [
+            format_html('<a href="{}">Invoice PDF</a>', reverse("admin:invoice_pdf", args=[obj.pk]))
+        ]
+        for kind in MessageKind:
+            if kind != MessageKind.RECEIPT:
+                url = reverse("admin:notifications_preview", args=[obj.pk, kind.value])
+                links.append(format_html('<a href="{}">Preview {}</a>', url, kind.label.lower()))
+        return format_html_join(" · ", "{}", ((link,) for link in links))
+
+    def get_urls(self):
+        return [
+            path("<int:invoice_id>/pdf/", self.admin_site.admin_view(self.pdf), name="invoice_pdf"),
+            *super().get_urls(),
+        ]
+
+    def pdf(self, request, invoice_id):
+        invoice = Invoice.objects.filter(pk=invoice_id).exclude(status="draft").first()
+        if invoice is None:
+            raise Http404("no such invoice")
+        doc = invoice_pdf(invoice)
+        response = HttpResponse(bytes(doc.content), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{doc.filename}"'
+        return response
+
     list_display = [
         "number",
         "customer",
@@ -404,11 +442,126 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
         "kind",
         "customer",
         "invoice",
+        "subject",
         "status",
         "attempts",
         "sent_at",
         "last_error",
     ]
     list_filter = ["kind", "status"]
-    search_fields = ["customer__name", "customer__account_number", "invoice__number", "dedupe_key"]
+    search_fields = [
+        "customer__name",
+        "customer__account_number",
+        "invoice__number",
+        "dedupe_key",
+        "to_email",
+    ]
     list_select_related = ["customer", "invoice"]
+    fields = [
+        "kind",
+        "status",
+        "customer",
+        "invoice",
+        "to_email",
+        "cc_emails",
+        "subject",
+        "created_at",
+        "rendered_at",
+        "sent_at",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "message_id",
+        "attachment_link",
+        "body_text_display",
+        "body_html_display",
+        "resend_of",
+    ]
+    readonly_fields = fields
+    actions = ["resend"]
+
+    def has_change_permission(self, request, obj=None):
+        return (
+            False
+            if obj is not None and request.method == "POST"
+            else super().has_view_permission(request, obj)
+        )
+
+    @admin.display(description="Text")
+    def body_text_display(self, obj):
+        return format_html(
+            '<pre style="white-space:pre-wrap;max-width:60em">{}</pre>', obj.body_text
+        )
+
+    @admin.display(description="HTML")
+    def body_html_display(self, obj):
+        if not obj.body_html:
+            return "—"
+        return format_html(
+            '<iframe sandbox="" style="width:100%;max-width:700px;height:600px;border:1px solid #ccc" '
+            'srcdoc="{}"></iframe>',
+            obj.body_html,
+        )
+
+    @admin.display(description="Attachment")
+    def attachment_link(self, obj):
+        if not obj.document_id:
+            return "—"
+        url = reverse("admin:documents_download", args=[obj.document_id])
+        return format_html(
+            '<a href="{}">{}</a> (SHA-256 {})', url, obj.document.filename, obj.document.sha256
+        )
+
+    @admin.action(description="Send the selected messages again")
+    def resend(self, request, queryset):
+        actor = Actor.staff(request.user)
+        done = 0
+        for message in queryset:
+            try:
+                message_resend(actor=actor, message_id=message.pk)
+                done += 1
+            except BillingError as exc:
+                self.message_user(request, f"{message}: {exc.message}", level="error")
+        self.message_user(request, f"{done} message(s) queued again.")
+
+    def get_urls(self):
+        return [
+            path(
+                "document/<int:doc_id>/",
+                self.admin_site.admin_view(self.download),
+                name="documents_download",
+            ),
+            path(
+                "preview/<int:invoice_id>/<str:kind>/",
+                self.admin_site.admin_view(self.preview),
+                name="notifications_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download(self, request, doc_id):
+        doc = StoredDocument.objects.filter(pk=doc_id).first()
+        if doc is None:
+            raise Http404("no such document")
+        response = HttpResponse(bytes(doc.content), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{doc.filename}"'
+        return response
+
+    def preview(self, request, invoice_id, kind):
+        invoice = Invoice.objects.filter(pk=invoice_id).exclude(status="draft").first()
+        if invoice is None or kind not in MessageKind.values or kind == MessageKind.RECEIPT:
+            raise Http404("no such invoice or notice")
+        rendered = render_notice(kind, invoice, store_pdf=False)
+        if request.GET.get("pdf") and rendered.attachment:
+            return HttpResponse(rendered.attachment[1], content_type="application/pdf")
+        return TemplateResponse(
+            request,
+            "backoffice/notice_preview.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Preview: {rendered.subject}",
+                "invoice": invoice,
+                "rendered": rendered,
+                "kinds": [k for k in MessageKind if k != MessageKind.RECEIPT],
+            },
+        )

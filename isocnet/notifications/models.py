@@ -43,6 +43,25 @@ class OutboxMessage(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Rendered once, on the first delivery attempt, and kept: retries and
+    # resends send exactly this, and staff see exactly what went out.
+    to_email = models.CharField(max_length=400, blank=True)
+    cc_emails = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    document = models.ForeignKey(
+        "documents.StoredDocument",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="messages",
+    )
+    rendered_at = models.DateTimeField(null=True, blank=True)
+    resend_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="resends"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -43,6 +43,65 @@ def notice_queue(
     # INSERT ... ON CONFLICT DO NOTHING: should a concurrent run record the
     # same key first, it wins, and this transaction goes on unharmed.
     created = OutboxMessage.objects.bulk_create([row], ignore_conflicts=True)
+    transaction.on_commit(_wake_sender)
     return bool(created) and (
         known_new or OutboxMessage.objects.filter(dedupe_key=key, created_at=now).exists()
     )
+
+
+def _wake_sender() -> None:
+    from isocnet.notifications.delivery import wake
+
+    wake()
+
+
+def message_resend(*, actor, message_id: int) -> OutboxMessage:
+    """Send a message again, exactly as it was rendered (same text, same
+    PDF), as a new outbox row with its own Message-ID."""
+    from isocnet.core.audit import audit_record
+    from isocnet.core.errors import Conflict, NotFound
+
+    with transaction.atomic():
+        original = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
+        if original is None:
+            raise NotFound(f"no message with id {message_id}", field="message")
+        if not original.rendered_at:
+            raise Conflict(
+                "this message has not been rendered yet; it is still waiting to be sent",
+                field="message",
+            )
+        count = original.resends.count() + 1
+        now = clock.now()
+        copy = OutboxMessage.objects.create(
+            kind=original.kind,
+            dedupe_key=f"resend:{original.pk}:{count}",
+            customer_id=original.customer_id,
+            invoice_id=original.invoice_id,
+            context=original.context,
+            created_at=now,
+            next_attempt_at=now,
+            to_email=original.to_email,
+            cc_emails=original.cc_emails,
+            subject=original.subject,
+            body_text=original.body_text,
+            body_html=original.body_html,
+            document_id=original.document_id,
+            rendered_at=now,
+            resend_of=original,
+        )
+        from email.utils import make_msgid, parseaddr
+
+        from django.conf import settings
+
+        domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "isocnet.invalid"
+        copy.message_id = make_msgid(idstring=f"{copy.kind}.{copy.pk}", domain=domain)
+        copy.save(update_fields=["message_id"])
+        audit_record(
+            actor=actor,
+            action="message.resend",
+            obj=copy,
+            customer_id=copy.customer_id,
+            after={"resend_of": original.pk, "subject": original.subject},
+        )
+        transaction.on_commit(_wake_sender)
+    return copy

@@ -4,7 +4,7 @@ import pytest
 
 from isocnet.core.models import AuditEvent
 from isocnet.customers.models import Customer
-from tests.api.conftest import Api
+from tests.apiclient import Api
 from tests.factories import make_invoice
 
 pytestmark = pytest.mark.django_db

@@ -88,3 +88,43 @@ def test_issued_invoices_cannot_be_changed_in_the_admin(staff, today):
     )
     invoice.refresh_from_db()
     assert invoice.total.as_string() == "49.95"
+
+
+def test_staff_see_messages_preview_notices_and_resend(staff, settings):
+    import datetime as dt
+
+    from isocnet.core import clock
+    from isocnet.notifications.delivery import deliver_pending
+    from isocnet.notifications.models import OutboxMessage
+    from tests.invoicing.billing_helpers import run, subscribe
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    customer = make_customer(name="Alice Example")
+    subscribe(customer, make_plan(), dt.date(2026, 12, 1))
+    run(dt.date(2026, 11, 20))
+    with clock.frozen_at(dt.date(2026, 11, 20)):
+        deliver_pending()
+    message = OutboxMessage.objects.get()
+    page = staff.get(
+        reverse("admin:notifications_outboxmessage_change", args=[message.pk])
+    ).content.decode()
+    assert "Customer Invoice" in page
+    assert "an invoice has been generated" in page
+    assert f"Invoice-{message.invoice.number}.pdf" in page
+    pdf = staff.get(reverse("admin:documents_download", args=[message.document_id]))
+    assert pdf.content == bytes(message.document.content)
+    preview = staff.get(
+        reverse("admin:notifications_preview", args=[message.invoice_id, "overdue_3"])
+    )
+    assert "Final Notice" in preview.content.decode()
+    assert "nothing is stored or sent" in preview.content.decode()
+    invoice_page = staff.get(
+        reverse("admin:invoicing_invoice_change", args=[message.invoice_id])
+    ).content.decode()
+    assert "Preview first overdue notice" in invoice_page
+    response = staff.post(
+        reverse("admin:notifications_outboxmessage_changelist"),
+        {"action": "resend", "_selected_action": [message.pk]},
+    )
+    assert response.status_code == 302
+    assert OutboxMessage.objects.filter(resend_of=message).count() == 1

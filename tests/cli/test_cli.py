@@ -119,3 +119,48 @@ def test_serve_refuses_an_unmigrated_database(tmp_path):
     result = run(["serve", "--port", str(_free_port())], {}, tmp_path, check=False)
     assert result.returncode != 0
     assert "isocnet migrate" in result.stderr
+
+
+def test_serve_delivers_the_outbox_by_itself(tmp_path):
+    run(["migrate", "--noinput", "-v0"], {}, tmp_path)
+    run(["demo", "--customers", "3"], {}, tmp_path)
+    billed = run(["bill"], {}, tmp_path).stdout
+    issued = int(billed.split("invoices issued: ")[1].split(",")[0])
+    assert issued >= 1
+    mail = tmp_path / "var" / "mail"
+    assert not list(mail.glob("*.eml"))
+    port = _free_port()
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        {"VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    )
+    server = subprocess.Popen(
+        [ISOCNET, "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(list(mail.glob("*.eml"))) < issued:
+            assert time.monotonic() < deadline, "the serving process did not deliver the outbox"
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    eml = sorted(mail.glob("*.eml"))
+    assert len(eml) == issued
+    assert "Subject: Customer Invoice" in eml[0].read_text(errors="replace")
+
+
+def test_deliver_command_sends_what_is_pending(tmp_path):
+    run(["migrate", "--noinput", "-v0"], {}, tmp_path)
+    run(["demo", "--customers", "2"], {}, tmp_path)
+    run(["bill"], {}, tmp_path)
+    out = run(["deliver"], {}, tmp_path).stdout
+    sent = int(out.split("sent ")[1].split(",")[0])
+    assert sent >= 1
+    assert len(list((tmp_path / "var" / "mail").glob("*.eml"))) == sent
+    assert run(["deliver"], {}, tmp_path).stdout.startswith("sent 0")

@@ -135,3 +135,23 @@ def get_invoice(request, number: str):
     if invoice is None:
         raise NotFound(f"no invoice numbered {number!r}", field="number")
     return invoice_out(invoice)
+
+
+@router.get(
+    "/invoices/{number}/pdf", response={200: None, 404: ErrorOut}, summary="The invoice PDF as sent"
+)
+def get_invoice_pdf(request, number: str):
+    """The PDF exactly as emailed (rendered and stored on first use);
+    the X-Content-SHA256 header carries its hash."""
+    from django.http import HttpResponse
+
+    from isocnet.documents.invoices import invoice_pdf
+
+    invoice = Invoice.objects.filter(number=number).select_related("customer").first()
+    if invoice is None:
+        raise NotFound(f"no invoice numbered {number!r}", field="number")
+    doc = invoice_pdf(invoice)
+    response = HttpResponse(bytes(doc.content), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{doc.filename}"'
+    response["X-Content-SHA256"] = doc.sha256
+    return response

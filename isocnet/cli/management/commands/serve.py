@@ -34,9 +34,20 @@ class Command(BaseCommand):
                 self.cfg.set("threads", threads)
                 self.cfg.set("accesslog", "-")
                 self.cfg.set("timeout", 60)
+                self.cfg.set("post_worker_init", post_worker_init)
 
             def load(self):
                 return application
+
+        def post_worker_init(worker):
+            # Single-machine mode: each web worker also delivers the outbox
+            # (claims keep them from sending a message twice).
+            from django.conf import settings
+
+            if settings.OUTBOX_BACKGROUND:
+                from isocnet.notifications.delivery import start_background_delivery
+
+                start_background_delivery()
 
         self.stdout.write(
             f"ISOCNET Billing on http://{host}:{port}/ (back office /admin/, API /api/v1/docs)"

@@ -1,0 +1,165 @@
+"""The invoice PDF: what it shows, and the one copy that is sent and kept."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from isocnet.core import clock, formatting
+from isocnet.core.money import Money
+from isocnet.documents.models import DocumentKind, StoredDocument
+from isocnet.documents.renderer import render_pdf
+from isocnet.invoicing.models import Invoice
+from isocnet.payments.models import PaymentMethod
+
+
+def default_card(customer_id: int) -> PaymentMethod | None:
+    return PaymentMethod.objects.filter(
+        customer_id=customer_id, is_default=True, removed_at__isnull=True
+    ).first()
+
+
+def payment_method_line(invoice: Invoice) -> str:
+    """The payment method as the invoice notice names it."""
+    if invoice.customer.auto_debit:
+        card = default_card(invoice.customer_id)
+        if card:
+            return f"Credit card (auto debit), {card.brand} ending in {card.last4}"
+        return "Credit card (auto debit)"
+    return "Check or mail-in payment"
+
+
+def company() -> dict:
+    return {
+        "name": settings.COMPANY_NAME,
+        "address": [
+            line
+            for line in settings.COMPANY_ADDRESS.replace("\\n", "\n").splitlines()
+            if line.strip()
+        ],
+        "email": settings.COMPANY_EMAIL,
+        "phone": settings.COMPANY_PHONE,
+        "website": settings.COMPANY_WEBSITE,
+    }
+
+
+def _quantity(value) -> str:
+    text = f"{value.normalize():f}"
+    return text
+
+
+def invoice_document_data(invoice: Invoice) -> dict:
+    fmt = formatting.money
+    bill_to = invoice.bill_to or {}
+    applied = []
+    if invoice.credit_applied_minor:
+        applied.append({"label": "Account credit applied", "amount": fmt(-invoice.credit_applied)})
+    if invoice.amount_paid_minor:
+        applied.append({"label": "Payments received", "amount": fmt(-invoice.amount_paid)})
+    auto_debit = invoice.customer.auto_debit
+    if auto_debit:
+        how = [
+            f"Payment method: {payment_method_line(invoice)}.",
+            f"The balance will be charged automatically to your card on {formatting.date(invoice.due_date)}.",
+            f"Manage your card and pay online: {settings.PORTAL_URL}",
+        ]
+    else:
+        how = [
+            f"Pay online at {settings.PORTAL_URL}, or by check or money order payable to "
+            f"{settings.COMPANY_CHECKS_PAYABLE_TO}.",
+            f"Please write invoice number {invoice.number} on your check and mail it with the slip below.",
+        ]
+    data = {
+        "company": company(),
+        "doc": {
+            "title": "INVOICE",
+            "number_label": "Invoice number",
+            "number": invoice.number,
+            "issue_date": formatting.date(invoice.issue_date),
+            "due_date": formatting.date(invoice.due_date),
+            "account_number": bill_to.get("account_number", ""),
+        },
+        "bill_to": {
+            "name": bill_to.get("name", ""),
+            "company": bill_to.get("company", ""),
+            "address": bill_to.get("address", []),
+            "email": bill_to.get("email", ""),
+        },
+        "lines": [
+            {
+                "description": line.description.split(" (")[0]
+                if line.period_start
+                else line.description,
+                "period": (
+                    f"{formatting.short_date(line.period_start)} – {formatting.short_date(line.period_last_day)}"
+                    if line.period_start
+                    else ""
+                ),
+                "quantity": _quantity(line.quantity),
+                "unit_price": fmt(line.unit_price),
+                "amount": fmt(line.amount),
+            }
+            for line in invoice.lines.all()
+        ],
+        "subtotal": fmt(invoice.subtotal),
+        "taxes": [
+            {
+                "label": f"{t.name} ({t.percent.normalize():f}% of {fmt(t.taxable)})",
+                "amount": fmt(t.tax),
+            }
+            for t in invoice.tax_lines.all()
+        ],
+        "total": fmt(invoice.total),
+        "applied": applied,
+        "balance": fmt(invoice.balance),
+        "stamp": "PAID" if invoice.balance_minor == 0 and invoice.status == "paid" else None,
+        "how_to_pay": how,
+        "slip": None,
+    }
+    if not auto_debit and invoice.balance_minor:
+        data["slip"] = {
+            "payable_to": settings.COMPANY_CHECKS_PAYABLE_TO,
+            "mail_to": [settings.COMPANY_NAME, *company()["address"]],
+            "account_number": bill_to.get("account_number", ""),
+            "invoice_number": invoice.number,
+            "amount_due": fmt(invoice.balance),
+            "due_date": formatting.date(invoice.due_date),
+        }
+    return data
+
+
+def render_invoice_pdf(invoice: Invoice) -> bytes:
+    return render_pdf("invoice.typ", invoice_document_data(invoice))
+
+
+def invoice_filename(invoice: Invoice) -> str:
+    return f"Invoice-{invoice.number}.pdf"
+
+
+def invoice_pdf(invoice: Invoice) -> StoredDocument:
+    """The invoice PDF as sent: rendered and stored on first use (the first
+    email), the same bytes ever after."""
+    stored = StoredDocument.objects.filter(invoice=invoice, kind=DocumentKind.INVOICE).first()
+    if stored is not None:
+        return stored
+    if invoice.number is None:
+        raise ValueError("a draft invoice has no PDF")
+    content = render_invoice_pdf(invoice)
+    try:
+        with transaction.atomic():
+            return StoredDocument.objects.create(
+                kind=DocumentKind.INVOICE,
+                invoice=invoice,
+                filename=invoice_filename(invoice),
+                content=content,
+                sha256=hashlib.sha256(content).hexdigest(),
+                size=len(content),
+                created_at=clock.now(),
+            )
+    except IntegrityError:  # stored concurrently: theirs is the one that counts
+        return StoredDocument.objects.get(invoice=invoice, kind=DocumentKind.INVOICE)
+
+
+__all__ = ["Money", "invoice_document_data", "invoice_pdf", "payment_method_line"]

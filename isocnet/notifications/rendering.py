@@ -1,0 +1,161 @@
+"""What each notice says. Rendered once per message and stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from email.utils import formataddr, make_msgid, parseaddr
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from isocnet.core import clock, formatting
+from isocnet.documents.invoices import (
+    company,
+    invoice_document_data,
+    invoice_pdf,
+    payment_method_line,
+)
+from isocnet.invoicing.dunning import suspension_date
+from isocnet.invoicing.models import Invoice
+from isocnet.notifications.models import MessageKind, OutboxMessage
+
+SUBJECTS = {
+    MessageKind.INVOICE: "Customer Invoice",
+    MessageKind.REMINDER: "Payment Reminder: Invoice #{number} is due on {due_date}",
+    MessageKind.OVERDUE_1: "Overdue Notice: Invoice #{number}",
+    MessageKind.OVERDUE_2: "Second Overdue Notice: Invoice #{number}",
+    MessageKind.OVERDUE_3: "Final Notice: Services will be suspended on {suspension_date}",
+    MessageKind.SUSPENSION: "Services Suspended: Invoice #{number}",
+}
+
+
+@dataclass
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    to: str
+    cc: list[str]
+    attachment: tuple[str, bytes] | None
+
+
+def invoice_url(invoice: Invoice) -> str:
+    return f"{settings.PORTAL_URL}/invoices/{invoice.number}/"
+
+
+def _context(invoice: Invoice) -> dict:
+    customer = invoice.customer
+    doc = invoice_document_data(invoice)
+    address = company()["address"]
+    return {
+        "name": customer.name,
+        "company": settings.COMPANY_NAME,
+        "company_email": settings.COMPANY_EMAIL,
+        "company_phone": settings.COMPANY_PHONE,
+        "issue_date": formatting.date(invoice.issue_date),
+        "due_date": formatting.date(invoice.due_date),
+        "suspension_date": formatting.date(suspension_date(invoice.due_date)),
+        "number": invoice.number,
+        "amount_due": formatting.money(invoice.balance),
+        "balance_due": bool(invoice.balance_minor),
+        "total": doc["total"],
+        "lines": [
+            {"description": ln.description, "amount": formatting.money(ln.amount)}
+            for ln in invoice.lines.all()
+        ],
+        "taxes": doc["taxes"],
+        "applied": doc["applied"],
+        "auto_debit": customer.auto_debit,
+        "payment_method": payment_method_line(invoice),
+        "invoice_url": invoice_url(invoice),
+        "payable_to": settings.COMPANY_CHECKS_PAYABLE_TO,
+        "mail_to": ", ".join([settings.COMPANY_NAME, *address]),
+    }
+
+
+def _dunning_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tuple[str, str]:
+    late = (today - invoice.due_date).days
+    if kind == MessageKind.REMINDER:
+        return (
+            f"This is a friendly reminder that invoice #{ctx['number']} for {ctx['amount_due']} is due on "
+            f"{ctx['due_date']}.",
+            "Please make sure your payment reaches us by then.",
+        )
+    if kind == MessageKind.OVERDUE_1:
+        return (
+            f"Our records show that invoice #{ctx['number']}, due on {ctx['due_date']}, has not been paid.",
+            "Please pay the balance as soon as possible.",
+        )
+    if kind == MessageKind.OVERDUE_2:
+        return (
+            f"Invoice #{ctx['number']} is now {late} days past due.",
+            "Please pay the balance now to avoid an interruption of your services.",
+        )
+    if kind == MessageKind.OVERDUE_3:
+        return (
+            f"This is our final notice: invoice #{ctx['number']} is {late} days past due.",
+            f"If the balance is not paid, your services will be suspended on {ctx['suspension_date']}.",
+        )
+    return (
+        f"Because invoice #{ctx['number']} remains unpaid, your services were suspended on "
+        f"{formatting.date(today)}.",
+        "Your services will be restored automatically as soon as the balance is paid.",
+    )
+
+
+def render(kind: str, invoice: Invoice, *, store_pdf: bool = True) -> Rendered:
+    """Render a notice for an invoice. ``store_pdf=False`` (previews) renders
+    the PDF without keeping it."""
+    ctx = _context(invoice)
+    subject = SUBJECTS[kind].format(**ctx)
+    customer = invoice.customer
+    if kind == MessageKind.INVOICE:
+        text = render_to_string("notifications/invoice.txt", ctx)
+        html = render_to_string("notifications/invoice.html", ctx)
+        if store_pdf:
+            doc = invoice_pdf(invoice)
+            attachment = (doc.filename, bytes(doc.content))
+        else:
+            from isocnet.documents.invoices import invoice_filename, render_invoice_pdf
+
+            attachment = (invoice_filename(invoice), render_invoice_pdf(invoice))
+    else:
+        opening, closing = _dunning_words(kind, ctx, invoice, clock.today())
+        ctx.update(opening=opening, closing=closing, subject=subject)
+        text = render_to_string("notifications/_notice.txt", ctx)
+        html = render_to_string("notifications/_notice.html", ctx)
+        attachment = None
+    return Rendered(
+        subject=subject,
+        text=_tidy(text),
+        html=html,
+        to=formataddr((customer.name, customer.email)),
+        cc=list(customer.cc_emails or []),
+        attachment=attachment,
+    )
+
+
+def _tidy(text: str) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def render_into(message: OutboxMessage) -> None:
+    """Render a queued message and keep the result on it (first attempt)."""
+    invoice = message.invoice
+    rendered = render(message.kind, invoice)
+    message.subject = rendered.subject
+    message.body_text = rendered.text
+    message.body_html = rendered.html
+    message.to_email = rendered.to
+    message.cc_emails = rendered.cc
+    if message.kind == MessageKind.INVOICE:
+        message.document = invoice_pdf(invoice)
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "isocnet.invalid"
+    message.message_id = make_msgid(idstring=f"{message.kind}.{message.pk}", domain=domain)
+    message.rendered_at = clock.now()

@@ -1,0 +1,56 @@
+"""A real SMTP server on 127.0.0.1 for tests (aiosmtpd), with fault modes."""
+
+import email
+import email.policy
+import socket
+from dataclasses import dataclass, field
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Recorder:
+    messages: list = field(default_factory=list)
+    refuse: set = field(default_factory=set)  # recipients answered with 550
+    defer: set = field(default_factory=set)  # recipients answered with 450
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 Mailbox unavailable"
+        if address in self.defer:
+            return "450 4.2.1 Mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.recorder = Recorder()
+        self.controller = None
+
+    @property
+    def messages(self):
+        return self.recorder.messages
+
+    def start(self):
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
