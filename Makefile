@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-sqlite test-postgres lint format clean
+.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ISOCNET Billing needs Python 3.11 or newer")'
@@ -19,7 +19,8 @@ demo: install
 	$(BIN)/isocnet migrate --noinput
 	$(BIN)/isocnet demo
 	$(BIN)/isocnet bill
-	@echo "Billing runs, invoices and queued notices: http://127.0.0.1:8000/admin/invoicing/billingrun/"
+	@echo "Billing runs: http://127.0.0.1:8000/admin/invoicing/billingrun/"
+	@echo "Invoice emails, sent by the server within seconds: var/mail/*.eml and http://127.0.0.1:8000/admin/notifications/outboxmessage/"
 	$(BIN)/isocnet serve --host 127.0.0.1 --port 8000
 
 # The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL
@@ -47,3 +48,7 @@ format: install
 
 clean:
 	rm -rf $(VENV) var/test build *.egg-info
+
+bench-pdf: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/pdf_renderers.py 300
