@@ -78,6 +78,19 @@ OUTBOX_POLL_SECONDS = env_int("OUTBOX_POLL_SECONDS", 2, minimum=1)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 10, minimum=1)
 OUTBOX_BACKGROUND = env_bool("OUTBOX_BACKGROUND", True)  # `isocnet serve` delivers by itself
 TEMPLATE_OVERRIDES_DIR = env_str("TEMPLATE_OVERRIDES_DIR", "")
+# Payments (docs/payments.md)
+PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "sandbox")
+if PAYMENT_GATEWAY != "sandbox":
+    raise ConfigError(
+        f"PAYMENT_GATEWAY={PAYMENT_GATEWAY!r}: this version has the sandbox gateway only (stripe is planned)"
+    )
+SANDBOX_WEBHOOK_SECRET = env_str("SANDBOX_WEBHOOK_SECRET", "") or f"whsec_sbx_{SECRET_KEY[:24]}"
+try:
+    COLLECTION_RETRY_DAYS = [
+        int(x) for x in env_str("COLLECTION_RETRY_DAYS", "3,5,7").split(",") if x.strip()
+    ]
+except ValueError:
+    raise ConfigError("COLLECTION_RETRY_DAYS: expected whole numbers of days, e.g. 3,5,7") from None
 # The billing run (docs/billing-run.md)
 INVOICE_LEAD_DAYS = env_int("INVOICE_LEAD_DAYS", 14, minimum=0)
 BILLING_DAY = env_int(

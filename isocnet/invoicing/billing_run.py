@@ -114,6 +114,9 @@ class RunSummary:
     dunning: DunningCounts = field(default_factory=DunningCounts)
     preview: list[dict] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    collection: dict = field(
+        default_factory=lambda: {"charged": 0, "declined": 0, "unknown": 0, "no_card": 0}
+    )
 
 
 def _state(sub: Subscription) -> SubscriptionState:
@@ -406,6 +409,9 @@ def billing_run(
         summary.dunning = overdue_step(date=date, actor=actor, dry_run=True)
         return summary
 
+    from isocnet.payments.collection import collect_due, reconcile
+
+    reconciled = reconcile(actor=actor)
     run = BillingRun.objects.create(
         date=date,
         started_at=clock.now(),
@@ -437,6 +443,7 @@ def billing_run(
                 summary.refused += 1
                 summary.problems.append(f"{item.customer.account_number}: {item.message}")
         summary.dunning = overdue_step(date=date, actor=actor)
+        summary.collection = collect_due(actor=actor, date=date)
     except BaseException:
         BillingRun.objects.filter(pk=run.pk).update(
             status=BillingRunStatus.FAILED, finished_at=clock.now()
@@ -455,6 +462,9 @@ def billing_run(
         reactivated=d.reactivated_customers,
         notices_queued=d.notices,
         to_collect=d.to_collect,
+        charged=summary.collection["charged"],
+        declined=summary.collection["declined"],
+        reconciled=reconciled,
     )
     run.refresh_from_db()
     return summary

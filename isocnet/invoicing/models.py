@@ -305,6 +305,9 @@ class BillingRun(models.Model):
     reactivated = models.PositiveIntegerField(default=0)
     notices_queued = models.PositiveIntegerField(default=0)
     to_collect = models.PositiveIntegerField(default=0)
+    charged = models.PositiveIntegerField(default=0)
+    declined = models.PositiveIntegerField(default=0)
+    reconciled = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-started_at"]

@@ -11,6 +11,8 @@ class MessageKind(models.TextChoices):
     OVERDUE_3 = "overdue_3", "Third overdue notice"
     SUSPENSION = "suspension", "Suspension notice"
     RECEIPT = "receipt", "Invoice Payment Confirmation"
+    PAYMENT_FAILED = "payment_failed", "Card payment failed"
+    CARD_NEEDED = "card_needed", "Card needed for auto debit"
 
 
 class MessageStatus(models.TextChoices):
@@ -24,7 +26,7 @@ class OutboxMessage(models.Model):
     it and delivered afterwards. ``dedupe_key`` makes each notice exist once
     ("invoice:42", "overdue_1:42"), however often the run repeats."""
 
-    kind = models.CharField(max_length=16, choices=MessageKind.choices)
+    kind = models.CharField(max_length=20, choices=MessageKind.choices)
     dedupe_key = models.CharField(max_length=120, unique=True)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="messages")
     invoice = models.ForeignKey(

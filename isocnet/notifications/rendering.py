@@ -27,6 +27,9 @@ SUBJECTS = {
     MessageKind.OVERDUE_2: "Second Overdue Notice: Invoice #{number}",
     MessageKind.OVERDUE_3: "Final Notice: Services will be suspended on {suspension_date}",
     MessageKind.SUSPENSION: "Services Suspended: Invoice #{number}",
+    MessageKind.RECEIPT: "Invoice Payment Confirmation",
+    MessageKind.PAYMENT_FAILED: "Payment Failed: Invoice #{number}",
+    MessageKind.CARD_NEEDED: "Action Needed: Add a Card for Automatic Payment of Invoice #{number}",
 }
 
 
@@ -97,6 +100,20 @@ def _dunning_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tu
             f"This is our final notice: invoice #{ctx['number']} is {late} days past due.",
             f"If the balance is not paid, your services will be suspended on {ctx['suspension_date']}.",
         )
+    if kind == MessageKind.PAYMENT_FAILED:
+        retry = ctx.get("next_retry_on")
+        return (
+            f"We could not charge your {ctx.get('card', 'card')} for invoice #{ctx['number']}: "
+            f"{ctx.get('reason') or 'the card was declined'}",
+            (f"We will try again on {retry}. " if retry else "We will not try this card again. ")
+            + "To avoid an interruption, please pay the invoice or update your card.",
+        )
+    if kind == MessageKind.CARD_NEEDED:
+        return (
+            f"Your account is set to pay automatically by credit card, but we have no card on file to pay "
+            f"invoice #{ctx['number']}.",
+            "Please add a card for automatic payment, or pay the invoice.",
+        )
     return (
         f"Because invoice #{ctx['number']} remains unpaid, your services were suspended on "
         f"{formatting.date(today)}.",
@@ -104,12 +121,18 @@ def _dunning_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tu
     )
 
 
-def render(kind: str, invoice: Invoice, *, store_pdf: bool = True) -> Rendered:
+def render(
+    kind: str, invoice: Invoice, *, store_pdf: bool = True, context: dict | None = None
+) -> Rendered:
     """Render a notice for an invoice. ``store_pdf=False`` (previews) renders
-    the PDF without keeping it."""
+    the PDF without keeping it. ``context``: the message's own facts (the
+    payment of a receipt, the reason of a failed charge)."""
     ctx = _context(invoice)
     subject = SUBJECTS[kind].format(**ctx)
     customer = invoice.customer
+    context = context or {}
+    if kind == MessageKind.RECEIPT:
+        return _render_receipt(ctx, invoice, context, store_pdf=store_pdf)
     if kind == MessageKind.INVOICE:
         text = render_to_string("notifications/invoice.txt", ctx)
         html = render_to_string("notifications/invoice.html", ctx)
@@ -121,6 +144,14 @@ def render(kind: str, invoice: Invoice, *, store_pdf: bool = True) -> Rendered:
 
             attachment = (invoice_filename(invoice), render_invoice_pdf(invoice))
     else:
+        if context.get("next_retry_on"):
+            context = {
+                **context,
+                "next_retry_on": formatting.date(dt.date.fromisoformat(context["next_retry_on"])),
+            }
+        ctx.update(
+            {k: v for k, v in context.items() if k in {"reason", "card", "next_retry_on"} and v}
+        )
         opening, closing = _dunning_words(kind, ctx, invoice, clock.today())
         ctx.update(opening=opening, closing=closing, subject=subject)
         text = render_to_string("notifications/_notice.txt", ctx)
@@ -130,6 +161,45 @@ def render(kind: str, invoice: Invoice, *, store_pdf: bool = True) -> Rendered:
         subject=subject,
         text=_tidy(text),
         html=html,
+        to=formataddr((customer.name, customer.email)),
+        cc=list(customer.cc_emails or []),
+        attachment=attachment,
+    )
+
+
+def _render_receipt(ctx: dict, invoice: Invoice, context: dict, *, store_pdf: bool) -> Rendered:
+    from isocnet.documents.receipts import (
+        receipt_document_data,
+        receipt_facts,
+        receipt_filename,
+        receipt_pdf,
+    )
+    from isocnet.documents.renderer import render_pdf
+    from isocnet.payments.models import Payment
+
+    payment = Payment.objects.get(pk=context["payment"])
+    facts = receipt_facts(invoice, payment)
+    ctx.update(
+        total_paid=formatting.money(facts["paid"]),
+        remaining=formatting.money(facts["balance"]) if facts["balance"].amount else "",
+        payment_date=formatting.date(payment.received_on),
+        payment_method=payment.get_method_display(),
+        payment_reference=payment.reference,
+        applied=formatting.money(facts["this_payment"]),
+    )
+    if store_pdf:
+        doc = receipt_pdf(invoice, payment)
+        attachment = (doc.filename, bytes(doc.content))
+    else:
+        attachment = (
+            receipt_filename(invoice),
+            render_pdf("invoice.typ", receipt_document_data(invoice, payment)),
+        )
+    customer = invoice.customer
+    return Rendered(
+        subject="Invoice Payment Confirmation",
+        text=_tidy(render_to_string("notifications/receipt.txt", ctx)),
+        html=render_to_string("notifications/receipt.html", ctx),
         to=formataddr((customer.name, customer.email)),
         cc=list(customer.cc_emails or []),
         attachment=attachment,
@@ -148,7 +218,7 @@ def _tidy(text: str) -> str:
 def render_into(message: OutboxMessage) -> None:
     """Render a queued message and keep the result on it (first attempt)."""
     invoice = message.invoice
-    rendered = render(message.kind, invoice)
+    rendered = render(message.kind, invoice, context=message.context)
     message.subject = rendered.subject
     message.body_text = rendered.text
     message.body_html = rendered.html
@@ -156,6 +226,11 @@ def render_into(message: OutboxMessage) -> None:
     message.cc_emails = rendered.cc
     if message.kind == MessageKind.INVOICE:
         message.document = invoice_pdf(invoice)
+    elif message.kind == MessageKind.RECEIPT:
+        from isocnet.documents.receipts import receipt_pdf
+        from isocnet.payments.models import Payment
+
+        message.document = receipt_pdf(invoice, Payment.objects.get(pk=message.context["payment"]))
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "isocnet.invalid"
     message.message_id = make_msgid(idstring=f"{message.kind}.{message.pk}", domain=domain)
     message.rendered_at = clock.now()

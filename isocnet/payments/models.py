@@ -161,3 +161,83 @@ class CreditEntry(models.Model):
     @property
     def amount(self) -> Money:
         return Money.from_minor(self.amount_minor, self.currency)
+
+
+class CallStatus(models.TextChoices):
+    PENDING = "pending", "Pending (sent, no answer yet)"
+    SUCCEEDED = "succeeded", "Succeeded"
+    DECLINED = "declined", "Declined"
+    UNKNOWN = "unknown", "Unknown (timed out: to reconcile)"
+    FAILED = "failed", "Failed (refused by the gateway)"
+
+
+class GatewayCall(models.Model):
+    """Every request that can move money at the gateway, recorded (pending,
+    with its idempotency key) before it is made and settled after."""
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge", "Charge"
+        REFUND = "refund", "Refund"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    gateway = models.CharField(max_length=20)
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="gateway_calls")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="gateway_calls"
+    )
+    card = models.ForeignKey(
+        PaymentMethod, on_delete=models.PROTECT, null=True, blank=True, related_name="calls"
+    )
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=CallStatus.choices, default=CallStatus.PENDING)
+    charge_id = models.CharField(max_length=80, blank=True)
+    decline_code = models.CharField(max_length=40, blank=True)
+    hard_decline = models.BooleanField(default=False)
+    message = models.CharField(max_length=300, blank=True)
+    next_retry_on = models.DateField(null=True, blank=True)
+    payment = models.OneToOneField(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="gateway_call"
+    )
+    refund_of = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="refund_calls"
+    )
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["invoice", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.idempotency_key} {self.status}"
+
+
+class WebhookEvent(models.Model):
+    """Each gateway event is processed once, however often it is delivered."""
+
+    gateway = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=120)
+    type = models.CharField(max_length=60)
+    payload = models.JSONField()
+    received_at = models.DateTimeField()
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "event_id"], name="webhook_event_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.event_id} {self.type}"
+
+
+from isocnet.payments.sandbox_models import (  # noqa: E402,F401 - the sandbox's tables
+    SandboxCard,
+    SandboxCharge,
+    SandboxRefund,
+    SandboxToken,
+)

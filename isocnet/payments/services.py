@@ -26,6 +26,8 @@ from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.balances import invoice_settle
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+from isocnet.notifications.models import MessageKind
+from isocnet.notifications.services import notice_queue
 from isocnet.payments.models import Allocation, CreditEntry, CreditKind, Payment, PaymentKind
 
 
@@ -60,94 +62,136 @@ def payment_record(
     received_on=None,
     invoice_number: str | None = None,
 ) -> PaymentResult:
-    """Record money received (check, money order, transfer, cash, or a card
-    charge that already succeeded). With ``invoice_number`` it is applied to
-    that invoice; otherwise to the customer's open invoices, oldest due
-    first. Whatever is left becomes account credit."""
+    """Record money received (check, money order, transfer, cash). With
+    ``invoice_number`` it is applied to that invoice; otherwise to the
+    customer's open invoices, oldest due first. Whatever is left becomes
+    account credit. Card payments go through payments.collection."""
     method = clean_choice(method, "method", PaymentKind)
     reference = clean_line(reference, "reference", max_length=120, required=False)
     received = clean_date(received_on, "date") if received_on is not None else clock.today()
     with transaction.atomic():
-        if invoice_number is not None:
-            target = (
-                Invoice.objects.filter(number=invoice_number)
-                .values_list("pk", "customer_id")
-                .first()
-            )
-            if target is None:
-                raise NotFound(f"no issued invoice numbered {invoice_number!r}", field="invoice")
-            if customer_id is not None and customer_id != target[1]:
-                raise InvalidInput("the invoice belongs to another customer", field="invoice")
-            customer_id = target[1]
-        if customer_id is None:
-            raise InvalidInput("is required (or give an invoice)", field="customer")
+        customer_id, invoice_id = resolve_target(
+            customer_id=customer_id, invoice_number=invoice_number
+        )
         customer = customer_lock(customer_id)
         money = clean_money(amount, "amount", customer.currency, allow_zero=False)
-        if invoice_number is not None:
-            invoices = list(Invoice.objects.select_for_update().filter(pk=target[0]))
-            if invoices[0].status not in OPEN_STATUSES:
-                raise Conflict(
-                    f"invoice #{invoice_number} is {invoices[0].get_status_display().lower()}; "
-                    "record the payment on the account instead",
-                    field="invoice",
-                )
-        else:
-            invoices = list(
-                Invoice.objects.select_for_update()
-                .filter(customer=customer, status__in=OPEN_STATUSES)
-                .order_by("due_date", "issue_date", "id")
-            )
-        payment = Payment.objects.create(
+        return apply_payment_locked(
+            actor=actor,
             customer=customer,
-            amount_minor=money.minor(),
-            currency=customer.currency,
+            money=money,
             method=method,
             reference=reference,
-            received_on=received,
-            recorded_by=actor.label,
-            created_at=clock.now(),
+            received=received,
+            invoice_id=invoice_id,
         )
-        result = PaymentResult(payment=payment)
-        remaining = payment.amount_minor
-        for invoice in invoices:
-            if remaining == 0:
-                break
-            take = min(remaining, invoice.balance_minor)
-            if take <= 0:
-                continue
-            allocation = Allocation.objects.create(
-                payment=payment, invoice=invoice, amount_minor=take, created_at=payment.created_at
+
+
+def resolve_target(
+    *, customer_id: int | None, invoice_number: str | None
+) -> tuple[int, int | None]:
+    if invoice_number is not None:
+        target = (
+            Invoice.objects.filter(number=invoice_number).values_list("pk", "customer_id").first()
+        )
+        if target is None:
+            raise NotFound(f"no issued invoice numbered {invoice_number!r}", field="invoice")
+        if customer_id is not None and customer_id != target[1]:
+            raise InvalidInput("the invoice belongs to another customer", field="invoice")
+        return target[1], target[0]
+    if customer_id is None:
+        raise InvalidInput("is required (or give an invoice)", field="customer")
+    return customer_id, None
+
+
+def apply_payment_locked(
+    *,
+    actor: Actor,
+    customer: Customer,
+    money: Money,
+    method: str,
+    reference: str,
+    received,
+    invoice_id: int | None,
+    card=None,
+    allow_closed_invoice: bool = False,
+) -> PaymentResult:
+    """Create the payment and apply it. The caller holds the customer lock.
+    Queues one receipt per invoice the payment is applied to."""
+    if invoice_id is not None:
+        invoices = list(Invoice.objects.select_for_update().filter(pk=invoice_id))
+        if invoices[0].status not in OPEN_STATUSES and not allow_closed_invoice:
+            raise Conflict(
+                f"invoice #{invoices[0].number} is {invoices[0].get_status_display().lower()}; "
+                "record the payment on the account instead",
+                field="invoice",
             )
-            invoice_settle(invoice)
-            result.allocations.append(allocation)
-            remaining -= take
-        if remaining:
-            CreditEntry.objects.create(
-                customer=customer,
-                amount_minor=remaining,
-                currency=customer.currency,
-                kind=CreditKind.OVERPAYMENT,
-                payment=payment,
-                memo=f"Unapplied part of payment {payment.pk}",
-                recorded_by=actor.label,
-                created_at=payment.created_at,
-            )
-            result.credit = Money.from_minor(remaining, customer.currency)
-        _resume_if_paid_up(actor=actor, customer_id=customer.pk)
-        audit_record(
-            actor=actor,
-            action="payment.record",
-            obj=payment,
+        invoices = [inv for inv in invoices if inv.status in OPEN_STATUSES]
+    else:
+        invoices = list(
+            Invoice.objects.select_for_update()
+            .filter(customer=customer, status__in=OPEN_STATUSES)
+            .order_by("due_date", "issue_date", "id")
+        )
+    payment = Payment.objects.create(
+        customer=customer,
+        amount_minor=money.minor(),
+        currency=customer.currency,
+        method=method,
+        reference=reference,
+        received_on=received,
+        recorded_by=actor.label,
+        created_at=clock.now(),
+        card=card,
+    )
+    result = PaymentResult(payment=payment)
+    remaining = payment.amount_minor
+    for invoice in invoices:
+        if remaining == 0:
+            break
+        take = min(remaining, invoice.balance_minor)
+        if take <= 0:
+            continue
+        allocation = Allocation.objects.create(
+            payment=payment, invoice=invoice, amount_minor=take, created_at=payment.created_at
+        )
+        invoice_settle(invoice)
+        result.allocations.append(allocation)
+        remaining -= take
+        notice_queue(
+            kind=MessageKind.RECEIPT,
+            key=f"receipt:{payment.pk}:{invoice.pk}",
             customer_id=customer.pk,
-            after={
-                "amount": payment.amount.as_string(),
-                "method": method,
-                "reference": reference,
-                "received_on": received.isoformat(),
-                "allocations": {a.invoice.number: a.amount.as_string() for a in result.allocations},
-                "credit": result.credit.as_string() if result.credit else "0",
-            },
+            invoice_id=invoice.pk,
+            context={"payment": payment.pk},
+            known_new=True,
         )
+    if remaining:
+        CreditEntry.objects.create(
+            customer=customer,
+            amount_minor=remaining,
+            currency=customer.currency,
+            kind=CreditKind.OVERPAYMENT,
+            payment=payment,
+            memo=f"Unapplied part of payment {payment.pk}",
+            recorded_by=actor.label,
+            created_at=payment.created_at,
+        )
+        result.credit = Money.from_minor(remaining, customer.currency)
+    _resume_if_paid_up(actor=actor, customer_id=customer.pk)
+    audit_record(
+        actor=actor,
+        action="payment.record",
+        obj=payment,
+        customer_id=customer.pk,
+        after={
+            "amount": payment.amount.as_string(),
+            "method": method,
+            "reference": reference,
+            "received_on": received.isoformat(),
+            "allocations": {a.invoice.number: a.amount.as_string() for a in result.allocations},
+            "credit": result.credit.as_string() if result.credit else "0",
+        },
+    )
     return result
 
 

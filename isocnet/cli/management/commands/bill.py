@@ -61,6 +61,12 @@ class Command(BaseCommand):
             f"  marked overdue: {d.marked_overdue}, notices queued: {d.notices}, "
             f"customers suspended: {d.suspended_customers}, reactivated: {d.reactivated_customers}\n"
             f"  auto-debit invoices due for collection: {d.to_collect}"
+            + (
+                ""
+                if dry_run
+                else f"; charged {summary.collection['charged']}, declined {summary.collection['declined']}, "
+                f"unknown {summary.collection['unknown']}, no card on file {summary.collection['no_card']}"
+            )
         )
         for problem in summary.problems:
             self.stderr.write(f"  ! {problem}")

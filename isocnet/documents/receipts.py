@@ -1,0 +1,115 @@
+"""The receipt PDF: the invoice with the payments received up to and
+including one payment, and the balance after it ($0.00 = paid in full)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.db import IntegrityError, transaction
+
+from isocnet.core import clock, formatting
+from isocnet.core.money import Money
+from isocnet.documents.invoices import invoice_document_data
+from isocnet.documents.models import DocumentKind, StoredDocument
+from isocnet.documents.renderer import render_pdf
+from isocnet.invoicing.models import Invoice
+from isocnet.payments.models import Allocation, CreditEntry, CreditKind, Payment
+
+
+def receipt_facts(invoice: Invoice, payment: Payment) -> dict:
+    """Payments applied to ``invoice`` up to ``payment`` (in order), the
+    total paid and the balance after it."""
+    allocations = list(
+        Allocation.objects.filter(
+            invoice=invoice, payment_id__lte=payment.pk, payment__status="succeeded"
+        )
+        .select_related("payment")
+        .order_by("payment_id", "id")
+    )
+    credits = list(
+        CreditEntry.objects.filter(
+            invoice=invoice, kind=CreditKind.APPLIED, created_at__lte=payment.created_at
+        )
+    )
+    zero = Money.zero(invoice.currency)
+    rows = [
+        {
+            "date": formatting.date(a.payment.received_on),
+            "method": a.payment.get_method_display(),
+            "reference": a.payment.reference or "—",
+            "amount": formatting.money(a.amount),
+        }
+        for a in allocations
+    ] + [
+        {
+            "date": formatting.date(c.created_at.date()),
+            "method": "Account credit",
+            "reference": c.memo,
+            "amount": formatting.money(-c.amount),
+        }
+        for c in credits
+    ]
+    paid = sum((a.amount for a in allocations), zero) + sum((-c.amount for c in credits), zero)
+    this_payment = sum((a.amount for a in allocations if a.payment_id == payment.pk), zero)
+    return {
+        "rows": rows,
+        "paid": paid,
+        "balance": invoice.total - paid,
+        "this_payment": this_payment,
+    }
+
+
+def receipt_document_data(invoice: Invoice, payment: Payment) -> dict:
+    facts = receipt_facts(invoice, payment)
+    data = invoice_document_data(invoice)
+    data["doc"] = {**data["doc"], "title": "RECEIPT"}
+    data["applied"] = [{"label": "Total paid", "amount": formatting.money(-facts["paid"])}]
+    data["balance"] = formatting.money(facts["balance"])
+    data["payments"] = facts["rows"]
+    if facts["balance"].amount == 0:
+        data["stamp"] = "PAID IN FULL"
+        data["receipt_balance_line"] = (
+            f"Balance: {formatting.money(facts['balance'])} — PAID IN FULL"
+        )
+    else:
+        data["stamp"] = None
+        data["receipt_balance_line"] = f"Remaining balance: {formatting.money(facts['balance'])}"
+    data["how_to_pay"] = [
+        "This is a receipt: the payments above have been applied to your account. It does not need to be paid.",
+    ]
+    if facts["balance"].amount:
+        data["how_to_pay"].append(
+            f"The remaining balance of {formatting.money(facts['balance'])} is due on "
+            f"{formatting.date(invoice.due_date)}."
+        )
+    data["slip"] = None
+    return data
+
+
+def receipt_filename(invoice: Invoice) -> str:
+    return f"Receipt-{invoice.number}.pdf"
+
+
+def receipt_pdf(invoice: Invoice, payment: Payment) -> StoredDocument:
+    stored = StoredDocument.objects.filter(
+        kind=DocumentKind.RECEIPT, invoice=invoice, payment=payment
+    ).first()
+    if stored is not None:
+        return stored
+    content = render_pdf("invoice.typ", receipt_document_data(invoice, payment))
+    try:
+        with transaction.atomic():
+            return StoredDocument.objects.create(
+                kind=DocumentKind.RECEIPT,
+                invoice=invoice,
+                payment=payment,
+                filename=receipt_filename(invoice),
+                content=content,
+                sha256=hashlib.sha256(content).hexdigest(),
+                size=len(content),
+                created_at=clock.now(),
+            )
+    except IntegrityError:
+        return StoredDocument.objects.get(
+            kind=DocumentKind.RECEIPT, invoice=invoice, payment=payment
+        )

@@ -1,0 +1,305 @@
+"""Charging cards: auto debit of due invoices, and staff or customer card
+payments. Three steps, so that a crash or a timeout can never charge twice:
+
+1. in a transaction, under the customer lock: check what is owed, commit a
+   *pending* GatewayCall with its idempotency key
+   (``invoice:<id>:charge:<n>``);
+2. outside any transaction: ask the gateway to charge, with that key;
+3. in a transaction, under the lock: settle the call — succeeded (a payment
+   is recorded and applied, a receipt queued), declined (retry schedule,
+   "Payment Failed" email), or *unknown* (a timeout).
+
+Unknown and stale pending calls are reconciled by asking the gateway about
+the key (``isocnet reconcile``, and at the start of every billing run): the
+charge is settled once, or found never to have happened. A webhook for the
+charge settles it the same way. Nothing is blindly retried.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+
+from isocnet.core import clock
+from isocnet.core.actors import Actor
+from isocnet.core.audit import audit_record
+from isocnet.core.errors import Conflict, InvalidInput
+from isocnet.core.money import Money
+from isocnet.customers.models import PaymentPreference
+from isocnet.customers.services import customer_lock
+from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+from isocnet.notifications.models import MessageKind
+from isocnet.notifications.services import notice_queue
+from isocnet.payments.gateways import get_gateway
+from isocnet.payments.gateways.base import ChargeResult, GatewayError, GatewayTimeout
+from isocnet.payments.models import (
+    CallStatus,
+    GatewayCall,
+    PaymentKind,
+    PaymentMethod,
+    WebhookEvent,
+)
+from isocnet.payments.services import apply_payment_locked
+
+log = logging.getLogger(__name__)
+IN_FLIGHT = (CallStatus.PENDING, CallStatus.UNKNOWN)
+STALE_PENDING = dt.timedelta(minutes=2)
+
+
+def _default_card(customer_id: int) -> PaymentMethod | None:
+    return PaymentMethod.objects.filter(
+        customer_id=customer_id, is_default=True, removed_at__isnull=True
+    ).first()
+
+
+def _start(
+    *, actor: Actor, invoice_id: int, amount: Money | None, card: PaymentMethod | None
+) -> GatewayCall | None:
+    """Step 1. Returns the committed pending call, or None if nothing to do."""
+    with transaction.atomic():
+        customer_id = Invoice.objects.values_list("customer_id", flat=True).get(pk=invoice_id)
+        customer = customer_lock(customer_id)
+        invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+        if invoice.status not in OPEN_STATUSES or invoice.balance_minor <= 0:
+            return None
+        if GatewayCall.objects.filter(
+            invoice=invoice, kind=GatewayCall.Kind.CHARGE, status__in=IN_FLIGHT
+        ).exists():
+            raise Conflict(
+                "a card payment for this invoice is already in progress", field="invoice"
+            )
+        card = card or _default_card(customer.pk)
+        if card is None:
+            return None
+        charge = invoice.balance if amount is None else amount
+        if charge.minor() > invoice.balance_minor:
+            raise InvalidInput(
+                f"must not exceed the balance of {invoice.balance.as_string()}", field="amount"
+            )
+        attempt = (
+            GatewayCall.objects.filter(invoice=invoice, kind=GatewayCall.Kind.CHARGE).count() + 1
+        )
+        return GatewayCall.objects.create(
+            kind=GatewayCall.Kind.CHARGE,
+            gateway=card.gateway,
+            idempotency_key=f"invoice:{invoice.pk}:charge:{attempt}",
+            customer=customer,
+            invoice=invoice,
+            card=card,
+            amount_minor=charge.minor(),
+            currency=invoice.currency,
+            attempt=attempt,
+            created_at=clock.now(),
+            created_by=actor.label,
+        )
+
+
+def _call_gateway(call: GatewayCall) -> ChargeResult | None:
+    """Step 2. None means: no answer (unknown)."""
+    try:
+        return get_gateway().charge(
+            card_token=call.card.token,
+            amount_minor=call.amount_minor,
+            currency=call.currency,
+            idempotency_key=call.idempotency_key,
+            description=f"Invoice #{call.invoice.number}",
+        )
+    except GatewayTimeout as exc:
+        log.warning(
+            "charge %s: no answer from the gateway (%s); left for reconciliation",
+            call.idempotency_key,
+            exc,
+        )
+        return None
+    except GatewayError as exc:
+        return ChargeResult(status="failed", message=str(exc)[:300])
+
+
+def settle(*, actor: Actor, call_id: int, result: ChargeResult | None) -> GatewayCall:
+    """Step 3 (also used by reconciliation and webhooks): idempotent."""
+    with transaction.atomic():
+        customer_id = GatewayCall.objects.values_list("customer_id", flat=True).get(pk=call_id)
+        customer = customer_lock(customer_id)
+        call = (
+            GatewayCall.objects.select_for_update()
+            .select_related("card", "invoice")
+            .get(pk=call_id)
+        )
+        if call.status not in IN_FLIGHT:
+            return call  # settled already (by the run, a webhook or reconciliation)
+        now = clock.now()
+        if result is None:
+            call.status = CallStatus.UNKNOWN
+            call.save(update_fields=["status"])
+            return call
+        call.completed_at = now
+        call.charge_id = result.charge_id
+        if result.succeeded:
+            call.status = CallStatus.SUCCEEDED
+            paid = apply_payment_locked(
+                actor=actor,
+                customer=customer,
+                money=Money.from_minor(call.amount_minor, call.currency),
+                method=PaymentKind.CARD,
+                reference=f"{call.card.brand} ending in {call.card.last4}",
+                received=clock.today(),
+                invoice_id=call.invoice_id,
+                card=call.card,
+                allow_closed_invoice=True,
+            )
+            call.payment = paid.payment
+        elif result.status == "declined":
+            call.status = CallStatus.DECLINED
+            call.decline_code = result.decline_code
+            call.hard_decline = result.hard_decline
+            call.message = result.message[:300]
+            schedule = settings.COLLECTION_RETRY_DAYS
+            if not result.hard_decline and call.attempt <= len(schedule):
+                call.next_retry_on = clock.today() + dt.timedelta(days=schedule[call.attempt - 1])
+            notice_queue(
+                kind=MessageKind.PAYMENT_FAILED,
+                key=f"payment_failed:{call.pk}",
+                customer_id=customer.pk,
+                invoice_id=call.invoice_id,
+                context={
+                    "reason": call.message,
+                    "card": f"{call.card.brand} ending in {call.card.last4}",
+                    "next_retry_on": call.next_retry_on.isoformat() if call.next_retry_on else None,
+                },
+            )
+        else:
+            call.status = CallStatus.FAILED
+            call.message = result.message[:300]
+        call.save()
+        audit_record(
+            actor=actor,
+            action=f"card.charge.{call.status}",
+            obj=call,
+            customer_id=customer.pk,
+            after={
+                "invoice": call.invoice.number if call.invoice else None,
+                "amount": str(call.amount_minor),
+                "key": call.idempotency_key,
+                "decline": call.decline_code,
+                "charge_id": call.charge_id,
+            },
+        )
+        return call
+
+
+def charge_invoice(
+    *, actor: Actor, invoice_id: int, amount: Money | None = None, card: PaymentMethod | None = None
+) -> GatewayCall | None:
+    """Charge (part of) an invoice's balance to a card (the default card
+    unless one is given). Returns the settled call, or None if nothing was
+    owed or there is no card."""
+    call = _start(actor=actor, invoice_id=invoice_id, amount=amount, card=card)
+    if call is None:
+        return None
+    return settle(actor=actor, call_id=call.pk, result=_call_gateway(call))
+
+
+def reconcile(*, actor: Actor) -> int:
+    """Settle every unknown call, and every pending call old enough to have
+    been abandoned by a crash, from what the gateway says about its key."""
+    gateway = get_gateway()
+    cutoff = clock.now() - STALE_PENDING
+    calls = GatewayCall.objects.filter(kind=GatewayCall.Kind.CHARGE).filter(
+        status=CallStatus.UNKNOWN
+    ) | GatewayCall.objects.filter(
+        kind=GatewayCall.Kind.CHARGE, status=CallStatus.PENDING, created_at__lt=cutoff
+    )
+    settled = 0
+    for call in calls.order_by("id"):
+        result = gateway.charge_status(idempotency_key=call.idempotency_key)
+        if result.status == "not_found":
+            result = ChargeResult(status="failed", message="the gateway never received this charge")
+        settle(actor=actor, call_id=call.pk, result=result)
+        settled += 1
+    return settled
+
+
+def due_for_collection(date: dt.date) -> list[int]:
+    """Open auto-debit invoices due on or before ``date`` whose next attempt
+    has come: never tried, or softly declined with a retry date reached, and
+    nothing in flight. A hard decline waits for a new card."""
+    ids = []
+    invoices = Invoice.objects.filter(
+        status__in=OPEN_STATUSES,
+        due_date__lte=date,
+        customer__payment_method=PaymentPreference.CARD,
+    ).values_list("pk", "customer_id")
+    for invoice_id, customer_id in invoices:
+        last = (
+            GatewayCall.objects.filter(invoice_id=invoice_id, kind=GatewayCall.Kind.CHARGE)
+            .order_by("-id")
+            .first()
+        )
+        card = _default_card(customer_id)
+        if last is None or last.status == CallStatus.SUCCEEDED or last.status == CallStatus.FAILED:
+            ids.append(invoice_id)
+        elif last.status == CallStatus.DECLINED:
+            new_card = card is not None and card.pk != last.card_id
+            if new_card or (last.next_retry_on and last.next_retry_on <= date):
+                ids.append(invoice_id)
+    return ids
+
+
+def collect_due(*, actor: Actor, date: dt.date) -> dict:
+    """The billing run's collection step."""
+    counts = {"charged": 0, "declined": 0, "unknown": 0, "no_card": 0}
+    for invoice_id in due_for_collection(date):
+        invoice = Invoice.objects.select_related("customer").get(pk=invoice_id)
+        if _default_card(invoice.customer_id) is None:
+            with transaction.atomic():
+                created = notice_queue(
+                    kind=MessageKind.CARD_NEEDED,
+                    key=f"card_needed:{invoice.pk}",
+                    customer_id=invoice.customer_id,
+                    invoice_id=invoice.pk,
+                )
+            counts["no_card"] += int(created)
+            continue
+        try:
+            call = charge_invoice(actor=actor, invoice_id=invoice_id)
+        except Conflict:
+            continue
+        if call is None:
+            continue
+        key = {CallStatus.SUCCEEDED: "charged", CallStatus.DECLINED: "declined"}.get(
+            call.status, "unknown"
+        )
+        counts[key] += 1
+    return counts
+
+
+def process_webhook(*, gateway_name: str, event) -> str:
+    """Apply a verified gateway event once, however often it arrives."""
+    from django.db import IntegrityError
+
+    actor = Actor(f"webhook:{gateway_name}")
+    try:
+        with transaction.atomic():
+            row = WebhookEvent.objects.create(
+                gateway=gateway_name,
+                event_id=event.id,
+                type=event.type,
+                payload=event.data,
+                received_at=clock.now(),
+            )
+    except IntegrityError:
+        return "duplicate: already processed"
+    outcome = "ignored"
+    key = event.data.get("idempotency_key", "")
+    call = GatewayCall.objects.filter(idempotency_key=key).first()
+    if call is not None and event.type in {"charge.succeeded", "charge.failed"}:
+        result = get_gateway().charge_status(
+            idempotency_key=key
+        )  # trust the gateway, not the payload
+        settled = settle(actor=actor, call_id=call.pk, result=result)
+        outcome = f"call {call.pk}: {settled.status}"
+    WebhookEvent.objects.filter(pk=row.pk).update(outcome=outcome)
+    return outcome
