@@ -4,6 +4,7 @@ from django.shortcuts import redirect
 from django.urls import path
 
 from isocnet.api.urls import api
+from isocnet.payments.webhooks import gateway_webhook
 
 
 def healthz(request):
@@ -15,4 +16,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", healthz),
+    path("webhooks/<str:gateway_name>", gateway_webhook, name="gateway-webhook"),
 ]

@@ -38,3 +38,4 @@ def today():
 
 from tests.apiclient import api  # noqa: E402,F401 - fixture
 from tests.factories import *  # noqa: E402,F403 - fixtures
+from tests.smtp import smtp  # noqa: E402,F401 - fixture

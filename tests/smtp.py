@@ -5,6 +5,7 @@ import email.policy
 import socket
 from dataclasses import dataclass, field
 
+import pytest
 from aiosmtpd.controller import Controller
 
 
@@ -54,3 +55,17 @@ class SmtpServer:
         if self.controller:
             self.controller.stop()
             self.controller = None
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server on 127.0.0.1, with Django's mail pointed at it."""
+    server = SmtpServer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    settings.PORTAL_URL = "https://portal.isocnet.example"
+    yield server
+    server.stop()

@@ -1,7 +1,7 @@
-from isocnet.api.v1 import billing_runs, customers, invoices, plans, subscriptions
+from isocnet.api.v1 import billing_runs, customers, invoices, payments, plans, subscriptions
 from isocnet.api.v1.base import api
 
-for module in (plans, customers, subscriptions, invoices, billing_runs):
+for module in (plans, customers, subscriptions, invoices, payments, billing_runs):
     api.add_router("", module.router)
 
 urlpatterns = api.urls

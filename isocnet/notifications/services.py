@@ -89,12 +89,9 @@ def message_resend(*, actor, message_id: int) -> OutboxMessage:
             rendered_at=now,
             resend_of=original,
         )
-        from email.utils import make_msgid, parseaddr
+        from isocnet.notifications.rendering import new_message_id
 
-        from django.conf import settings
-
-        domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "isocnet.invalid"
-        copy.message_id = make_msgid(idstring=f"{copy.kind}.{copy.pk}", domain=domain)
+        copy.message_id = new_message_id(copy)
         copy.save(update_fields=["message_id"])
         audit_record(
             actor=actor,

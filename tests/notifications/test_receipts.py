@@ -1,0 +1,115 @@
+"""The "Invoice Payment Confirmation" receipt, as received over SMTP."""
+
+import datetime as dt
+
+import pytest
+
+from isocnet.core import clock
+from isocnet.invoicing.models import Invoice
+from isocnet.notifications.delivery import deliver_pending
+from isocnet.payments.cards import card_attach
+from isocnet.payments.services import payment_record
+from tests.factories import ACTOR, make_customer, make_plan
+from tests.invoicing.billing_helpers import run, subscribe
+from tests.notifications.helpers import non_blank_lines, pdf_attachments, plain_and_html
+
+pytestmark = pytest.mark.django_db
+D = dt.date
+
+
+def receipts(smtp):
+    return [m for m in smtp.messages if m["Subject"] == "Invoice Payment Confirmation"]
+
+
+def test_partial_check_payment_then_the_rest(smtp):
+    customer = make_customer(name="Bob Builder", payment_method="check")
+    subscribe(customer, make_plan(price="49.95"), D(2026, 12, 1))
+    run(D(2026, 11, 20))
+    invoice = Invoice.objects.get()
+    with clock.frozen_at(D(2026, 11, 25)):
+        payment_record(
+            actor=ACTOR,
+            amount="20.00",
+            method="check",
+            reference="Check 1042",
+            invoice_number=invoice.number,
+        )
+        deliver_pending()
+    (first,) = receipts(smtp)
+    text, html = plain_and_html(first)
+    lines = non_blank_lines(text)
+    assert lines[0] == "Dear Bob Builder,"
+    assert (
+        "receipt" in lines[1]
+        and f"#{invoice.number}" in lines[1]
+        and "November 20, 2026" in lines[1]
+    )
+    assert lines[2] == "Total paid: $20.00"
+    assert lines[3] == "Remaining balance: $29.95"
+    assert "receipt" in lines[4] and "payment has been applied to your" in lines[4]
+    assert any("Check (Check 1042)" in line for line in lines)
+    assert "Remaining balance: <strong>$29.95</strong>" in html
+    ((pdf_name, pdf_text),) = pdf_attachments(first).items()
+    assert pdf_name == f"Receipt-{invoice.number}.pdf"
+    assert "RECEIPT" in pdf_text and "Payments received" in pdf_text
+    assert "Check 1042" in pdf_text and "$20.00" in pdf_text
+    assert "Remaining balance: $29.95" in pdf_text
+
+    with clock.frozen_at(D(2026, 11, 28)):
+        payment_record(
+            actor=ACTOR,
+            amount="29.95",
+            method="money_order",
+            reference="MO 77",
+            invoice_number=invoice.number,
+        )
+        deliver_pending()
+    second = receipts(smtp)[1]
+    lines = non_blank_lines(plain_and_html(second)[0])
+    assert lines[2] == "Total paid: $49.95"
+    assert not lines[3].startswith("Remaining balance")  # paid in full: no such line
+    pdf_text = next(iter(pdf_attachments(second).values()))
+    assert "Check 1042" in pdf_text and "MO 77" in pdf_text  # both payments received
+    assert "$0.00" in pdf_text and "PAID IN FULL" in pdf_text
+
+
+def test_auto_debit_receipt_names_the_card(smtp):
+    customer = make_customer(payment_method="card")
+    card_attach(actor=ACTOR, customer_id=customer.pk, token="tok_visa")
+    subscribe(customer, make_plan(price="49.95"), D(2026, 12, 1))
+    run(D(2026, 12, 1))
+    with clock.frozen_at(D(2026, 12, 1)):
+        deliver_pending()
+    (receipt,) = receipts(smtp)
+    lines = non_blank_lines(plain_and_html(receipt)[0])
+    assert lines[2] == "Total paid: $49.95"
+    assert any("Credit card (Visa ending in 4242)" in line for line in lines)
+    assert "PAID IN FULL" in next(iter(pdf_attachments(receipt).values()))
+
+
+def test_overpayment_becomes_credit_and_pays_the_next_invoice(smtp):
+    customer = make_customer(payment_method="check")
+    subscribe(customer, make_plan(price="49.95"), D(2026, 12, 1))
+    run(D(2026, 11, 20))
+    first = Invoice.objects.get()
+    with clock.frozen_at(D(2026, 11, 25)):
+        payment_record(actor=ACTOR, amount="100.00", method="check", invoice_number=first.number)
+    run(D(2026, 12, 18))  # January's invoice: paid from the credit
+    january = Invoice.objects.latest("id")
+    assert january.status == "paid"
+    assert january.credit_applied.as_string() == "49.95"
+
+
+def test_payment_failed_email(smtp):
+    customer = make_customer(payment_method="card", name="Carmen Castillo")
+    card_attach(actor=ACTOR, customer_id=customer.pk, token="tok_chargeDeclined")
+    subscribe(customer, make_plan(price="49.95"), D(2026, 12, 1))
+    run(D(2026, 12, 1))
+    with clock.frozen_at(D(2026, 12, 1)):
+        deliver_pending()
+    failed = [m for m in smtp.messages if "Payment Failed" in m["Subject"]]
+    assert len(failed) == 1
+    text = plain_and_html(failed[0])[0]
+    assert "Visa ending in 0002" in text
+    assert "December 4, 2026" in text  # the retry date
+    assert "portal" in text

@@ -1,0 +1,177 @@
+"""Auto debit through the sandbox gateway."""
+
+import datetime as dt
+
+import pytest
+
+from isocnet.core import clock
+from isocnet.invoicing.models import Invoice
+from isocnet.notifications.models import OutboxMessage
+from isocnet.payments.cards import card_attach
+from isocnet.payments.collection import charge_invoice, reconcile
+from isocnet.payments.gateways import get_gateway
+from isocnet.payments.models import GatewayCall, Payment, SandboxCharge, WebhookEvent
+from tests.factories import ACTOR, make_customer, make_plan
+from tests.invariants import check_invariants
+from tests.invoicing.billing_helpers import run, subscribe
+
+pytestmark = pytest.mark.django_db
+D = dt.date
+
+
+def card_customer(token="tok_visa", price="49.95"):
+    customer = make_customer(payment_method="card")
+    card_attach(actor=ACTOR, customer_id=customer.pk, token=token)
+    subscribe(customer, make_plan(price=price), D(2026, 12, 1))
+    return customer
+
+
+def kinds(customer):
+    return list(
+        OutboxMessage.objects.filter(customer=customer)
+        .order_by("id")
+        .values_list("kind", flat=True)
+    )
+
+
+def test_auto_debit_on_the_due_date_pays_the_invoice_and_queues_a_receipt():
+    customer = card_customer()
+    run(D(2026, 11, 20))  # issued, due 12/01: nothing charged yet
+    assert not GatewayCall.objects.exists()
+    summary = run(D(2026, 12, 1))
+    assert summary.collection["charged"] == 1
+    invoice = Invoice.objects.get(customer=customer)
+    assert invoice.status == "paid"
+    payment = Payment.objects.get(customer=customer)
+    assert (payment.method, payment.reference, payment.amount.as_string()) == (
+        "card",
+        "Visa ending in 4242",
+        "49.95",
+    )
+    assert kinds(customer) == ["invoice", "receipt"]
+    assert SandboxCharge.objects.get().amount_minor == 4995  # the gateway's own ledger agrees
+    run(D(2026, 12, 1))  # again: nothing more is charged
+    assert SandboxCharge.objects.count() == 1
+    check_invariants(customer)
+
+
+def test_an_invoice_issued_after_its_due_date_is_charged_at_once():
+    customer = card_customer()
+    run(D(2026, 12, 3))  # catch-up: due 12/01, issued 12/03
+    assert Invoice.objects.get(customer=customer).status == "paid"
+
+
+def test_a_declined_card_gets_a_failure_email_and_retries_on_schedule():
+    customer = card_customer("tok_chargeDeclinedInsufficientFunds")
+    run(D(2026, 12, 1))
+    call = GatewayCall.objects.get()
+    assert (call.status, call.decline_code, call.next_retry_on) == (
+        "declined",
+        "insufficient_funds",
+        D(2026, 12, 4),
+    )
+    assert kinds(customer) == ["invoice", "payment_failed"]
+    tried_on = []
+    day = D(2026, 12, 2)
+    while day <= D(2026, 12, 31):
+        before = GatewayCall.objects.count()
+        run(day)
+        if GatewayCall.objects.count() > before:
+            tried_on.append(day)
+        day += dt.timedelta(days=1)
+    # +3, then +5, then +7 days after each failure; then no more
+    assert tried_on == [D(2026, 12, 4), D(2026, 12, 9), D(2026, 12, 16)]
+    assert not Payment.objects.exists()
+    assert "receipt" not in kinds(customer)
+    assert kinds(customer).count("payment_failed") == 4
+
+
+def test_a_hard_decline_is_not_retried_until_the_card_changes():
+    customer = card_customer("tok_chargeDeclinedExpiredCard")
+    run(D(2026, 12, 1))
+    assert GatewayCall.objects.get().hard_decline
+    run(D(2026, 12, 10))
+    assert GatewayCall.objects.count() == 1
+    card_attach(
+        actor=ACTOR, customer_id=customer.pk, token="tok_visa"
+    )  # the customer adds a new card
+    run(D(2026, 12, 11))
+    assert Invoice.objects.get(customer=customer).status == "paid"
+
+
+def test_auto_debit_customer_without_card_is_asked_for_one_once():
+    customer = make_customer(payment_method="card")
+    subscribe(customer, make_plan(), D(2026, 12, 1))
+    run(D(2026, 12, 1))
+    run(D(2026, 12, 2))
+    assert kinds(customer)[:2] == ["invoice", "card_needed"]
+    assert kinds(customer).count("card_needed") == 1
+
+
+def test_a_charge_that_times_out_after_succeeding_is_reconciled_to_one_payment():
+    customer = card_customer("tok_timeoutAfterCharge")
+    run(D(2026, 11, 20))
+    invoice = Invoice.objects.get(customer=customer)
+    with clock.frozen_at(D(2026, 12, 1)):
+        call = charge_invoice(actor=ACTOR, invoice_id=invoice.pk)
+    assert call.status == "unknown"
+    assert SandboxCharge.objects.get().status == "succeeded"  # the gateway did charge
+    assert not Payment.objects.exists()
+    with clock.frozen_at(D(2026, 12, 1)):
+        assert reconcile(actor=ACTOR) == 1
+        assert reconcile(actor=ACTOR) == 0
+    run(D(2026, 12, 2))  # the run reconciles and collects: nothing more to charge
+    assert Payment.objects.count() == 1
+    assert SandboxCharge.objects.count() == 1
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+    check_invariants(customer)
+
+
+def test_a_replayed_webhook_has_one_effect(client):
+    customer = card_customer("tok_timeoutAfterCharge")
+    run(D(2026, 11, 20))
+    invoice = Invoice.objects.get(customer=customer)
+    with clock.frozen_at(D(2026, 12, 1)):
+        charge_invoice(actor=ACTOR, invoice_id=invoice.pk)
+    payload, signature = get_gateway().event_for(SandboxCharge.objects.get())
+    outcomes = []
+    for _ in range(10):
+        response = client.post(
+            "/webhooks/sandbox",
+            data=payload,
+            content_type="application/json",
+            headers={"Sandbox-Signature": signature},
+        )
+        assert response.status_code == 200
+        outcomes.append(response.json()["outcome"])
+    assert outcomes[0].endswith("succeeded")
+    assert set(outcomes[1:]) == {"duplicate: already processed"}
+    assert Payment.objects.count() == 1
+    assert WebhookEvent.objects.count() == 1
+
+
+def test_webhooks_with_a_bad_or_old_signature_are_refused(client):
+    payload = b'{"id": "evt_x", "type": "charge.succeeded", "data": {}}'
+    gateway = get_gateway()
+    for signature in ("", "t=1,v1=deadbeef", gateway.sign(payload, timestamp=1)):
+        response = client.post(
+            "/webhooks/sandbox",
+            data=payload,
+            content_type="application/json",
+            headers={"Sandbox-Signature": signature},
+        )
+        assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+def test_staff_recording_a_check_first_means_the_card_is_not_charged():
+    customer = card_customer()
+    run(D(2026, 11, 20))
+    invoice = Invoice.objects.get(customer=customer)
+    from isocnet.payments.services import payment_record
+
+    with clock.frozen_at(D(2026, 11, 30)):
+        payment_record(actor=ACTOR, amount="49.95", method="check", invoice_number=invoice.number)
+    run(D(2026, 12, 1))
+    assert not SandboxCharge.objects.exists()

@@ -1,0 +1,58 @@
+"""After an end-to-end run with test cards, no card number is anywhere:
+database, logs, emails (Luhn-valid 13-19 digit numbers)."""
+
+import datetime as dt
+import io
+import logging
+import re
+
+import pytest
+from django.core.management import call_command
+
+from isocnet.core import clock
+from isocnet.notifications.delivery import deliver_pending
+from isocnet.payments.cards import looks_like_card_number
+from tests.factories import make_customer, make_plan
+from tests.invoicing.billing_helpers import run, subscribe
+
+pytestmark = pytest.mark.django_db
+D = dt.date
+CANDIDATE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+
+
+def card_numbers_in(text: str) -> list[str]:
+    return [m.group(0) for m in CANDIDATE.finditer(text) if looks_like_card_number(m.group(0))]
+
+
+def test_the_scanner_finds_card_numbers():
+    assert card_numbers_in("pay with 4242 4242 4242 4242 today") == ["4242 4242 4242 4242"]
+    assert card_numbers_in("4000-0000-0000-0002") == ["4000-0000-0000-0002"]
+    assert card_numbers_in("invoice 2026-000123, phone +1 217 555 0100") == []
+
+
+def test_no_card_number_anywhere_after_an_end_to_end_run(api, smtp, caplog):
+    caplog.set_level(logging.DEBUG)
+    plan = make_plan(price="49.95")
+    for token in ("tok_visa", "tok_chargeDeclined", "tok_timeoutAfterCharge", "tok_mastercard"):
+        customer = make_customer(payment_method="card")
+        api.post(f"/customers/{customer.pk}/cards", {"token": token})
+        api.post(f"/customers/{customer.pk}/cards", {"token": "4242424242424242"})  # refused
+        subscribe(customer, plan, D(2026, 12, 1))
+    run(D(2026, 12, 1))
+    run(D(2026, 12, 4))
+    with clock.frozen_at(D(2026, 12, 4)):
+        deliver_pending()
+    dump = io.StringIO()
+    call_command("dumpdata", stdout=dump)
+    emails = "\n".join(m.as_string() for m in smtp.messages)
+    assert len(smtp.messages) >= 8
+    assert card_numbers_in(emails) == []
+    assert card_numbers_in(caplog.text) == []
+    assert card_numbers_in(dump.getvalue()) == []
+    from django.apps import apps
+
+    fields = {f.name.lower() for model in apps.get_models() for f in model._meta.get_fields()}
+    forbidden = {"cvc", "cvv", "cvv2", "pan", "card_number", "cardnumber", "number_card"}
+    assert not {
+        name for name in fields if name in forbidden or set(name.split("_")) & {"cvc", "cvv", "pan"}
+    }
