@@ -124,7 +124,7 @@ def settle(*, actor: Actor, call_id: int, result: ChargeResult | None) -> Gatewa
         customer_id = GatewayCall.objects.values_list("customer_id", flat=True).get(pk=call_id)
         customer = customer_lock(customer_id)
         call = (
-            GatewayCall.objects.select_for_update()
+            GatewayCall.objects.select_for_update(of=("self",))
             .select_related("card", "invoice")
             .get(pk=call_id)
         )

@@ -132,7 +132,7 @@ def subscription_lock(subscription_id) -> Subscription:
         raise NotFound(f"no service with id {subscription_id}", field="subscription") from None
     customer_lock(customer_id)
     return (
-        Subscription.objects.select_for_update()
+        Subscription.objects.select_for_update(of=("self",))
         .select_related("plan", "customer")
         .get(pk=subscription_id)
     )
