@@ -74,6 +74,7 @@ def receipt_document_data(invoice: Invoice, payment: Payment) -> dict:
     else:
         data["stamp"] = None
         data["receipt_balance_line"] = f"Remaining balance: {formatting.money(facts['balance'])}"
+    data["how_to_pay_title"] = "About this receipt"
     data["how_to_pay"] = [
         "This is a receipt: the payments above have been applied to your account. It does not need to be paid.",
     ]

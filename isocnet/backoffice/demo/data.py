@@ -18,9 +18,11 @@ from isocnet.core.actors import Actor
 from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_create
 from isocnet.invoicing.engine.periods import CYCLE_MONTHS, add_months
+from isocnet.payments.cards import card_attach
 from isocnet.subscriptions.services import subscription_create
 
 DEMO = Actor("demo-loader")
+DECLINING = {3, 17}  # demo customers whose card declines
 
 # code, name, description, price, cycle, setup fee, taxed (internet access is
 # not taxed: US Internet Tax Freedom Act; hosting, IPs and domains are)
@@ -269,6 +271,8 @@ def load_customers(plans: dict[str, Plan], count: int = 50) -> int:
             k=rng.randint(0, 3),
         )
         fiber = rng.choice(["fiber-100", "fiber-100", "fiber-500", "fiber-1000"])
+        if i in DECLINING:  # on auto debit, due today, and the card will decline
+            card, start = True, today - dt.timedelta(days=3)
         external_id = f"demo-{i:04d}"
         if Customer.objects.filter(external_id=external_id).exists():
             continue
@@ -289,6 +293,13 @@ def load_customers(plans: dict[str, Plan], count: int = 50) -> int:
                 },
                 payment_method="card" if card else "check",
             )
+            if card:
+                token = (
+                    "tok_chargeDeclinedInsufficientFunds"
+                    if i in DECLINING
+                    else rng.choice(["tok_visa", "tok_visa", "tok_mastercard"])
+                )
+                card_attach(actor=DEMO, customer_id=customer.pk, token=token)
             for code in [fiber, *extras]:
                 plan = plans[code]
                 months = CYCLE_MONTHS[plan.cycle]
@@ -312,6 +323,36 @@ def load_customers(plans: dict[str, Plan], count: int = 50) -> int:
                 )
         created += 1
     return created
+
+
+def record_partial_check_payment() -> str | None:
+    """One check customer has paid part of an invoice (idempotent)."""
+    from isocnet.invoicing.models import Invoice
+    from isocnet.payments.models import Payment
+    from isocnet.payments.services import payment_record
+
+    if Payment.objects.filter(reference="Check 1042 (demo)").exists():
+        return None
+    invoice = (
+        Invoice.objects.filter(
+            customer__payment_method="check",
+            status="unpaid",
+            customer__external_id__startswith="demo-",
+        )
+        .order_by("customer__account_number")
+        .first()
+    )
+    if invoice is None:
+        return None
+    half = invoice.balance_minor // 2
+    payment_record(
+        actor=DEMO,
+        amount=f"{half // 100}.{half % 100:02d}",
+        method="check",
+        reference="Check 1042 (demo)",
+        invoice_number=invoice.number,
+    )
+    return f"{invoice.customer.name} ({invoice.customer.account_number}) paid half of invoice #{invoice.number} by check"
 
 
 def ensure_staff(username: str = "staff", password: str = "isocnet-demo") -> tuple[str, str]:  # noqa: S107

@@ -5,8 +5,16 @@ import secrets
 from django.core.management.base import BaseCommand
 
 from isocnet.api.tokens import apikey_create
-from isocnet.backoffice.demo.data import DEMO, ensure_staff, load_catalog, load_customers
+from isocnet.backoffice.demo.data import (
+    DEMO,
+    ensure_staff,
+    load_catalog,
+    load_customers,
+    record_partial_check_payment,
+)
+from isocnet.core import clock
 from isocnet.customers.models import Customer
+from isocnet.invoicing.billing_run import billing_run
 
 
 class Command(BaseCommand):
@@ -18,10 +26,17 @@ class Command(BaseCommand):
     def handle(self, *args, customers, **options):
         plans = load_catalog()
         created = load_customers(plans, customers)
+        summary = billing_run(date=clock.today(), actor=DEMO)
+        partial = record_partial_check_payment()
         username, password = ensure_staff()
         _row, token = apikey_create(actor=DEMO, name=f"demo-{secrets.token_hex(4)}")
         self.stdout.write(
             f"Demo data: {len(plans)} plans, {Customer.objects.count()} customers ({created} new).\n"
+            f"Billing run for today: {summary.invoices} invoices issued; card payments: "
+            f"{summary.collection['charged']} charged, {summary.collection['declined']} declined.\n"
+            + (f"{partial}.\n" if partial else "")
+            + "Customer emails (invoices, receipts, declined-card notices) go out from the server within seconds:\n"
+            "  var/mail/*.eml and http://127.0.0.1:8000/admin/notifications/outboxmessage/\n"
             f"Back office: http://127.0.0.1:8000/admin/  user {username}  password {password}\n"
             f"API docs:    http://127.0.0.1:8000/api/v1/docs\n"
             f"API key:     {token}"
