@@ -29,14 +29,17 @@ def test_demo_loads_an_isp_and_can_run_again(today, capsys):
 
 def test_demo_then_billing_run_issues_invoices_once(today, capsys, client):
     call_command("demo", customers=8)
-    call_command("bill")
     out = capsys.readouterr().out
     from isocnet.invoicing.models import BillingRun, Invoice
+    from isocnet.payments.models import Payment
 
     issued = Invoice.objects.exclude(status="draft").count()
     assert issued > 0
-    assert f"invoices issued: {issued}" in out
+    assert f"Billing run for today: {issued} invoices issued" in out
+    assert Payment.objects.filter(method="card").exists()  # auto debit collected what was due
+    assert Payment.objects.filter(method="check", reference="Check 1042 (demo)").exists()
     call_command("bill")
+    assert "invoices issued: 0" in capsys.readouterr().out
     assert Invoice.objects.count() == issued
     run = BillingRun.objects.order_by("id").first()
     client.force_login(get_user_model().objects.get(username="staff"))
