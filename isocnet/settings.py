@@ -91,6 +91,8 @@ try:
     ]
 except ValueError:
     raise ConfigError("COLLECTION_RETRY_DAYS: expected whole numbers of days, e.g. 3,5,7") from None
+CREDIT_NOTE_NUMBER_FORMAT = env_str("CREDIT_NOTE_NUMBER_FORMAT", "CN-{year}-{seq:06d}")
+RETURNED_PAYMENT_FEE = env_str("RETURNED_PAYMENT_FEE", "0.00")
 # The billing run (docs/billing-run.md)
 INVOICE_LEAD_DAYS = env_int("INVOICE_LEAD_DAYS", 14, minimum=0)
 BILLING_DAY = env_int(

@@ -17,13 +17,21 @@ def check_invariants(customer) -> None:
         taxes = _sum(inv.tax_lines.all(), "tax_minor")
         assert inv.total_minor == lines + taxes, f"{inv}: total != lines + tax"
         paid = _sum(Allocation.objects.filter(invoice=inv, payment__status=PaymentStatus.SUCCEEDED))
-        credit = -_sum(CreditEntry.objects.filter(invoice=inv, kind=CreditKind.APPLIED))
+        credit = -_sum(
+            CreditEntry.objects.filter(
+                invoice=inv, kind__in=[CreditKind.APPLIED, CreditKind.UNAPPLIED]
+            )
+        )
+        noted = _sum(inv.credit_notes.all(), "applied_minor")
         assert inv.amount_paid_minor == paid
         assert inv.credit_applied_minor == credit
-        assert inv.balance_minor == inv.total_minor - paid - credit
+        assert inv.credited_minor == noted
+        assert inv.balance_minor == inv.total_minor - paid - credit - noted
         assert inv.balance_minor >= 0
         expected = (
-            "paid" if inv.balance_minor == 0 else ("partially_paid" if paid or credit else "unpaid")
+            "paid"
+            if inv.balance_minor == 0
+            else ("partially_paid" if paid or credit or noted else "unpaid")
         )
         assert inv.status == expected, f"{inv}: {inv.status} != {expected}"
     for payment in Payment.objects.filter(customer=customer):
@@ -33,6 +41,10 @@ def check_invariants(customer) -> None:
         assert allocated + credited == payment.amount_minor, (
             f"payment {payment.pk} not fully accounted for"
         )
+        if (
+            payment.status == PaymentStatus.VOIDED
+        ):  # returned: the credit it made is taken back in full
+            assert _sum(payment.credit_entries.filter(kind=CreditKind.REVERSAL)) == -credited
     available = _sum(CreditEntry.objects.filter(customer=customer))
     assert available >= 0
     open_balances = _sum(

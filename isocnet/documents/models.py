@@ -4,6 +4,7 @@ from django.db import models
 class DocumentKind(models.TextChoices):
     INVOICE = "invoice", "Invoice"
     RECEIPT = "receipt", "Receipt"
+    CREDIT_NOTE = "credit_note", "Credit note"
 
 
 class StoredDocument(models.Model):
@@ -20,6 +21,13 @@ class StoredDocument(models.Model):
         null=True,
         blank=True,
         related_name="documents",
+    )
+    credit_note = models.OneToOneField(
+        "invoicing.CreditNote",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="document",
     )
     filename = models.CharField(max_length=120)
     content = models.BinaryField()

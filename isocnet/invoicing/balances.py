@@ -12,7 +12,7 @@ from isocnet.invoicing.models import INVOICE_TRANSITIONS, Invoice, InvoiceStatus
 def _status_for(invoice: Invoice) -> str:
     if invoice.balance_minor == 0:
         return InvoiceStatus.PAID
-    if invoice.amount_paid_minor or invoice.credit_applied_minor:
+    if invoice.amount_paid_minor or invoice.credit_applied_minor or invoice.credited_minor:
         return InvoiceStatus.PARTIALLY_PAID
     return InvoiceStatus.UNPAID
 
@@ -20,6 +20,7 @@ def _status_for(invoice: Invoice) -> str:
 def invoice_settle(invoice: Invoice) -> Invoice:
     """Recompute from the ledgers and save. The caller holds the customer
     and invoice locks inside its transaction."""
+    from isocnet.invoicing.models import CreditNote
     from isocnet.payments.models import Allocation, CreditEntry, CreditKind, PaymentStatus
 
     if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID, InvoiceStatus.REFUNDED):
@@ -32,23 +33,31 @@ def invoice_settle(invoice: Invoice) -> Invoice:
         ).aggregate(s=Sum("amount_minor"))["s"]
         or 0
     )
-    credited = -(
-        CreditEntry.objects.filter(invoice=invoice, kind=CreditKind.APPLIED).aggregate(
-            s=Sum("amount_minor")
-        )["s"]
+    credit = -(
+        CreditEntry.objects.filter(
+            invoice=invoice, kind__in=[CreditKind.APPLIED, CreditKind.UNAPPLIED]
+        ).aggregate(s=Sum("amount_minor"))["s"]
         or 0
     )
-    balance = invoice.total_minor - paid - credited
+    noted = CreditNote.objects.filter(invoice=invoice).aggregate(s=Sum("applied_minor"))["s"] or 0
+    balance = invoice.total_minor - paid - credit - noted
     if balance < 0:
         raise Conflict("more would be applied to the invoice than it is for", field="amount")
     invoice.amount_paid_minor = paid
-    invoice.credit_applied_minor = credited
+    invoice.credit_applied_minor = credit
+    invoice.credited_minor = noted
     invoice.balance_minor = balance
     new_status = _status_for(invoice)
     if new_status != invoice.status and new_status not in INVOICE_TRANSITIONS[invoice.status]:
         raise Conflict(f"an invoice cannot go from {invoice.status} to {new_status}")
     invoice.status = new_status
     invoice.save(
-        update_fields=["amount_paid_minor", "credit_applied_minor", "balance_minor", "status"]
+        update_fields=[
+            "amount_paid_minor",
+            "credit_applied_minor",
+            "credited_minor",
+            "balance_minor",
+            "status",
+        ]
     )
     return invoice

@@ -65,6 +65,7 @@ class Invoice(models.Model):
     total_minor = models.BigIntegerField(default=0)
     amount_paid_minor = models.BigIntegerField(default=0)
     credit_applied_minor = models.BigIntegerField(default=0)
+    credited_minor = models.BigIntegerField(default=0, help_text="Reduced by credit notes")
     balance_minor = models.BigIntegerField(default=0)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField()
@@ -105,6 +106,7 @@ class Invoice(models.Model):
                     balance_minor=models.F("total_minor")
                     - models.F("amount_paid_minor")
                     - models.F("credit_applied_minor")
+                    - models.F("credited_minor")
                 ),
                 name="invoice_balance_is_total_less_applied",
             ),
@@ -143,6 +145,10 @@ class Invoice(models.Model):
     @property
     def balance(self) -> Money:
         return self._money(self.balance_minor)
+
+    @property
+    def credited(self) -> Money:
+        return self._money(self.credited_minor)
 
     @property
     def is_issued(self) -> bool:
@@ -339,3 +345,45 @@ class BillingRunItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} {self.outcome}"
+
+
+class CreditNote(models.Model):
+    """A correction of an issued invoice: it reduces what is owed on it
+    without editing it. Numbered gaplessly in its own series."""
+
+    number = models.CharField(max_length=40, unique=True)
+    series = models.CharField(max_length=40)
+    sequence = models.PositiveBigIntegerField()
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_notes")
+    amount_minor = models.BigIntegerField()
+    applied_minor = models.BigIntegerField(help_text="Part that reduced the invoice's open balance")
+    to_credit_minor = models.BigIntegerField(
+        help_text="Part that became account credit (invoice already paid)"
+    )
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=300)
+    issue_date = models.DateField()
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gt=0), name="credit_note_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    amount_minor=models.F("applied_minor") + models.F("to_credit_minor")
+                ),
+                name="credit_note_split_adds_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Credit note #{self.number}"
+
+    @property
+    def amount(self) -> Money:
+        return Money.from_minor(self.amount_minor, self.currency)

@@ -13,6 +13,8 @@ class MessageKind(models.TextChoices):
     RECEIPT = "receipt", "Invoice Payment Confirmation"
     PAYMENT_FAILED = "payment_failed", "Card payment failed"
     CARD_NEEDED = "card_needed", "Card needed for auto debit"
+    CREDIT_NOTE = "credit_note", "Credit note"
+    PAYMENT_RETURNED = "payment_returned", "Returned payment"
 
 
 class MessageStatus(models.TextChoices):

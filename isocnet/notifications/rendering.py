@@ -11,6 +11,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from isocnet.core import clock, formatting
+from isocnet.core.money import Money
 from isocnet.documents.invoices import (
     company,
     invoice_document_data,
@@ -31,6 +32,8 @@ SUBJECTS = {
     MessageKind.RECEIPT: "Invoice Payment Confirmation",
     MessageKind.PAYMENT_FAILED: "Payment Failed: Invoice #{number}",
     MessageKind.CARD_NEEDED: "Action Needed: Add a Card for Automatic Payment of Invoice #{number}",
+    MessageKind.CREDIT_NOTE: "Credit Note for Invoice #{number}",
+    MessageKind.PAYMENT_RETURNED: "Returned Payment: Invoice #{number}",
 }
 
 
@@ -109,6 +112,33 @@ def _dunning_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tu
             (f"We will try again on {retry}. " if retry else "We will not try this card again. ")
             + "To avoid an interruption, please pay the invoice or update your card.",
         )
+    if kind == MessageKind.CREDIT_NOTE:
+        note = ctx["credit_note_obj"]
+        extra = (
+            f" {formatting.money(Money.from_minor(note.to_credit_minor, note.currency))} of it has been added to your "
+            "account credit and will pay your next invoices."
+            if note.to_credit_minor
+            else ""
+        )
+        return (
+            f"We have issued credit note #{note.number} for {formatting.money(note.amount)} on invoice "
+            f"#{ctx['number']}: {note.reason}.",
+            f"The balance of invoice #{ctx['number']} is now {ctx['amount_due']}.{extra}",
+        )
+    if kind == MessageKind.PAYMENT_RETURNED:
+        payment = ctx["payment_obj"]
+        fee = (
+            f" A returned-payment fee of {ctx['fee_text']} will appear on your next invoice."
+            if ctx.get("fee_text")
+            else ""
+        )
+        return (
+            f"Your payment of {formatting.money(payment.amount)} ({payment.get_method_display()}"
+            f"{', ' + payment.reference if payment.reference else ''}) received on "
+            f"{formatting.date(payment.received_on)} was returned unpaid by the bank, so it has been removed from "
+            "your account.",
+            f"Invoice #{ctx['number']} is open again with a balance of {ctx['amount_due']}.{fee}",
+        )
     if kind == MessageKind.CARD_NEEDED:
         return (
             f"Your account is set to pay automatically by credit card, but we have no card on file to pay "
@@ -145,6 +175,16 @@ def render(
 
             attachment = (invoice_filename(invoice), render_invoice_pdf(invoice))
     else:
+        if context.get("credit_note"):
+            from isocnet.invoicing.models import CreditNote
+
+            ctx["credit_note_obj"] = CreditNote.objects.get(pk=context["credit_note"])
+        if kind == MessageKind.PAYMENT_RETURNED and context.get("payment"):
+            from isocnet.payments.models import Payment
+
+            ctx["payment_obj"] = Payment.objects.get(pk=context["payment"])
+            if context.get("fee"):
+                ctx["fee_text"] = formatting.money(Money.parse(context["fee"], invoice.currency))
         if context.get("next_retry_on"):
             context = {
                 **context,
@@ -154,10 +194,29 @@ def render(
             {k: v for k, v in context.items() if k in {"reason", "card", "next_retry_on"} and v}
         )
         opening, closing = _dunning_words(kind, ctx, invoice, clock.today())
-        ctx.update(opening=opening, closing=closing, subject=subject)
+        dunning = kind in {
+            MessageKind.REMINDER,
+            MessageKind.OVERDUE_1,
+            MessageKind.OVERDUE_2,
+            MessageKind.OVERDUE_3,
+        }
+        ctx.update(opening=opening, closing=closing, subject=subject, dunning=dunning)
         text = render_to_string("notifications/_notice.txt", ctx)
         html = render_to_string("notifications/_notice.html", ctx)
         attachment = None
+        if kind == MessageKind.CREDIT_NOTE:
+            from isocnet.documents.credit_notes import credit_note_document_data, credit_note_pdf
+            from isocnet.documents.renderer import render_pdf
+
+            note = ctx["credit_note_obj"]
+            if store_pdf:
+                doc = credit_note_pdf(note)
+                attachment = (doc.filename, bytes(doc.content))
+            else:
+                attachment = (
+                    f"CreditNote-{note.number}.pdf",
+                    render_pdf("invoice.typ", credit_note_document_data(note)),
+                )
     return Rendered(
         subject=subject,
         text=_tidy(text),
@@ -227,6 +286,13 @@ def render_into(message: OutboxMessage) -> None:
     message.cc_emails = rendered.cc
     if message.kind == MessageKind.INVOICE:
         message.document = invoice_pdf(invoice)
+    elif message.kind == MessageKind.CREDIT_NOTE:
+        from isocnet.documents.credit_notes import credit_note_pdf
+        from isocnet.invoicing.models import CreditNote
+
+        message.document = credit_note_pdf(
+            CreditNote.objects.get(pk=message.context["credit_note"])
+        )
     elif message.kind == MessageKind.RECEIPT:
         from isocnet.documents.receipts import receipt_pdf
         from isocnet.payments.models import Payment

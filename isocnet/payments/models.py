@@ -68,6 +68,8 @@ class Payment(models.Model):
     status = models.CharField(
         max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.SUCCEEDED
     )
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=300, blank=True)
     card = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, null=True, blank=True)
     recorded_by = models.CharField(max_length=150)
     created_at = models.DateTimeField()
@@ -121,6 +123,9 @@ class CreditKind(models.TextChoices):
     APPLIED = "applied", "Applied to invoice"
     ADJUSTMENT = "adjustment", "Manual adjustment"
     OPENING_BALANCE = "opening_balance", "Opening balance"
+    CREDIT_NOTE = "credit_note", "Credit note"
+    REVERSAL = "reversal", "Reversal (returned payment)"
+    UNAPPLIED = "unapplied", "Credit taken back from an invoice"
 
 
 class CreditEntry(models.Model):

@@ -17,7 +17,9 @@ from tests.invoicing.billing_helpers import run, subscribe
 
 pytestmark = pytest.mark.django_db
 D = dt.date
-CANDIDATE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+# A card number stands alone: not inside a longer token such as a SHA-256
+# hex digest or base64 (which DLP scanners also skip).
+CANDIDATE = re.compile(r"(?<![0-9A-Za-z])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z])")
 
 
 def card_numbers_in(text: str) -> list[str]:
@@ -28,6 +30,8 @@ def test_the_scanner_finds_card_numbers():
     assert card_numbers_in("pay with 4242 4242 4242 4242 today") == ["4242 4242 4242 4242"]
     assert card_numbers_in("4000-0000-0000-0002") == ["4000-0000-0000-0002"]
     assert card_numbers_in("invoice 2026-000123, phone +1 217 555 0100") == []
+    assert card_numbers_in('{"token": "4242424242424242"}') == ["4242424242424242"]
+    assert card_numbers_in('"sha256": "128a84fbd3395739657568a56ef5"') == []  # inside a hex digest
 
 
 def test_no_card_number_anywhere_after_an_end_to_end_run(api, smtp, caplog):

@@ -5,9 +5,10 @@ from hypothesis import strategies as st
 
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.models import AuditEvent
+from isocnet.invoicing.credit_notes import credit_note_create
 from isocnet.invoicing.models import InvoiceStatus
 from isocnet.payments.selectors import account_summary
-from isocnet.payments.services import credit_adjust, payment_record
+from isocnet.payments.services import credit_adjust, payment_record, payment_return
 from tests.factories import ACTOR, make_customer, make_invoice
 from tests.invariants import check_invariants
 
@@ -117,9 +118,11 @@ operations = st.lists(
         st.tuples(st.just("pay_invoice"), st.integers(1, 60_000)),
         st.tuples(st.just("pay_account"), st.integers(1, 80_000)),
         st.tuples(st.just("credit"), st.integers(1, 10_000)),
+        st.tuples(st.just("credit_note"), st.integers(1, 60_000)),
+        st.tuples(st.just("bounce"), st.integers(0, 1_000)),
     ),
     min_size=1,
-    max_size=12,
+    max_size=14,
 )
 
 
@@ -148,5 +151,20 @@ def test_invariants_hold_for_any_sequence(today, ops):
                 )
             elif op == "credit":
                 credit_adjust(actor=ACTOR, customer_id=customer.pk, amount=amount, memo="Goodwill")
+            elif op == "credit_note" and invoices:
+                target = invoices[cents % len(invoices)]
+                left = target.total_minor - sum(n.amount_minor for n in target.credit_notes.all())
+                take = min(cents, left)
+                if take > 0:
+                    credit_note_create(
+                        actor=ACTOR,
+                        invoice_number=target.number,
+                        amount=f"{take // 100}.{take % 100:02d}",
+                        reason="Correction",
+                    )
+            elif op == "bounce":
+                returnable = list(customer.payments.filter(status="succeeded").order_by("id"))
+                if returnable:
+                    payment_return(actor=ACTOR, payment_id=returnable[cents % len(returnable)].pk)
             check_invariants(customer)
         transaction.set_rollback(True)

@@ -155,3 +155,51 @@ def get_invoice_pdf(request, number: str):
     response["Content-Disposition"] = f'attachment; filename="{doc.filename}"'
     response["X-Content-SHA256"] = doc.sha256
     return response
+
+
+class CreditNoteIn(Schema):
+    amount: str
+    reason: str
+
+
+class CreditNoteOut(Schema):
+    number: str
+    invoice: str
+    amount: str
+    reason: str
+    issue_date: dt.date
+    invoice_balance: str
+    added_to_account_credit: str
+
+
+@router.post(
+    "/invoices/{number}/credit-notes",
+    response={201: CreditNoteOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+)
+def create_credit_note(request, number: str, payload: CreditNoteIn):
+    """Credit (part of) an issued invoice: reduces what is owed on it; any
+    excess over the open balance becomes account credit."""
+    from ninja import Status
+
+    from isocnet.api.v1.base import actor_of
+    from isocnet.core.money import Money
+    from isocnet.invoicing.credit_notes import credit_note_create
+
+    note = credit_note_create(
+        actor=actor_of(request), invoice_number=number, amount=payload.amount, reason=payload.reason
+    )
+    note.invoice.refresh_from_db()
+    return Status(
+        201,
+        {
+            "number": note.number,
+            "invoice": note.invoice.number,
+            "amount": note.amount.as_string(),
+            "reason": note.reason,
+            "issue_date": note.issue_date,
+            "invoice_balance": note.invoice.balance.as_string(),
+            "added_to_account_credit": Money.from_minor(
+                note.to_credit_minor, note.currency
+            ).as_string(),
+        },
+    )

@@ -232,3 +232,20 @@ def get_receipt(request, payment_id: int, invoice: str | None = None):
     response["Content-Disposition"] = f'attachment; filename="{doc.filename}"'
     response["X-Content-SHA256"] = doc.sha256
     return response
+
+
+class ReturnIn(Strict):
+    reason: str = "Returned by the bank"
+
+
+@router.post(
+    "/payments/{payment_id}/return",
+    response={200: PaymentOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+)
+def return_payment(request, payment_id: int, payload: ReturnIn):
+    """A check, money order or transfer came back unpaid (bounced): the
+    payment is voided and the invoices it paid are open again."""
+    from isocnet.payments.services import payment_return
+
+    payment = payment_return(actor=actor_of(request), payment_id=payment_id, reason=payload.reason)
+    return payment_out(payment)
