@@ -311,11 +311,9 @@ def payment_return(
         payment.voided_at = now
         payment.void_reason = reason
         payment.save(update_fields=["status", "voided_at", "void_reason"])
+        invoice_ids = sorted(set(payment.allocations.values_list("invoice_id", flat=True)))
         invoices = list(
-            Invoice.objects.select_for_update()
-            .filter(allocations__payment=payment)
-            .distinct()
-            .order_by("id")
+            Invoice.objects.select_for_update().filter(pk__in=invoice_ids).order_by("id")
         )
         for invoice in invoices:
             invoice_settle(invoice)
