@@ -37,8 +37,13 @@ def check_invariants(customer) -> None:
     for payment in Payment.objects.filter(customer=customer):
         allocated = _sum(payment.allocations.all())
         credited = _sum(payment.credit_entries.filter(kind=CreditKind.OVERPAYMENT))
+        moved = _sum(
+            payment.credit_entries.filter(kind__in=[CreditKind.REFUND, CreditKind.REFUND_TO_CREDIT])
+        )
+        to_card = _sum(payment.refunds.filter(destination="card", status="succeeded"))
         assert allocated <= payment.amount_minor
-        assert allocated + credited == payment.amount_minor, (
+        # every cent of a payment is applied, in credit, or back on the card
+        assert allocated + credited + moved + to_card == payment.amount_minor, (
             f"payment {payment.pk} not fully accounted for"
         )
         if (

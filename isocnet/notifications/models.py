@@ -15,6 +15,7 @@ class MessageKind(models.TextChoices):
     CARD_NEEDED = "card_needed", "Card needed for auto debit"
     CREDIT_NOTE = "credit_note", "Credit note"
     PAYMENT_RETURNED = "payment_returned", "Returned payment"
+    REFUND = "refund", "Refund issued"
 
 
 class MessageStatus(models.TextChoices):

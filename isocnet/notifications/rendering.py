@@ -34,6 +34,7 @@ SUBJECTS = {
     MessageKind.CARD_NEEDED: "Action Needed: Add a Card for Automatic Payment of Invoice #{number}",
     MessageKind.CREDIT_NOTE: "Credit Note for Invoice #{number}",
     MessageKind.PAYMENT_RETURNED: "Returned Payment: Invoice #{number}",
+    MessageKind.REFUND: "Refund Issued",
 }
 
 
@@ -139,6 +140,13 @@ def _dunning_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tu
             "your account.",
             f"Invoice #{ctx['number']} is open again with a balance of {ctx['amount_due']}.{fee}",
         )
+    if kind == MessageKind.REFUND:
+        refund = ctx["refund_obj"]
+        return (
+            f"We have refunded {formatting.money(refund.amount)} to your "
+            f"{refund.payment.reference or 'card'}: {refund.reason}.",
+            "Depending on your bank, it may take a few days to appear on your statement.",
+        )
     if kind == MessageKind.CARD_NEEDED:
         return (
             f"Your account is set to pay automatically by credit card, but we have no card on file to pay "
@@ -175,6 +183,10 @@ def render(
 
             attachment = (invoice_filename(invoice), render_invoice_pdf(invoice))
     else:
+        if context.get("refund"):
+            from isocnet.payments.models import Refund
+
+            ctx["refund_obj"] = Refund.objects.select_related("payment").get(pk=context["refund"])
         if context.get("credit_note"):
             from isocnet.invoicing.models import CreditNote
 

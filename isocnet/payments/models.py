@@ -95,18 +95,25 @@ class Payment(models.Model):
 
 
 class Allocation(models.Model):
-    """Part of a payment applied to an invoice."""
+    """Part of a payment applied to an invoice. A refund reverses part of it
+    with a negative row that names the refund (the history stays
+    append-only)."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
     amount_minor = models.BigIntegerField()
+    refund = models.ForeignKey(
+        "Refund", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
+    )
     created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(amount_minor__gt=0), name="allocation_amount_positive"
+                condition=models.Q(amount_minor__gt=0, refund__isnull=True)
+                | models.Q(amount_minor__lt=0, refund__isnull=False),
+                name="allocation_positive_or_refund_reversal",
             ),
         ]
 
@@ -126,6 +133,8 @@ class CreditKind(models.TextChoices):
     CREDIT_NOTE = "credit_note", "Credit note"
     REVERSAL = "reversal", "Reversal (returned payment)"
     UNAPPLIED = "unapplied", "Credit taken back from an invoice"
+    REFUND = "refund", "Refunded to the card"
+    REFUND_TO_CREDIT = "refund_to_credit", "Refunded to account credit"
 
 
 class CreditEntry(models.Model):
@@ -141,6 +150,9 @@ class CreditEntry(models.Model):
     )
     payment = models.ForeignKey(
         Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_entries"
+    )
+    refund = models.ForeignKey(
+        "Refund", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_entries"
     )
     memo = models.CharField(max_length=300, blank=True)
     recorded_by = models.CharField(max_length=150)
@@ -162,6 +174,45 @@ class CreditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount}"
+
+    @property
+    def amount(self) -> Money:
+        return Money.from_minor(self.amount_minor, self.currency)
+
+
+class Refund(models.Model):
+    """Money of a payment given back: to the card through the gateway, or to
+    account credit."""
+
+    class Destination(models.TextChoices):
+        CARD = "card", "To the card"
+        CREDIT = "credit", "To account credit"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending at the gateway"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="refunds")
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    destination = models.CharField(max_length=8, choices=Destination.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=300)
+    message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="refund_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.pk} of payment {self.payment_id}"
 
     @property
     def amount(self) -> Money:
@@ -210,6 +261,9 @@ class GatewayCall(models.Model):
         Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="refund_calls"
     )
     created_at = models.DateTimeField()
+    refund = models.OneToOneField(
+        "Refund", on_delete=models.PROTECT, null=True, blank=True, related_name="gateway_call"
+    )
     completed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.CharField(max_length=150)
 

@@ -376,7 +376,13 @@ def payment_return(
 
 
 def _take_back_credit(
-    *, actor: Actor, customer: Customer, amount_minor: int, payment: Payment
+    *,
+    actor: Actor,
+    customer: Customer,
+    amount_minor: int,
+    payment: Payment,
+    kind: str = CreditKind.REVERSAL,
+    refund=None,
 ) -> None:
     """Remove ``amount_minor`` of account credit; where it has been spent on
     invoices, un-apply it from the newest first (they reopen)."""
@@ -409,7 +415,8 @@ def _take_back_credit(
         customer=customer,
         amount_minor=-amount_minor,
         currency=customer.currency,
-        kind=CreditKind.REVERSAL,
+        kind=kind,
+        refund=refund,
         payment=payment,
         memo=f"Returned payment {payment.pk}",
         recorded_by=actor.label,

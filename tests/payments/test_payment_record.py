@@ -7,6 +7,7 @@ from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.models import AuditEvent
 from isocnet.invoicing.credit_notes import credit_note_create
 from isocnet.invoicing.models import InvoiceStatus
+from isocnet.payments.refunds import refund_create
 from isocnet.payments.selectors import account_summary
 from isocnet.payments.services import credit_adjust, payment_record, payment_return
 from tests.factories import ACTOR, make_customer, make_invoice
@@ -120,6 +121,7 @@ operations = st.lists(
         st.tuples(st.just("credit"), st.integers(1, 10_000)),
         st.tuples(st.just("credit_note"), st.integers(1, 60_000)),
         st.tuples(st.just("bounce"), st.integers(0, 1_000)),
+        st.tuples(st.just("refund_to_credit"), st.integers(1, 60_000)),
     ),
     min_size=1,
     max_size=14,
@@ -161,6 +163,22 @@ def test_invariants_hold_for_any_sequence(today, ops):
                         invoice_number=target.number,
                         amount=f"{take // 100}.{take % 100:02d}",
                         reason="Correction",
+                    )
+            elif op == "refund_to_credit":
+                candidates = [
+                    p
+                    for p in customer.payments.filter(status="succeeded").order_by("id")
+                    if sum(a.amount_minor for a in p.allocations.all()) > 0
+                ]
+                if candidates:
+                    payment = candidates[cents % len(candidates)]
+                    take = min(cents, sum(a.amount_minor for a in payment.allocations.all()))
+                    refund_create(
+                        actor=ACTOR,
+                        payment_id=payment.pk,
+                        amount=f"{take // 100}.{take % 100:02d}",
+                        destination="credit",
+                        reason="Moved",
                     )
             elif op == "bounce":
                 returnable = list(customer.payments.filter(status="succeeded").order_by("id"))

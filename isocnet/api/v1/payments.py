@@ -249,3 +249,47 @@ def return_payment(request, payment_id: int, payload: ReturnIn):
 
     payment = payment_return(actor=actor_of(request), payment_id=payment_id, reason=payload.reason)
     return payment_out(payment)
+
+
+class RefundIn(Strict):
+    amount: str
+    destination: str  # card | credit
+    reason: str
+
+
+class RefundOut(Schema):
+    id: int
+    payment: int
+    amount: str
+    destination: str
+    status: str
+    reason: str
+
+
+@router.post(
+    "/payments/{payment_id}/refunds",
+    response={201: RefundOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+)
+def create_refund(request, payment_id: int, payload: RefundIn):
+    """Refund (part of) a payment to the card it came from (through the
+    gateway), or move it to account credit."""
+    from isocnet.payments.refunds import refund_create
+
+    refund = refund_create(
+        actor=actor_of(request),
+        payment_id=payment_id,
+        amount=payload.amount,
+        destination=payload.destination,
+        reason=payload.reason,
+    )
+    return Status(
+        201,
+        {
+            "id": refund.pk,
+            "payment": refund.payment_id,
+            "amount": refund.amount.as_string(),
+            "destination": refund.destination,
+            "status": refund.status,
+            "reason": refund.reason,
+        },
+    )
