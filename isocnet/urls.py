@@ -4,6 +4,7 @@ from django.shortcuts import redirect
 from django.urls import path
 
 from isocnet.api.urls import api
+from isocnet.payments.sandbox_views import card_form
 from isocnet.payments.webhooks import gateway_webhook
 
 
@@ -17,4 +18,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("healthz", healthz),
     path("webhooks/<str:gateway_name>", gateway_webhook, name="gateway-webhook"),
+    path("sandbox/card-form", card_form, name="sandbox-card-form"),
 ]

@@ -28,6 +28,7 @@ from isocnet.invoicing.models import (
     BillingRun,
     BillingRunItem,
     Charge,
+    CreditNote,
     Invoice,
     InvoiceLine,
     InvoiceTaxLine,
@@ -35,7 +36,15 @@ from isocnet.invoicing.models import (
 from isocnet.notifications.models import MessageKind, OutboxMessage
 from isocnet.notifications.rendering import render as render_notice
 from isocnet.notifications.services import message_resend
-from isocnet.payments.models import Allocation, CreditEntry, Payment, PaymentMethod
+from isocnet.payments.models import (
+    Allocation,
+    CreditEntry,
+    GatewayCall,
+    Payment,
+    PaymentMethod,
+    Refund,
+    WebhookEvent,
+)
 from isocnet.subscriptions.models import Subscription
 
 
@@ -565,3 +574,59 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
                 "kinds": [k for k in MessageKind if k != MessageKind.RECEIPT],
             },
         )
+
+
+@admin.register(GatewayCall)
+class GatewayCallAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "customer",
+        "invoice",
+        "amount_display",
+        "status",
+        "attempt",
+        "decline_code",
+        "next_retry_on",
+        "idempotency_key",
+    ]
+    list_filter = ["kind", "status", "gateway", "hard_decline"]
+    search_fields = [
+        "idempotency_key",
+        "charge_id",
+        "customer__name",
+        "customer__account_number",
+        "invoice__number",
+    ]
+    list_select_related = ["customer", "invoice"]
+    amount_display = money_column("amount_minor", "Amount")
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "customer",
+        "payment",
+        "amount_display",
+        "destination",
+        "status",
+        "reason",
+    ]
+    list_filter = ["destination", "status"]
+    search_fields = ["customer__name", "customer__account_number", "reason"]
+    amount_display = money_column("amount_minor", "Amount")
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyAdmin):
+    list_display = ["number", "issue_date", "customer", "invoice", "amount_display", "reason"]
+    search_fields = ["number", "invoice__number", "customer__name", "customer__account_number"]
+    amount_display = money_column("amount_minor", "Amount")
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "gateway", "event_id", "type", "outcome"]
+    list_filter = ["gateway", "type"]
+    search_fields = ["event_id"]

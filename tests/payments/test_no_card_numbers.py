@@ -3,6 +3,7 @@ database, logs, emails (Luhn-valid 13-19 digit numbers)."""
 
 import datetime as dt
 import io
+import json
 import logging
 import re
 
@@ -60,3 +61,32 @@ def test_no_card_number_anywhere_after_an_end_to_end_run(api, smtp, caplog):
     assert not {
         name for name in fields if name in forbidden or set(name.split("_")) & {"cvc", "cvv", "pan"}
     }
+
+
+def test_the_sandbox_card_form_keeps_the_number_to_itself(api, client, caplog):
+    caplog.set_level(logging.DEBUG)
+    customer = make_customer()
+    response = client.post(
+        "/sandbox/card-form",
+        data={"number": "4000 0000 0000 0002", "exp_month": 12, "exp_year": 2031, "cvc": "123"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    token = response.json()["token"]
+    assert token.startswith("tok_sbx_")
+    card = api.post(f"/customers/{customer.pk}/cards", {"token": token}).body
+    assert (card["brand"], card["last4"]) == ("Visa", "0002")
+    assert (
+        api.post(f"/customers/{customer.pk}/cards", {"token": token}).status_code == 422
+    )  # single use
+    dump = io.StringIO()
+    call_command("dumpdata", stdout=dump)
+    assert card_numbers_in(dump.getvalue()) == []
+    assert "4000000000000002" not in dump.getvalue() and "123" not in json.dumps(card)
+    assert card_numbers_in(caplog.text) == []
+    bad = client.post(
+        "/sandbox/card-form",
+        data={"number": "1234", "exp_month": 1, "exp_year": 2020, "cvc": "1"},
+        content_type="application/json",
+    )
+    assert bad.status_code == 422

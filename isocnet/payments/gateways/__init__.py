@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from isocnet.payments.gateways.base import Gateway
 
 
-@lru_cache(maxsize=1)
-def _gateway(name: str) -> Gateway:
-    if name == "sandbox":
-        from isocnet.payments.gateways.sandbox import SandboxGateway
-
-        return SandboxGateway()
-    raise ValueError(f"unknown payment gateway {name!r}")
-
-
 def get_gateway() -> Gateway:
+    """The configured gateway (PAYMENT_GATEWAY). Cheap to make: no state."""
     from django.conf import settings
 
-    return _gateway(settings.PAYMENT_GATEWAY)
+    if settings.PAYMENT_GATEWAY == "stripe":
+        from isocnet.payments.gateways.stripe_gateway import StripeGateway
+
+        return StripeGateway()
+    from isocnet.payments.gateways.sandbox import SandboxGateway
+
+    return SandboxGateway()
