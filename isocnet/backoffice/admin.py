@@ -10,6 +10,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -36,15 +37,19 @@ from isocnet.invoicing.models import (
 from isocnet.notifications.models import MessageKind, OutboxMessage
 from isocnet.notifications.rendering import render as render_notice
 from isocnet.notifications.services import message_resend
+from isocnet.payments.cards import card_remove
 from isocnet.payments.models import (
     Allocation,
     CreditEntry,
     GatewayCall,
     Payment,
+    PaymentKind,
     PaymentMethod,
     Refund,
     WebhookEvent,
 )
+from isocnet.payments.selectors import account_summary
+from isocnet.payments.services import payment_record, payment_return
 from isocnet.subscriptions.models import Subscription
 
 
@@ -141,6 +146,35 @@ class CustomerForm(forms.ModelForm):
         return cleaned
 
 
+_PAYMENT_FIELDS = {
+    "amount": "amount",
+    "method": "method",
+    "reference": "reference",
+    "date": "date",
+    "invoice": "invoice",
+}
+
+
+class RecordPaymentForm(forms.Form):
+    invoice = forms.ChoiceField(
+        required=False, help_text="Leave empty to pay the oldest open invoices first"
+    )
+    amount = forms.CharField(help_text="e.g. 49.95")
+    method = forms.ChoiceField(choices=[c for c in PaymentKind.choices if c[0] != "card"])
+    reference = forms.CharField(required=False, help_text="Check number, money order number, ...")
+    date = forms.DateField(required=False, help_text="Received on (default: today)")
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        open_invoices = Invoice.objects.filter(
+            customer=customer, status__in=["unpaid", "partially_paid"]
+        ).order_by("due_date")
+        self.fields["invoice"].choices = [("", "Oldest open invoices first")] + [
+            (inv.number, f"#{inv.number} — balance {inv.balance.format()}, due {inv.due_date}")
+            for inv in open_invoices
+        ]
+
+
 class SubscriptionInline(ReadOnlyInline):
     model = Subscription
     fields = ["plan", "description", "quantity", "status", "next_due_date"]
@@ -175,6 +209,73 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "account_summary_display"] if obj else self.readonly_fields
+
+    @admin.display(description="Account")
+    def account_summary_display(self, obj):
+        summary = account_summary(obj)
+        url = reverse("admin:customers_record_payment", args=[obj.pk])
+        return format_html(
+            "Open invoices {} · credit {} · balance <strong>{}</strong> · "
+            '<a class="button" href="{}">Record a payment</a>',
+            summary.open_invoices.format(),
+            summary.credit.format(),
+            summary.balance.format(),
+            url,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:customer_id>/record-payment/",
+                self.admin_site.admin_view(self.record_payment),
+                name="customers_record_payment",
+            ),
+            *super().get_urls(),
+        ]
+
+    def record_payment(self, request, customer_id):
+        customer = Customer.objects.filter(pk=customer_id).first()
+        if customer is None:
+            raise Http404("no such customer")
+        form = RecordPaymentForm(request.POST or None, customer=customer)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = payment_record(
+                    actor=Actor.staff(request.user),
+                    customer_id=customer.pk,
+                    amount=data["amount"],
+                    method=data["method"],
+                    reference=data["reference"],
+                    received_on=data["date"],
+                    invoice_number=data["invoice"] or None,
+                )
+            except BillingError as exc:
+                form.add_error(
+                    _PAYMENT_FIELDS.get(exc.field) if exc.field in _PAYMENT_FIELDS else None,
+                    exc.message,
+                )
+            else:
+                credit = f", {result.credit.format()} to account credit" if result.credit else ""
+                self.message_user(
+                    request,
+                    f"Payment of {result.payment.amount.format()} recorded: "
+                    f"{result.applied.format()} applied{credit}. A receipt is on its way.",
+                )
+                return redirect("admin:customers_customer_change", customer.pk)
+        return TemplateResponse(
+            request,
+            "backoffice/record_payment.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Record a payment — {customer}",
+                "customer": customer,
+                "form": form,
+            },
+        )
 
     def save_model(self, request, obj, form, change):
         actor = Actor.staff(request.user)
@@ -323,6 +424,24 @@ class PaymentAllocationInline(AllocationInline):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
+    actions = ["mark_returned"]
+
+    @admin.action(description="Returned by the bank (bounced): void and reopen the invoices")
+    def mark_returned(self, request, queryset):
+        for payment in queryset:
+            try:
+                payment_return(
+                    actor=Actor.staff(request.user),
+                    payment_id=payment.pk,
+                    reason="Returned by the bank",
+                )
+            except BillingError as exc:
+                self.message_user(request, f"Payment {payment.pk}: {exc.message}", level="error")
+            else:
+                self.message_user(
+                    request, f"Payment {payment.pk} voided; the customer is notified."
+                )
+
     list_display = [
         "id",
         "received_on",
@@ -365,6 +484,16 @@ class CreditEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(PaymentMethod)
 class PaymentMethodAdmin(ReadOnlyAdmin):
+    actions = ["remove_cards"]
+
+    @admin.action(description="Remove the selected cards")
+    def remove_cards(self, request, queryset):
+        for card in queryset.filter(removed_at__isnull=True):
+            card_remove(
+                actor=Actor.staff(request.user), customer_id=card.customer_id, card_id=card.pk
+            )
+        self.message_user(request, "Cards removed.")
+
     list_display = [
         "customer",
         "brand",

@@ -81,3 +81,53 @@ def credit_note_pdf(note: CreditNote) -> StoredDocument:
             )
     except IntegrityError:
         return StoredDocument.objects.get(credit_note=note)
+
+
+def refund_pdf(refund) -> StoredDocument:
+    """The refund confirmation PDF, stored as sent (one per refund message)."""
+    payment = refund.payment
+    invoice = payment.allocations.select_related("invoice").order_by("-id").first().invoice
+    data = invoice_document_data(invoice)
+    amount = formatting.money(refund.amount)
+    data["doc"] = {
+        **data["doc"],
+        "title": "REFUND",
+        "number_label": "Refund",
+        "number": f"R-{refund.pk:06d}",
+        "issue_date": formatting.date(refund.completed_at.date() if refund.completed_at else None),
+    }
+    data["lines"] = [
+        {
+            "description": f"Refund of your payment of {formatting.date(payment.received_on)} "
+            f"({payment.reference or payment.get_method_display()}): {refund.reason}",
+            "period": "",
+            "quantity": "1",
+            "unit_price": amount,
+            "amount": amount,
+        }
+    ]
+    data.update(
+        subtotal=amount,
+        taxes=[],
+        total=amount,
+        applied=[],
+        stamp="REFUNDED",
+        slip=None,
+        balance=formatting.money(invoice.balance),
+        how_to_pay_title="About this refund",
+        how_to_pay=[
+            f"{amount} has been returned to your {payment.reference or 'card'}. "
+            f"The balance of invoice #{invoice.number} is now {formatting.money(invoice.balance)}."
+        ],
+    )
+    content = render_pdf("invoice.typ", data)
+    return StoredDocument.objects.create(
+        kind=DocumentKind.REFUND,
+        invoice=invoice,
+        payment=payment,
+        filename=f"Refund-R-{refund.pk:06d}.pdf",
+        content=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        created_at=clock.now(),
+    )

@@ -5,6 +5,7 @@ class DocumentKind(models.TextChoices):
     INVOICE = "invoice", "Invoice"
     RECEIPT = "receipt", "Receipt"
     CREDIT_NOTE = "credit_note", "Credit note"
+    REFUND = "refund", "Refund"
 
 
 class StoredDocument(models.Model):

@@ -298,6 +298,13 @@ def render_into(message: OutboxMessage) -> None:
     message.cc_emails = rendered.cc
     if message.kind == MessageKind.INVOICE:
         message.document = invoice_pdf(invoice)
+    elif message.kind == MessageKind.REFUND:
+        from isocnet.documents.credit_notes import refund_pdf
+        from isocnet.payments.models import Refund
+
+        message.document = refund_pdf(
+            Refund.objects.select_related("payment").get(pk=message.context["refund"])
+        )
     elif message.kind == MessageKind.CREDIT_NOTE:
         from isocnet.documents.credit_notes import credit_note_pdf
         from isocnet.invoicing.models import CreditNote

@@ -128,3 +128,42 @@ def test_staff_see_messages_preview_notices_and_resend(staff, settings):
     )
     assert response.status_code == 302
     assert OutboxMessage.objects.filter(resend_of=message).count() == 1
+
+
+def test_staff_record_a_check_payment_in_the_back_office(staff, today):
+    from isocnet.payments.models import Payment
+
+    customer = make_customer()
+    invoice = make_invoice(customer)
+    url = reverse("admin:customers_record_payment", args=[customer.pk])
+    page = staff.get(url).content.decode()
+    assert f"#{invoice.number}" in page
+    bad = staff.post(
+        url, {"invoice": invoice.number, "amount": "20.001", "method": "check", "reference": "1042"}
+    )
+    assert "at most 2 decimal places" in bad.content.decode()
+    assert not Payment.objects.exists()
+    good = staff.post(
+        url,
+        {
+            "invoice": invoice.number,
+            "amount": "20.00",
+            "method": "check",
+            "reference": "Check 1042",
+        },
+    )
+    assert good.status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.balance.as_string() == "29.95"
+    assert Payment.objects.get().recorded_by == "staff:clerk"
+    customer_page = staff.get(
+        reverse("admin:customers_customer_change", args=[customer.pk])
+    ).content.decode()
+    assert "Record a payment" in customer_page and "$29.95" in customer_page
+    response = staff.post(
+        reverse("admin:payments_payment_changelist"),
+        {"action": "mark_returned", "_selected_action": [Payment.objects.get().pk]},
+    )
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.balance.as_string() == "49.95"

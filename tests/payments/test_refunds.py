@@ -11,7 +11,7 @@ from isocnet.payments.selectors import account_summary
 from isocnet.payments.services import payment_record
 from tests.factories import ACTOR, make_customer, make_invoice
 from tests.invariants import check_invariants
-from tests.notifications.helpers import plain_and_html
+from tests.notifications.helpers import pdf_attachments, plain_and_html
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +44,10 @@ def test_partial_refund_to_the_card_goes_through_the_gateway(card_paid, smtp):
     assert (
         "refunded $10.00 to your Visa ending in 4242: Outage on 11/12" in plain_and_html(message)[0]
     )
+    pdf = pdf_attachments(message)
+    (name,) = pdf
+    assert name.startswith("Refund-R-")
+    assert "REFUND" in pdf[name] and "$10.00" in pdf[name] and "Outage on 11/12" in pdf[name]
 
 
 def test_full_refund_and_no_more_than_the_payment(card_paid):
