@@ -94,6 +94,14 @@ def _start(
             attempt=attempt,
             created_at=clock.now(),
             created_by=actor.label,
+            request={
+                "operation": "charge",
+                "card": card.token,
+                "amount_minor": charge.minor(),
+                "currency": invoice.currency,
+                "idempotency_key": f"invoice:{invoice.pk}:charge:{attempt}",
+                "description": f"Invoice #{invoice.number}",
+            },
         )
 
 
@@ -133,10 +141,18 @@ def settle(*, actor: Actor, call_id: int, result: ChargeResult | None) -> Gatewa
         now = clock.now()
         if result is None:
             call.status = CallStatus.UNKNOWN
-            call.save(update_fields=["status"])
+            call.response = {"status": "no answer (timeout)"}
+            call.save(update_fields=["status", "response"])
             return call
         call.completed_at = now
         call.charge_id = result.charge_id
+        call.response = {
+            "status": result.status,
+            "charge_id": result.charge_id,
+            "decline_code": result.decline_code,
+            "message": result.message,
+            "hard_decline": result.hard_decline,
+        }
         if result.succeeded:
             call.status = CallStatus.SUCCEEDED
             paid = apply_payment_locked(

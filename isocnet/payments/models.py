@@ -254,6 +254,10 @@ class GatewayCall(models.Model):
     hard_decline = models.BooleanField(default=False)
     message = models.CharField(max_length=300, blank=True)
     next_retry_on = models.DateField(null=True, blank=True)
+    request = models.JSONField(
+        default=dict, blank=True, help_text="What we asked (no card data: tokens only)"
+    )
+    response = models.JSONField(default=dict, blank=True, help_text="What the gateway answered")
     payment = models.OneToOneField(
         Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="gateway_call"
     )

@@ -112,6 +112,12 @@ def refund_create(
             refund=refund,
             created_at=clock.now(),
             created_by=actor.label,
+            request={
+                "operation": "refund",
+                "charge_id": charge.charge_id,
+                "amount_minor": money.minor(),
+                "idempotency_key": f"refund:{refund.pk}",
+            },
         )
     try:
         result = get_gateway().refund(
@@ -146,6 +152,7 @@ def refund_settle(
             status=CallStatus.SUCCEEDED if succeeded else CallStatus.FAILED,
             completed_at=clock.now(),
             message=(reference or message)[:300],
+            response={"succeeded": succeeded, "refund_id": reference, "message": message},
         )
         if not succeeded:
             refund.status = Refund.Status.FAILED

@@ -71,6 +71,12 @@ def test_a_declined_card_gets_a_failure_email_and_retries_on_schedule():
         D(2026, 12, 4),
     )
     assert kinds(customer) == ["invoice", "payment_failed"]
+    # the call is on record as asked and as answered
+    assert (call.request["amount_minor"], call.request["idempotency_key"]) == (
+        4995,
+        call.idempotency_key,
+    )
+    assert call.response["decline_code"] == "insufficient_funds"
     tried_on = []
     day = D(2026, 12, 2)
     while day <= D(2026, 12, 31):
