@@ -80,12 +80,7 @@ def card_attach(
 
 def card_remove(*, actor: Actor, customer_id: int, card_id: int) -> PaymentMethod:
     with transaction.atomic():
-        customer_lock(customer_id)
-        card = PaymentMethod.objects.filter(
-            pk=card_id, customer_id=customer_id, removed_at__isnull=True
-        ).first()
-        if card is None:
-            raise NotFound(f"no card {card_id} on this account", field="card")
+        card = _card_locked(customer_id, card_id)
         was_default = card.is_default
         card.removed_at = clock.now()
         card.is_default = False
@@ -110,12 +105,7 @@ def card_remove(*, actor: Actor, customer_id: int, card_id: int) -> PaymentMetho
 
 def card_set_default(*, actor: Actor, customer_id: int, card_id: int) -> PaymentMethod:
     with transaction.atomic():
-        customer_lock(customer_id)
-        card = PaymentMethod.objects.filter(
-            pk=card_id, customer_id=customer_id, removed_at__isnull=True
-        ).first()
-        if card is None:
-            raise NotFound(f"no card {card_id} on this account", field="card")
+        card = _card_locked(customer_id, card_id)
         if card.is_default:
             raise Conflict("this card is already the default", field="card")
         PaymentMethod.objects.filter(customer_id=customer_id, is_default=True).update(
@@ -130,4 +120,15 @@ def card_set_default(*, actor: Actor, customer_id: int, card_id: int) -> Payment
             customer_id=customer_id,
             after={"brand": card.brand, "last4": card.last4},
         )
+    return card
+
+
+def _card_locked(customer_id: int, card_id: int) -> PaymentMethod:
+    """Lock the customer; the live card of theirs, or 404."""
+    customer_lock(customer_id)
+    card = PaymentMethod.objects.filter(
+        pk=card_id, customer_id=customer_id, removed_at__isnull=True
+    ).first()
+    if card is None:
+        raise NotFound(f"no card {card_id} on this account", field="card")
     return card

@@ -20,7 +20,7 @@ from django.db.models import Sum
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
-from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.errors import Conflict, InvalidInput
 from isocnet.core.money import Money
 from isocnet.core.validation import clean_choice, clean_line, clean_money
 from isocnet.customers.services import customer_lock
@@ -40,7 +40,7 @@ from isocnet.payments.models import (
     PaymentKind,
     Refund,
 )
-from isocnet.payments.services import _take_back_credit, available_credit_minor
+from isocnet.payments.services import _take_back_credit, available_credit_minor, payment_lock
 
 
 def _sum(qs, field="amount_minor") -> int:
@@ -56,14 +56,8 @@ def refund_create(
 ) -> Refund:
     destination = clean_choice(destination, "destination", Refund.Destination)
     reason = clean_line(reason, "reason", max_length=300)
-    customer_id = (
-        Payment.objects.filter(pk=payment_id).values_list("customer_id", flat=True).first()
-    )
-    if customer_id is None:
-        raise NotFound(f"no payment with id {payment_id}", field="payment")
     with transaction.atomic():
-        customer = customer_lock(customer_id)
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        customer, payment = payment_lock(payment_id)
         if payment.status != "succeeded":
             raise Conflict("a returned payment cannot be refunded", field="payment")
         money = clean_money(amount, "amount", payment.currency, allow_zero=False)

@@ -278,6 +278,18 @@ def _resume_if_paid_up(*, actor: Actor, customer_id: int) -> None:
     resume_if_paid_up(actor=actor, customer_id=customer_id, date=clock.today())
 
 
+def payment_lock(payment_id) -> tuple[Customer, Payment]:
+    """Lock the payment's customer, then the payment (always in that order).
+    Call inside a transaction."""
+    customer_id = (
+        Payment.objects.filter(pk=payment_id).values_list("customer_id", flat=True).first()
+    )
+    if customer_id is None:
+        raise NotFound(f"no payment with id {payment_id}", field="payment")
+    customer = customer_lock(customer_id)
+    return customer, Payment.objects.select_for_update().get(pk=payment_id)
+
+
 RETURNABLE = (PaymentKind.CHECK, PaymentKind.MONEY_ORDER, PaymentKind.BANK_TRANSFER)
 
 
@@ -291,14 +303,8 @@ def payment_return(
     from django.conf import settings
 
     reason = clean_line(reason, "reason", max_length=300)
-    customer_id = (
-        Payment.objects.filter(pk=payment_id).values_list("customer_id", flat=True).first()
-    )
-    if customer_id is None:
-        raise NotFound(f"no payment with id {payment_id}", field="payment")
     with transaction.atomic():
-        customer = customer_lock(customer_id)
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        customer, payment = payment_lock(payment_id)
         if payment.status != "succeeded":
             raise Conflict("this payment was already returned", field="payment")
         if payment.method not in RETURNABLE:

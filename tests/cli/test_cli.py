@@ -1,5 +1,6 @@
 """The `isocnet` command as an operator runs it: real processes, real files."""
 
+import contextlib
 import hashlib
 import os
 import socket
@@ -76,8 +77,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_answers_with_the_site_and_static_files(tmp_path):
-    run(["migrate", "--noinput", "-v0"], {}, tmp_path)
+@contextlib.contextmanager
+def serving(tmp_path):
+    """`isocnet serve` on a free port over the tmp database; yields the base URL once it answers."""
     port = _free_port()
     env = {
         k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
@@ -91,8 +93,8 @@ def test_serve_answers_with_the_site_and_static_files(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    base = f"http://127.0.0.1:{port}"
     try:
-        base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -102,6 +104,15 @@ def test_serve_answers_with_the_site_and_static_files(tmp_path):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_serve_answers_with_the_site_and_static_files(tmp_path):
+    run(["migrate", "--noinput", "-v0"], {}, tmp_path)
+    with serving(tmp_path) as base:
         for path, marker in [
             ("/admin/login/", b"Username"),
             ("/api/v1/docs", b"swagger"),
@@ -110,9 +121,6 @@ def test_serve_answers_with_the_site_and_static_files(tmp_path):
             with urllib.request.urlopen(base + path, timeout=5) as response:
                 assert response.status == 200
                 assert marker in response.read()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def test_serve_refuses_an_unmigrated_database(tmp_path):
@@ -129,33 +137,20 @@ def test_serve_delivers_the_outbox_by_itself(tmp_path):
     assert "invoices issued: 0" in run(["bill"], {}, tmp_path).stdout
     mail = tmp_path / "var" / "mail"
     assert not list(mail.glob("*.eml"))
-    port = _free_port()
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(
-        {"VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    )
-    server = subprocess.Popen(
-        [ISOCNET, "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+
+    def invoice_emails():
+        return [
+            p
+            for p in mail.glob("*.eml")
+            if "Subject: Customer Invoice" in p.read_text(errors="replace")
+        ]
+
+    with serving(tmp_path):
         deadline = time.monotonic() + 30
-        while len(list(mail.glob("*.eml"))) < issued:
+        while len(invoice_emails()) < issued:
             assert time.monotonic() < deadline, "the serving process did not deliver the outbox"
             time.sleep(0.2)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-    time.sleep(1)  # receipts and other notices may follow the invoices
-    invoices = [
-        p
-        for p in mail.glob("*.eml")
-        if "Subject: Customer Invoice" in p.read_text(errors="replace")
-    ]
+    invoices = invoice_emails()
     assert len(invoices) == issued
 
 
