@@ -22,28 +22,18 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import BillingError
-from isocnet.core.money import CurrencyMismatch, Money
+from isocnet.core.money import Money
 from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_lock
+from isocnet.invoicing.billing_plan import BILLABLE, CustomerPlan, _charge_line, customer_plan
 from isocnet.invoicing.dunning import DunningCounts, overdue_step
-from isocnet.invoicing.engine.generator import (
-    DraftLine,
-    SubscriptionOutcome,
-    SubscriptionState,
-    due_lines,
-)
 from isocnet.invoicing.engine.totals import (
-    TaxKey,
-    Totals,
     compute_totals,
-    line_amount,
-    tax_keys_from_json,
     tax_keys_to_json,
 )
 from isocnet.invoicing.models import (
@@ -58,47 +48,9 @@ from isocnet.invoicing.models import (
 from isocnet.invoicing.services import issue_locked
 from isocnet.notifications.models import MessageKind
 from isocnet.notifications.services import notice_queue
-from isocnet.payments.services import available_credit_minor
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 
 log = logging.getLogger(__name__)
-BILLABLE = Q(status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.PENDING]) | Q(
-    status=SubscriptionStatus.SUSPENDED, suspended_for_nonpayment=True
-)
-
-
-@dataclass
-class CustomerPlan:
-    customer: Customer
-    outcomes: list[SubscriptionOutcome] = field(default_factory=list)
-    charges: list[Charge] = field(default_factory=list)
-    lines: list[DraftLine] = field(default_factory=list)
-    amounts: list[Money] = field(default_factory=list)
-    totals: Totals | None = None
-    due_date: dt.date | None = None
-    credit: Money | None = None
-    refusal: str | None = None
-
-    @property
-    def has_invoice(self) -> bool:
-        return bool(self.lines) and self.refusal is None
-
-    def as_preview(self) -> dict:
-        return {
-            "customer": self.customer.pk,
-            "account_number": self.customer.account_number,
-            "name": self.customer.name,
-            "refused": self.refusal,
-            "due_date": self.due_date.isoformat() if self.due_date else None,
-            "lines": [
-                {"description": line.description, "amount": amount.as_string()}
-                for line, amount in zip(self.lines, self.amounts, strict=True)
-            ],
-            "tax": self.totals.tax_total.as_string() if self.totals else None,
-            "total": self.totals.total.as_string() if self.totals else None,
-            "credit_applied": self.credit.as_string() if self.credit else None,
-            "email": "Customer Invoice" if self.has_invoice else None,
-        }
 
 
 @dataclass
@@ -117,110 +69,6 @@ class RunSummary:
     collection: dict = field(
         default_factory=lambda: {"charged": 0, "declined": 0, "unknown": 0, "no_card": 0}
     )
-
-
-def _state(sub: Subscription) -> SubscriptionState:
-    return SubscriptionState(
-        id=sub.pk,
-        plan_name=sub.plan.name,
-        description=sub.description,
-        cycle=sub.plan.cycle,
-        unit_price=sub.unit_price,
-        quantity=sub.quantity,
-        setup_fee=sub.plan.setup_fee,
-        taxes=tuple(TaxKey(t.name, t.rate) for t in sub.plan.tax_rates.all() if t.active),
-        start_date=sub.start_date,
-        next_due_date=sub.next_due_date,
-        anchor_day=sub.anchor_day,
-        # suspended for non-payment is still billed (the contract runs on)
-        status="active" if sub.status == SubscriptionStatus.SUSPENDED else sub.status,
-        cancel_at=sub.cancellation_date if sub.cancel_at_period_end else None,
-    )
-
-
-def _charge_line(charge: Charge) -> DraftLine:
-    return DraftLine(
-        subscription_id=charge.subscription_id,
-        kind=charge.kind,
-        description=charge.description,
-        quantity=charge.quantity,
-        unit_price=Money.from_minor(charge.unit_price_minor, charge.currency),
-        taxes=tax_keys_from_json(charge.taxes),
-        period_start=charge.period_start,
-        period_end=charge.period_end,
-        charge_id=charge.pk,
-    )
-
-
-def customer_plan(customer: Customer, date: dt.date) -> CustomerPlan:
-    """What the run would invoice this customer on ``date``. Reads only."""
-    plan = CustomerPlan(customer=customer)
-    subs = (
-        Subscription.objects.filter(BILLABLE, customer=customer, next_due_date__isnull=False)
-        .select_related("plan", "customer")
-        .prefetch_related("plan__tax_rates")
-        .order_by("id")
-    )
-    plan.outcomes = [
-        due_lines(_state(s), date=date, lead_days=settings.INVOICE_LEAD_DAYS) for s in subs
-    ]
-    plan.charges = list(
-        Charge.objects.filter(customer=customer, invoice_line__isnull=True).order_by("id")
-    )
-    for outcome in plan.outcomes:
-        for line in outcome.lines:
-            plan.lines.append(line)
-            plan.amounts.append(line_amount(line.quantity, line.unit_price))
-    for charge in plan.charges:
-        plan.lines.append(_charge_line(charge))
-        plan.amounts.append(Money.from_minor(charge.amount_minor, charge.currency))
-    if not plan.lines:
-        return plan
-    try:
-        plan.totals = compute_totals(
-            zip(plan.amounts, [line.taxes for line in plan.lines], strict=True),
-            customer.currency,
-            tax_exempt=customer.tax_exempt,
-        )
-    except CurrencyMismatch as exc:
-        plan.refusal = f"a service is priced in another currency than the customer's: {exc}"
-        return plan
-    dues = [line.due_date for line in plan.lines if line.due_date]
-    plan.due_date = (
-        max(min(dues), date) if dues else date + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
-    )
-    plan.refusal = _gate(plan)
-    if plan.refusal is None and settings.AUTO_APPLY_CREDIT:
-        plan.credit = min(
-            Money.from_minor(available_credit_minor(customer.pk), customer.currency),
-            plan.totals.total,
-        )
-    return plan
-
-
-def _gate(plan: CustomerPlan) -> str | None:
-    """The anomaly gates: reasons not to issue, reported to staff."""
-    for outcome in plan.outcomes:
-        if outcome.anomaly:
-            return f"service {outcome.subscription_id}: {outcome.anomaly}"
-    periods = [
-        (ln.subscription_id, ln.period_start)
-        for ln in plan.lines
-        if ln.period_start and ln.kind in ("service", "proration")
-    ]
-    if periods:
-        billed = InvoiceLine.objects.filter(
-            subscription_id__in={s for s, _ in periods},
-            period_start__in={p for _, p in periods},
-            kind__in=["service", "proration"],
-        ).values_list("subscription_id", "period_start")
-        duplicate = set(billed) & set(periods)
-        if duplicate:
-            sub_id, start = sorted(duplicate)[0]
-            return f"service {sub_id}: the period from {start:%m/%d/%Y} is already billed"
-    if plan.totals.total.amount <= 0 and not settings.ALLOW_ZERO_INVOICES:
-        return f"the invoice total would be {plan.totals.total.as_string()} (zero or negative)"
-    return None
 
 
 def bill_customer(

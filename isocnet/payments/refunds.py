@@ -40,7 +40,8 @@ from isocnet.payments.models import (
     PaymentKind,
     Refund,
 )
-from isocnet.payments.services import _take_back_credit, available_credit_minor, payment_lock
+from isocnet.payments.returns import _take_back_credit
+from isocnet.payments.services import available_credit_minor, payment_lock
 
 
 def _sum(qs, field="amount_minor") -> int:

@@ -10,8 +10,9 @@ from isocnet.core.errors import Conflict, InvalidInput
 from isocnet.invoicing.credit_notes import credit_note_create
 from isocnet.invoicing.models import Charge, Invoice
 from isocnet.notifications.delivery import deliver_pending
+from isocnet.payments.returns import payment_return
 from isocnet.payments.selectors import account_summary
-from isocnet.payments.services import payment_record, payment_return
+from isocnet.payments.services import payment_record
 from tests.factories import ACTOR, make_customer, make_invoice
 from tests.invariants import check_invariants
 from tests.notifications.helpers import non_blank_lines, pdf_attachments, plain_and_html

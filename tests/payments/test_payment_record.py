@@ -8,8 +8,9 @@ from isocnet.core.models import AuditEvent
 from isocnet.invoicing.credit_notes import credit_note_create
 from isocnet.invoicing.models import InvoiceStatus
 from isocnet.payments.refunds import refund_create
+from isocnet.payments.returns import payment_return
 from isocnet.payments.selectors import account_summary
-from isocnet.payments.services import credit_adjust, payment_record, payment_return
+from isocnet.payments.services import credit_adjust, payment_record
 from tests.factories import ACTOR, make_customer, make_invoice
 from tests.invariants import check_invariants
 

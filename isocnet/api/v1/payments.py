@@ -245,7 +245,7 @@ class ReturnIn(Strict):
 def return_payment(request, payment_id: int, payload: ReturnIn):
     """A check, money order or transfer came back unpaid (bounced): the
     payment is voided and the invoices it paid are open again."""
-    from isocnet.payments.services import payment_return
+    from isocnet.payments.returns import payment_return
 
     payment = payment_return(actor=actor_of(request), payment_id=payment_id, reason=payload.reason)
     return payment_out(payment)

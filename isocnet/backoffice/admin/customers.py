@@ -1,0 +1,231 @@
+"""Customers and portal users: created and changed through the customer services;
+staff record payments from the customer page."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from isocnet.backoffice.admin.base import ReadOnlyInline, money_column
+from isocnet.core.actors import Actor
+from isocnet.core.errors import BillingError
+from isocnet.customers.models import Customer, PortalUser
+from isocnet.customers.services import customer_create, customer_input_clean, customer_update
+from isocnet.invoicing.models import (
+    Invoice,
+)
+from isocnet.payments.models import (
+    PaymentKind,
+)
+from isocnet.payments.selectors import account_summary
+from isocnet.payments.services import payment_record
+from isocnet.subscriptions.models import Subscription
+
+# -- customers ------------------------------------------------------------
+_FORM_TO_API = {
+    "address_line1": "address.line1",
+    "address_line2": "address.line2",
+    "city": "address.city",
+    "region": "address.region",
+    "postal_code": "address.postal_code",
+    "country": "address.country",
+}
+_API_TO_FORM = {v: k for k, v in _FORM_TO_API.items()}
+_EDITABLE = [
+    "name",
+    "company",
+    "email",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "currency",
+    "tax_exempt",
+    "payment_method",
+    "status",
+    "notes",
+]
+
+
+def _api_data(cleaned: dict) -> dict:
+    data = {k: v for k, v in cleaned.items() if k not in _FORM_TO_API}
+    data["address"] = {
+        api.split(".")[1]: cleaned.get(form, "") for form, api in _FORM_TO_API.items()
+    }
+    return data
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = _EDITABLE
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            customer_input_clean(_api_data(cleaned), partial=self.instance.pk is not None)
+        except BillingError as exc:
+            self.add_error(
+                _API_TO_FORM.get(exc.field, exc.field if exc.field in self.fields else None),
+                exc.message,
+            )
+        return cleaned
+
+
+_PAYMENT_FIELDS = {
+    "amount": "amount",
+    "method": "method",
+    "reference": "reference",
+    "date": "date",
+    "invoice": "invoice",
+}
+
+
+class RecordPaymentForm(forms.Form):
+    invoice = forms.ChoiceField(
+        required=False, help_text="Leave empty to pay the oldest open invoices first"
+    )
+    amount = forms.CharField(help_text="e.g. 49.95")
+    method = forms.ChoiceField(choices=[c for c in PaymentKind.choices if c[0] != "card"])
+    reference = forms.CharField(required=False, help_text="Check number, money order number, ...")
+    date = forms.DateField(required=False, help_text="Received on (default: today)")
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        open_invoices = Invoice.objects.filter(
+            customer=customer, status__in=["unpaid", "partially_paid"]
+        ).order_by("due_date")
+        self.fields["invoice"].choices = [("", "Oldest open invoices first")] + [
+            (inv.number, f"#{inv.number} — balance {inv.balance.format()}, due {inv.due_date}")
+            for inv in open_invoices
+        ]
+
+
+class SubscriptionInline(ReadOnlyInline):
+    model = Subscription
+    fields = ["plan", "description", "quantity", "status", "next_due_date"]
+    readonly_fields = fields
+
+
+class InvoiceInline(ReadOnlyInline):
+    model = Invoice
+    fields = ["number", "status", "issue_date", "due_date", "total_display", "balance_display"]
+    readonly_fields = fields
+    show_change_link = True
+    total_display = money_column("total_minor", "Total")
+    balance_display = money_column("balance_minor", "Balance")
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    form = CustomerForm
+    list_display = [
+        "account_number",
+        "name",
+        "company",
+        "email",
+        "payment_method",
+        "status",
+        "currency",
+    ]
+    list_filter = ["status", "payment_method", "tax_exempt", "currency", "country"]
+    search_fields = ["account_number", "name", "company", "email", "external_id", "phone"]
+    readonly_fields = ["account_number", "external_id", "created_at", "updated_at"]
+    inlines = [SubscriptionInline, InvoiceInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "account_summary_display"] if obj else self.readonly_fields
+
+    @admin.display(description="Account")
+    def account_summary_display(self, obj):
+        summary = account_summary(obj)
+        url = reverse("admin:customers_record_payment", args=[obj.pk])
+        return format_html(
+            "Open invoices {} · credit {} · balance <strong>{}</strong> · "
+            '<a class="button" href="{}">Record a payment</a>',
+            summary.open_invoices.format(),
+            summary.credit.format(),
+            summary.balance.format(),
+            url,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:customer_id>/record-payment/",
+                self.admin_site.admin_view(self.record_payment),
+                name="customers_record_payment",
+            ),
+            *super().get_urls(),
+        ]
+
+    def record_payment(self, request, customer_id):
+        customer = Customer.objects.filter(pk=customer_id).first()
+        if customer is None:
+            raise Http404("no such customer")
+        form = RecordPaymentForm(request.POST or None, customer=customer)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = payment_record(
+                    actor=Actor.staff(request.user),
+                    customer_id=customer.pk,
+                    amount=data["amount"],
+                    method=data["method"],
+                    reference=data["reference"],
+                    received_on=data["date"],
+                    invoice_number=data["invoice"] or None,
+                )
+            except BillingError as exc:
+                form.add_error(
+                    _PAYMENT_FIELDS.get(exc.field) if exc.field in _PAYMENT_FIELDS else None,
+                    exc.message,
+                )
+            else:
+                credit = f", {result.credit.format()} to account credit" if result.credit else ""
+                self.message_user(
+                    request,
+                    f"Payment of {result.payment.amount.format()} recorded: "
+                    f"{result.applied.format()} applied{credit}. A receipt is on its way.",
+                )
+                return redirect("admin:customers_customer_change", customer.pk)
+        return TemplateResponse(
+            request,
+            "backoffice/record_payment.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Record a payment — {customer}",
+                "customer": customer,
+                "form": form,
+            },
+        )
+
+    def save_model(self, request, obj, form, change):
+        actor = Actor.staff(request.user)
+        data = _api_data(form.cleaned_data)
+        if change:
+            saved = customer_update(actor=actor, customer_id=obj.pk, changes=data)
+        else:
+            data.pop("status", None)
+            saved = customer_create(actor=actor, **data)
+        obj.pk = saved.pk
+        obj.account_number = saved.account_number
+
+
+@admin.register(PortalUser)
+class PortalUserAdmin(admin.ModelAdmin):
+    list_display = ["user", "customer", "created_at"]
+    search_fields = ["user__username", "user__email", "customer__name", "customer__account_number"]
+    raw_id_fields = ["user", "customer"]
+    readonly_fields = ["created_at"]

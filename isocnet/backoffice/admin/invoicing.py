@@ -1,0 +1,161 @@
+"""Invoices (read-only; PDF and notice previews), billing runs with their items,
+pending charges and credit notes."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import Http404, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from isocnet.backoffice.admin.base import ReadOnlyAdmin, ReadOnlyInline, money_column
+from isocnet.documents.invoices import invoice_pdf
+from isocnet.invoicing.models import (
+    BillingRun,
+    BillingRunItem,
+    Charge,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    InvoiceTaxLine,
+)
+from isocnet.notifications.models import MessageKind
+from isocnet.payments.models import (
+    Allocation,
+)
+
+
+# -- invoicing ------------------------------------------------------------
+class InvoiceLineInline(ReadOnlyInline):
+    model = InvoiceLine
+    fields = [
+        "position",
+        "description",
+        "period_start",
+        "period_last_day",
+        "quantity",
+        "unit_display",
+        "tax_names",
+        "amount_display",
+    ]
+    readonly_fields = fields
+    unit_display = money_column("unit_price_minor", "Unit price", "invoice__currency")
+    amount_display = money_column("amount_minor", "Amount", "invoice__currency")
+
+
+class InvoiceTaxLineInline(ReadOnlyInline):
+    model = InvoiceTaxLine
+    fields = ["name", "percent", "taxable_display", "tax_display"]
+    readonly_fields = fields
+    taxable_display = money_column("taxable_minor", "Taxable", "invoice__currency")
+    tax_display = money_column("tax_minor", "Tax", "invoice__currency")
+
+
+class AllocationInline(ReadOnlyInline):
+    model = Allocation
+    fk_name = "invoice"
+    fields = ["payment", "amount_display", "created_at"]
+    readonly_fields = fields
+    amount_display = money_column("amount_minor", "Amount", "invoice__currency")
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    readonly_fields = ["documents_links"]
+
+    @admin.display(description="PDF and notices")
+    def documents_links(self, obj):
+        if obj.status == "draft":
+            return "—"
+        links = [
+            format_html('<a href="{}">Invoice PDF</a>', reverse("admin:invoice_pdf", args=[obj.pk]))
+        ]
+        for kind in MessageKind:
+            if kind != MessageKind.RECEIPT:
+                url = reverse("admin:notifications_preview", args=[obj.pk, kind.value])
+                links.append(format_html('<a href="{}">Preview {}</a>', url, kind.label.lower()))
+        return format_html_join(" · ", "{}", ((link,) for link in links))
+
+    def get_urls(self):
+        return [
+            path("<int:invoice_id>/pdf/", self.admin_site.admin_view(self.pdf), name="invoice_pdf"),
+            *super().get_urls(),
+        ]
+
+    def pdf(self, request, invoice_id):
+        invoice = Invoice.objects.filter(pk=invoice_id).exclude(status="draft").first()
+        if invoice is None:
+            raise Http404("no such invoice")
+        doc = invoice_pdf(invoice)
+        response = HttpResponse(bytes(doc.content), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{doc.filename}"'
+        return response
+
+    list_display = [
+        "number",
+        "customer",
+        "status",
+        "issue_date",
+        "due_date",
+        "total_display",
+        "balance_display",
+    ]
+    list_filter = ["status", "issue_date", "due_date", "currency"]
+    search_fields = ["number", "customer__name", "customer__account_number", "customer__email"]
+    list_select_related = ["customer"]
+    date_hierarchy = "issue_date"
+    inlines = [InvoiceLineInline, InvoiceTaxLineInline, AllocationInline]
+    total_display = money_column("total_minor", "Total")
+    balance_display = money_column("balance_minor", "Balance")
+
+
+# -- billing runs and notices --------------------------------------------------
+class BillingRunItemInline(ReadOnlyInline):
+    model = BillingRunItem
+    fields = ["customer", "outcome", "invoice", "lines", "total_display", "message"]
+    readonly_fields = fields
+    total_display = money_column("total_minor", "Total", "run__currency")
+
+
+@admin.register(BillingRun)
+class BillingRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "date",
+        "status",
+        "started_at",
+        "finished_at",
+        "customers_seen",
+        "invoices_created",
+        "total_display",
+        "refused",
+        "errors",
+        "marked_overdue",
+        "notices_queued",
+        "suspended",
+    ]
+    list_filter = ["status", "date"]
+    date_hierarchy = "date"
+    inlines = [BillingRunItemInline]
+    total_display = money_column("invoices_total_minor", "Total invoiced")
+
+
+@admin.register(Charge)
+class ChargeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "customer",
+        "description",
+        "amount_display",
+        "invoice_line",
+        "created_by",
+    ]
+    search_fields = ["description", "customer__name", "customer__account_number"]
+    list_select_related = ["customer", "invoice_line"]
+    amount_display = money_column("amount_minor", "Amount")
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyAdmin):
+    list_display = ["number", "issue_date", "customer", "invoice", "amount_display", "reason"]
+    search_fields = ["number", "invoice__number", "customer__name", "customer__account_number"]
+    amount_display = money_column("amount_minor", "Amount")

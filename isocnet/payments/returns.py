@@ -1,0 +1,161 @@
+"""Returned payments: a check, money order or transfer that came back
+unpaid is voided, the invoices it paid reopen, and the credit it created is
+taken back (from the invoices that used it, if need be)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Sum
+
+from isocnet.core import clock
+from isocnet.core.actors import Actor
+from isocnet.core.audit import audit_record
+from isocnet.core.errors import Conflict
+from isocnet.core.money import Money
+from isocnet.core.validation import clean_line
+from isocnet.customers.models import Customer
+from isocnet.invoicing.balances import invoice_settle
+from isocnet.invoicing.models import Invoice
+from isocnet.notifications.models import MessageKind
+from isocnet.notifications.services import notice_queue
+from isocnet.payments.models import CreditEntry, CreditKind, Payment, PaymentKind
+from isocnet.payments.services import available_credit_minor, payment_lock
+
+RETURNABLE = (PaymentKind.CHECK, PaymentKind.MONEY_ORDER, PaymentKind.BANK_TRANSFER)
+
+
+def payment_return(
+    *, actor: Actor, payment_id: int, reason: str = "Returned by the bank"
+) -> Payment:
+    """A check (or money order, or transfer) came back unpaid: the payment is
+    voided, the invoices it paid are open again, the credit it created is
+    taken back (from the invoices that used it, if need be), the customer is
+    told, and RETURNED_PAYMENT_FEE (if set) is charged on the next invoice."""
+    from django.conf import settings
+
+    reason = clean_line(reason, "reason", max_length=300)
+    with transaction.atomic():
+        customer, payment = payment_lock(payment_id)
+        if payment.status != "succeeded":
+            raise Conflict("this payment was already returned", field="payment")
+        if payment.method not in RETURNABLE:
+            raise Conflict(
+                "only checks, money orders and bank transfers can be returned; refund a card payment",
+                field="payment",
+            )
+        now = clock.now()
+        payment.status = "voided"
+        payment.voided_at = now
+        payment.void_reason = reason
+        payment.save(update_fields=["status", "voided_at", "void_reason"])
+        invoice_ids = sorted(set(payment.allocations.values_list("invoice_id", flat=True)))
+        invoices = list(
+            Invoice.objects.select_for_update().filter(pk__in=invoice_ids).order_by("id")
+        )
+        for invoice in invoices:
+            invoice_settle(invoice)
+        overpaid = (
+            payment.credit_entries.filter(kind=CreditKind.OVERPAYMENT).aggregate(
+                s=Sum("amount_minor")
+            )["s"]
+            or 0
+        )
+        if overpaid:
+            _take_back_credit(
+                actor=actor, customer=customer, amount_minor=overpaid, payment=payment
+            )
+        fee = Money.parse(settings.RETURNED_PAYMENT_FEE, customer.currency)
+        if fee:
+            from isocnet.invoicing.models import Charge
+
+            Charge.objects.create(
+                customer=customer,
+                kind="charge",
+                description=f"Returned payment fee ({payment.reference or payment.get_method_display()})",
+                quantity=1,
+                unit_price_minor=fee.minor(),
+                amount_minor=fee.minor(),
+                currency=customer.currency,
+                created_at=now,
+                created_by=actor.label,
+            )
+        notice_invoice = (
+            invoices[0]
+            if invoices
+            else Invoice.objects.filter(customer=customer)
+            .exclude(status="draft")
+            .order_by("-id")
+            .first()
+        )
+        if notice_invoice is not None:
+            notice_queue(
+                kind=MessageKind.PAYMENT_RETURNED,
+                key=f"payment_returned:{payment.pk}",
+                customer_id=customer.pk,
+                invoice_id=notice_invoice.pk,
+                context={"payment": payment.pk, "fee": fee.as_string() if fee else ""},
+            )
+        audit_record(
+            actor=actor,
+            action="payment.return",
+            obj=payment,
+            customer_id=customer.pk,
+            before={"status": "succeeded"},
+            after={
+                "status": "voided",
+                "reason": reason,
+                "reopened": [i.number for i in invoices],
+                "credit_taken_back": str(overpaid),
+                "fee": fee.as_string(),
+            },
+        )
+    return payment
+
+
+def _take_back_credit(
+    *,
+    actor: Actor,
+    customer: Customer,
+    amount_minor: int,
+    payment: Payment,
+    kind: str = CreditKind.REVERSAL,
+    refund=None,
+) -> None:
+    """Remove ``amount_minor`` of account credit; where it has been spent on
+    invoices, un-apply it from the newest first (they reopen)."""
+    short = amount_minor - available_credit_minor(customer.pk)
+    if short > 0:
+        for entry in CreditEntry.objects.filter(
+            customer=customer, kind=CreditKind.APPLIED
+        ).order_by("-id"):
+            if short <= 0:
+                break
+            invoice = Invoice.objects.select_for_update().get(pk=entry.invoice_id)
+            still_applied = invoice.credit_applied_minor
+            take = min(short, still_applied)
+            if take <= 0:
+                continue
+            CreditEntry.objects.create(
+                customer=customer,
+                amount_minor=take,
+                currency=customer.currency,
+                kind=CreditKind.UNAPPLIED,
+                invoice=invoice,
+                payment=payment,
+                memo=f"Credit from returned payment {payment.pk} taken back",
+                recorded_by=actor.label,
+                created_at=clock.now(),
+            )
+            invoice_settle(invoice)
+            short -= take
+    CreditEntry.objects.create(
+        customer=customer,
+        amount_minor=-amount_minor,
+        currency=customer.currency,
+        kind=kind,
+        refund=refund,
+        payment=payment,
+        memo=f"Returned payment {payment.pk}",
+        recorded_by=actor.label,
+        created_at=clock.now(),
+    )
