@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves Swagger UI from our static files, not a CDN
     "isocnet.core",
     "isocnet.customers",
     "isocnet.catalog",
