@@ -167,3 +167,19 @@ def test_staff_record_a_check_payment_in_the_back_office(staff, today):
     assert response.status_code == 302
     invoice.refresh_from_db()
     assert invoice.balance.as_string() == "49.95"
+
+
+def test_money_on_detail_pages_is_formatted_never_raw_cents(staff, today):
+    from isocnet.payments.models import CreditEntry, Payment
+
+    customer = make_customer()
+    invoice = make_invoice(customer, [("Hosting", "1234.50", None)])
+    payment_record(actor=ACTOR, amount="2000.00", method="check", invoice_number=invoice.number)
+    for url in [
+        reverse("admin:invoicing_invoice_change", args=[invoice.pk]),
+        reverse("admin:payments_payment_change", args=[Payment.objects.get().pk]),
+        reverse("admin:payments_creditentry_change", args=[CreditEntry.objects.get().pk]),
+    ]:
+        page = staff.get(url).content.decode()
+        assert "123450" not in page and "200000" not in page and "76550" not in page, url
+        assert "$1,234.50" in page or "$2,000.00" in page or "$765.50" in page, url

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 from django.contrib import admin
 
 from isocnet.core.money import Money
@@ -14,17 +16,39 @@ def money_column(attr: str, label: str, currency_attr: str = "currency"):
         value = getattr(obj, attr)
         if value is None:
             return "—"
-        currency = obj
-        for part in currency_attr.split("__"):
-            currency = getattr(currency, part)
-        return Money.from_minor(value, currency).format()
+        return Money.from_minor(value, _currency_of(obj, currency_attr)).format()
 
     column.short_description = label
     column.admin_order_field = attr
     return column
 
 
+def _currency_of(obj, currency_attr: str) -> str:
+    value = obj
+    try:
+        for part in currency_attr.split("__"):
+            value = getattr(value, part)
+    except AttributeError:
+        return obj.customer.currency  # rows without their own currency (a subscription's price)
+    return value
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money records: staff look, services change. On the detail page every
+    ``*_minor`` column is shown as money ("$49.95"), never as raw cents."""
+
+    def get_fields(self, request, obj=None):
+        return [
+            f"{f}_money" if f.endswith("_minor") else f for f in super().get_fields(request, obj)
+        ]
+
+    def __getattr__(self, name: str):
+        if name.endswith("_minor_money"):
+            column = name.removesuffix("_money")
+            label = column.removesuffix("_minor").replace("_", " ").capitalize()
+            return types.MethodType(money_column(column, label), self)
+        raise AttributeError(name)
+
     def has_add_permission(self, request, obj=None):
         return False
 

@@ -144,6 +144,34 @@ class CustomerAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_fieldsets(self, request, obj=None):
+        contact = ("Contact", {"fields": ["name", "company", "email", "phone"]})
+        address = (
+            "Billing address",
+            {
+                "fields": [
+                    "address_line1",
+                    "address_line2",
+                    "city",
+                    "region",
+                    "postal_code",
+                    "country",
+                ]
+            },
+        )
+        billing = (
+            "Billing",
+            {"fields": ["payment_method", "currency", "tax_exempt", "status", "notes"]},
+        )
+        if obj is None:
+            return [contact, address, billing]
+        account = (
+            "Account",
+            {"fields": ["account_number", "account_summary_display", "external_id"]},
+        )
+        record = ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]})
+        return [account, contact, address, billing, record]
+
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "account_summary_display"] if obj else self.readonly_fields
 

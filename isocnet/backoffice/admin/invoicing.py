@@ -137,6 +137,27 @@ class BillingRunAdmin(ReadOnlyAdmin):
     date_hierarchy = "date"
     inlines = [BillingRunItemInline]
     total_display = money_column("invoices_total_minor", "Total invoiced")
+    fields = [
+        "date",
+        "status",
+        "started_at",
+        "finished_at",
+        "started_by",
+        "customers_seen",
+        "invoices_created",
+        "total_display",
+        "refused",
+        "errors",
+        "marked_overdue",
+        "notices_queued",
+        "suspended",
+        "reactivated",
+        "to_collect",
+        "charged",
+        "declined",
+        "reconciled",
+    ]
+    readonly_fields = fields
 
 
 @admin.register(Charge)
