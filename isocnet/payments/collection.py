@@ -46,7 +46,10 @@ from isocnet.payments.services import apply_payment_locked
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = (CallStatus.PENDING, CallStatus.UNKNOWN)
-STALE_PENDING = dt.timedelta(minutes=2)
+# Well past any gateway client's own timeout (Stripe's is 80 s): a call still
+# pending after this was abandoned by a crash, not merely slow.
+STALE_PENDING = dt.timedelta(minutes=10)
+NEVER_RECEIVED = "the gateway never received this charge"
 
 
 def _default_card(customer_id: int) -> PaymentMethod | None:
@@ -136,8 +139,16 @@ def settle(*, actor: Actor, call_id: int, result: ChargeResult | None) -> Gatewa
             .select_related("card", "invoice")
             .get(pk=call_id)
         )
-        if call.status not in IN_FLIGHT:
+        late_success = (
+            call.status == CallStatus.FAILED
+            and call.message == NEVER_RECEIVED
+            and result is not None
+            and result.succeeded
+        )
+        if call.status not in IN_FLIGHT and not late_success:
             return call  # settled already (by the run, a webhook or reconciliation)
+        # A success from the gateway always wins over our own guess that a
+        # charge never arrived: the money was taken, so it is recorded.
         now = clock.now()
         if result is None:
             call.status = CallStatus.UNKNOWN
@@ -232,7 +243,7 @@ def reconcile(*, actor: Actor) -> int:
     for call in calls.order_by("id"):
         result = gateway.charge_status(idempotency_key=call.idempotency_key)
         if result.status == "not_found":
-            result = ChargeResult(status="failed", message="the gateway never received this charge")
+            result = ChargeResult(status="failed", message=NEVER_RECEIVED)
         settle(actor=actor, call_id=call.pk, result=result)
         settled += 1
     return settled

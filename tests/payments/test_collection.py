@@ -181,3 +181,44 @@ def test_staff_recording_a_check_first_means_the_card_is_not_charged():
         payment_record(actor=ACTOR, amount="49.95", method="check", invoice_number=invoice.number)
     run(D(2026, 12, 1))
     assert not SandboxCharge.objects.exists()
+
+
+def test_a_charge_the_gateway_completes_after_we_gave_up_on_it_is_still_recorded(client):
+    """Pending for 10+ minutes (a crash between committing the attempt and
+    calling the gateway), reconciled as never received; then the gateway
+    carries it out after all: the money taken is recorded, once."""
+    customer = card_customer()
+    run(D(2026, 11, 20))
+    invoice = Invoice.objects.get(customer=customer)
+    from isocnet.payments.collection import _start
+
+    with clock.frozen_at(dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)):
+        call = _start(
+            actor=ACTOR, invoice_id=invoice.pk, amount=None, card=None
+        )  # then the process dies
+    with clock.frozen_at(dt.datetime(2026, 12, 1, 12, 11, tzinfo=dt.UTC)):
+        assert reconcile(actor=ACTOR) == 1
+    call.refresh_from_db()
+    assert (call.status, call.message) == ("failed", "the gateway never received this charge")
+    # the request reaches the gateway late, and it charges the card
+    gateway = get_gateway()
+    gateway.charge(
+        card_token=call.card.token,
+        amount_minor=call.amount_minor,
+        currency="USD",
+        idempotency_key=call.idempotency_key,
+    )
+    payload, signature = gateway.event_for(SandboxCharge.objects.get())
+    response = client.post(
+        "/webhooks/sandbox",
+        data=payload,
+        content_type="application/json",
+        headers={"Sandbox-Signature": signature},
+    )
+    assert response.status_code == 200
+    call.refresh_from_db()
+    assert call.status == "succeeded"
+    assert Payment.objects.count() == 1
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+    check_invariants(customer)
