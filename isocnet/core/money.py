@@ -193,15 +193,3 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.as_string()} {self.currency}"
-
-
-def money_sum(items, currency: str) -> Money:
-    total = Money.zero(currency)
-    for item in items:
-        total = total + item
-    return total
-
-
-def allocate_round(amount: Decimal, currency: str) -> Money:
-    """Round a high-precision amount to money at a named point."""
-    return Money(amount, currency).quantize()

@@ -185,7 +185,7 @@ def customer_update(*, actor: Actor, customer_id: int, changes: dict) -> Custome
     if "external_id" in changes:
         raise InvalidInput("is not a field that can be changed", field="external_id")
     with transaction.atomic():
-        customer = _locked(customer_id)
+        customer = customer_lock(customer_id)
         changes = dict(changes)
         if "address" in changes:
             if not isinstance(changes["address"], dict):
@@ -232,14 +232,10 @@ def _clean_bool(value, field: str) -> bool:
     return value
 
 
-def _locked(customer_id: int) -> Customer:
+def customer_lock(customer_id: int) -> Customer:
+    """Lock the customer row: the per-account lock that serialises invoicing
+    and payments for one account. Call inside a transaction."""
     try:
         return Customer.objects.select_for_update().get(pk=customer_id)
     except (Customer.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"no customer with id {customer_id}", field="customer") from None
-
-
-def customer_lock(customer_id: int) -> Customer:
-    """Lock the customer row: the per-account lock that serialises invoicing
-    and payments for one account. Call inside a transaction."""
-    return _locked(customer_id)

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from isocnet.core import clock, formatting
-from isocnet.core.money import Money
 from isocnet.documents.models import DocumentKind, StoredDocument
 from isocnet.documents.renderer import render_pdf
 from isocnet.invoicing.models import Invoice
@@ -160,6 +159,3 @@ def invoice_pdf(invoice: Invoice) -> StoredDocument:
             )
     except IntegrityError:  # stored concurrently: theirs is the one that counts
         return StoredDocument.objects.get(invoice=invoice, kind=DocumentKind.INVOICE)
-
-
-__all__ = ["Money", "invoice_document_data", "invoice_pdf", "payment_method_line"]

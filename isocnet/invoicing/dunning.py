@@ -100,7 +100,8 @@ def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> Dunni
         )
 
     # 4. suspension for non-payment
-    for customer_id in _customers_past_suspension(date):
+    past_suspension = _customers_past_suspension(date)
+    for customer_id in past_suspension:
         if dry_run:
             counts.suspended_customers += Subscription.objects.filter(
                 customer_id=customer_id, status=SubscriptionStatus.ACTIVE
@@ -127,7 +128,7 @@ def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> Dunni
         .values_list("customer_id", flat=True)
         .distinct()
     )
-    for customer_id in sorted(waiting - set(_customers_past_suspension(date))):
+    for customer_id in sorted(waiting - set(past_suspension)):
         if dry_run:
             counts.reactivated_customers += 1
             continue

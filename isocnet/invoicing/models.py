@@ -27,21 +27,8 @@ INVOICE_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 OPEN_STATUSES = (S.UNPAID, S.PARTIALLY_PAID)
 
-# Columns that may never change once the invoice has left draft. Enforced by
-# database triggers (migration 0002) on SQLite and PostgreSQL alike.
-FROZEN_INVOICE_COLUMNS = (
-    "number",
-    "series",
-    "sequence",
-    "customer_id",
-    "currency",
-    "issue_date",
-    "due_date",
-    "bill_to",
-    "subtotal_minor",
-    "tax_minor",
-    "total_minor",
-)
+# The columns an issued invoice may never change are listed once, in the
+# triggers of migration 0002_issued_invoice_immutable.
 
 
 class Invoice(models.Model):

@@ -42,11 +42,9 @@ def notice_queue(
     )
     # INSERT ... ON CONFLICT DO NOTHING: should a concurrent run record the
     # same key first, it wins, and this transaction goes on unharmed.
-    created = OutboxMessage.objects.bulk_create([row], ignore_conflicts=True)
+    OutboxMessage.objects.bulk_create([row], ignore_conflicts=True)
     transaction.on_commit(_wake_sender)
-    return bool(created) and (
-        known_new or OutboxMessage.objects.filter(dedupe_key=key, created_at=now).exists()
-    )
+    return known_new or OutboxMessage.objects.filter(dedupe_key=key, created_at=now).exists()
 
 
 def _wake_sender() -> None:

@@ -6,6 +6,7 @@ Cron, once a day after midnight in the provider's time zone:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 
@@ -40,7 +41,7 @@ class Command(BaseCommand):
 
             return tqdm(ids, desc=f"Billing {day}", unit="customer", file=sys.stderr)
 
-        with clock.frozen_at(day) if date else _nothing():
+        with clock.frozen_at(day) if date else contextlib.nullcontext():
             summary = billing_run(date=day, dry_run=dry_run, actor=Actor("cli"), progress=progress)
         out = self.stdout
         mode = "DRY RUN — nothing written" if dry_run else f"run #{summary.run.pk}"
@@ -70,11 +71,3 @@ class Command(BaseCommand):
         )
         for problem in summary.problems:
             self.stderr.write(f"  ! {problem}")
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
