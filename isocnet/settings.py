@@ -140,6 +140,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # serves Swagger UI from our static files, not a CDN
+    "axes",  # failed-login throttling (portal and admin)
     "isocnet.core",
     "isocnet.customers",
     "isocnet.catalog",
@@ -150,6 +151,7 @@ INSTALLED_APPS = [
     "isocnet.notifications",
     "isocnet.api",
     "isocnet.backoffice",
+    "isocnet.portal",
     "isocnet.cli",
 ]
 
@@ -162,7 +164,47 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Logins: axes counts failures before Django checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# A login is locked for an hour after this many failures, counted per
+# account and, separately, per IP address (ASVS 2.2.1 allows up to 100 an
+# hour). The lockout page offers the password reset.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 60, minimum=1) / 60
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
+AXES_USERNAME_CALLABLE = "isocnet.portal.auth.login_name"
+AXES_VERBOSE = False
+if env_bool("BEHIND_TLS_PROXY", False):
+    AXES_IPWARE_PROXY_COUNT = 1
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:dashboard"
+# Sessions end after this many idle minutes (the cookie is renewed on every
+# request), and when the password changes (Django's session hash).
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Invitation and password-reset links: single use, valid this long.
+PASSWORD_RESET_TIMEOUT = env_int("PORTAL_LINK_DAYS", 3, minimum=1) * 86400
+EMAIL_CHANGE_LINK_DAYS = env_int("EMAIL_CHANGE_LINK_DAYS", 2, minimum=1)
+PORTAL_WELCOME_NEW_CUSTOMERS = env_bool("PORTAL_WELCOME_NEW_CUSTOMERS", True)
+PORTAL_RESET_EMAILS_PER_HOUR = env_int("PORTAL_RESET_EMAILS_PER_HOUR", 3, minimum=1)
+# Branding of the portal
+PORTAL_LOGO_URL = env_str("PORTAL_LOGO_URL", "")
+PORTAL_PRIMARY_COLOR = env_str("PORTAL_PRIMARY_COLOR", "#0b5394")
+if not __import__("re").fullmatch(r"#[0-9a-fA-F]{6}", PORTAL_PRIMARY_COLOR):
+    raise ConfigError(
+        f"PORTAL_PRIMARY_COLOR={PORTAL_PRIMARY_COLOR!r}: expected a colour like #0b5394"
+    )
 
 ROOT_URLCONF = "isocnet.urls"
 WSGI_APPLICATION = "isocnet.wsgi.application"
@@ -177,6 +219,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "isocnet.portal.context.branding",
             ],
         },
     },
@@ -221,5 +264,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import include, path
 
 from isocnet.api.urls import api
 from isocnet.payments.sandbox_views import card_form
@@ -13,7 +13,8 @@ def healthz(request):
 
 
 urlpatterns = [
-    path("", lambda request: redirect("admin:index")),
+    path("", lambda request: redirect("portal:home")),
+    path("portal/", include("isocnet.portal.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", healthz),

@@ -24,6 +24,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _no_welcome_emails(request, settings):
+    """New customers get a portal welcome email; tests outside the portal
+    count their own notices, so they create customers without it."""
+    settings.PORTAL_WELCOME_NEW_CUSTOMERS = "welcome_emails" in request.keywords
+
+
 @pytest.fixture
 def actor():
     return TEST_ACTOR

@@ -143,6 +143,10 @@ def customer_create(
             customer_id=customer.pk,
             after=_snapshot(customer),
         )
+        if settings.PORTAL_WELCOME_NEW_CUSTOMERS:
+            from isocnet.customers.portal_access import portal_welcome_locked
+
+            portal_welcome_locked(actor=actor, customer=customer, required=False)
     return customer
 
 

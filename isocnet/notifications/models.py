@@ -16,6 +16,22 @@ class MessageKind(models.TextChoices):
     CREDIT_NOTE = "credit_note", "Credit note"
     PAYMENT_RETURNED = "payment_returned", "Returned payment"
     REFUND = "refund", "Refund issued"
+    WELCOME = "welcome", "Welcome to the client portal"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    EMAIL_CHANGE_CONFIRM = "email_change", "Confirm a new billing email"
+    EMAIL_CHANGED = "email_changed", "Billing email changed"
+
+
+# Account notices: about the login, not an invoice; sent to one address
+# (never the billing cc list, since they carry sign-in links).
+ACCOUNT_KINDS = frozenset(
+    {
+        MessageKind.WELCOME,
+        MessageKind.PASSWORD_RESET,
+        MessageKind.EMAIL_CHANGE_CONFIRM,
+        MessageKind.EMAIL_CHANGED,
+    }
+)
 
 
 class MessageStatus(models.TextChoices):

@@ -20,7 +20,7 @@ from isocnet.documents.invoices import (
 )
 from isocnet.invoicing.dunning import suspension_date
 from isocnet.invoicing.models import Invoice
-from isocnet.notifications.models import MessageKind, OutboxMessage
+from isocnet.notifications.models import ACCOUNT_KINDS, MessageKind, OutboxMessage
 
 SUBJECTS = {
     MessageKind.INVOICE: "Customer Invoice",
@@ -290,7 +290,12 @@ def _tidy(text: str) -> str:
 def render_into(message: OutboxMessage) -> None:
     """Render a queued message and keep the result on it (first attempt)."""
     invoice = message.invoice
-    rendered = render(message.kind, invoice, context=message.context)
+    if message.kind in ACCOUNT_KINDS:
+        from isocnet.notifications.account_notices import render_account
+
+        rendered = render_account(message)
+    else:
+        rendered = render(message.kind, invoice, context=message.context)
     message.subject = rendered.subject
     message.body_text = rendered.text
     message.body_html = rendered.html

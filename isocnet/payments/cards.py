@@ -33,8 +33,11 @@ def looks_like_card_number(text: str) -> bool:
 
 
 def card_attach(
-    *, actor: Actor, customer_id: int, token: str, make_default: bool = True
+    *, actor: Actor, customer_id: int, token: str, make_default: bool = True, keep: bool = True
 ) -> PaymentMethod:
+    """Attach the card behind a gateway token. ``keep=False``: a card used
+    for one payment only; it is recorded (the payment names it) but not
+    kept on file."""
     if not isinstance(token, str) or not token.strip():
         raise InvalidInput(
             "is required: a token from the payment gateway's card form", field="token"
@@ -55,6 +58,7 @@ def card_attach(
         has_default = PaymentMethod.objects.filter(
             customer=customer, is_default=True, removed_at__isnull=True
         )
+        make_default = make_default and keep
         if make_default:
             has_default.update(is_default=False)
         card = PaymentMethod.objects.create(
@@ -65,15 +69,21 @@ def card_attach(
             last4=details.last4,
             exp_month=details.exp_month,
             exp_year=details.exp_year,
-            is_default=make_default or not has_default.exists(),
+            is_default=keep and (make_default or not has_default.exists()),
             created_at=clock.now(),
+            removed_at=None if keep else clock.now(),
         )
         audit_record(
             actor=actor,
             action="card.attach",
             obj=card,
             customer_id=customer.pk,
-            after={"brand": card.brand, "last4": card.last4, "default": card.is_default},
+            after={
+                "brand": card.brand,
+                "last4": card.last4,
+                "default": card.is_default,
+                "kept_on_file": keep,
+            },
         )
     return card
 

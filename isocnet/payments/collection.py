@@ -50,6 +50,9 @@ IN_FLIGHT = (CallStatus.PENDING, CallStatus.UNKNOWN)
 # pending after this was abandoned by a crash, not merely slow.
 STALE_PENDING = dt.timedelta(minutes=10)
 NEVER_RECEIVED = "the gateway never received this charge"
+# Payments a customer makes in the portal (payments.card_payments) carry
+# their own keys; the auto-debit schedule does not count them.
+CUSTOMER_KEY_PREFIX = "portal:"
 
 
 def _default_card(customer_id: int) -> PaymentMethod | None:
@@ -104,6 +107,7 @@ def _start(
                 "currency": invoice.currency,
                 "idempotency_key": f"invoice:{invoice.pk}:charge:{attempt}",
                 "description": f"Invoice #{invoice.number}",
+                "source": "auto_debit" if actor.label == "system" else "staff",
             },
         )
 
@@ -116,7 +120,7 @@ def _call_gateway(call: GatewayCall) -> ChargeResult | None:
             amount_minor=call.amount_minor,
             currency=call.currency,
             idempotency_key=call.idempotency_key,
-            description=f"Invoice #{call.invoice.number}",
+            description=call.request.get("description", ""),
         )
     except GatewayTimeout as exc:
         log.warning(
@@ -183,20 +187,27 @@ def settle(*, actor: Actor, call_id: int, result: ChargeResult | None) -> Gatewa
             call.decline_code = result.decline_code
             call.hard_decline = result.hard_decline
             call.message = result.message[:300]
-            schedule = settings.COLLECTION_RETRY_DAYS
-            if not result.hard_decline and call.attempt <= len(schedule):
-                call.next_retry_on = clock.today() + dt.timedelta(days=schedule[call.attempt - 1])
-            notice_queue(
-                kind=MessageKind.PAYMENT_FAILED,
-                key=f"payment_failed:{call.pk}",
-                customer_id=customer.pk,
-                invoice_id=call.invoice_id,
-                context={
-                    "reason": call.message,
-                    "card": f"{call.card.brand} ending in {call.card.last4}",
-                    "next_retry_on": call.next_retry_on.isoformat() if call.next_retry_on else None,
-                },
-            )
+            if not call.customer_initiated:
+                # Auto debit: retry on schedule and tell the customer. A payment
+                # the customer makes in the portal is answered on screen instead.
+                schedule = settings.COLLECTION_RETRY_DAYS
+                if not result.hard_decline and call.attempt <= len(schedule):
+                    call.next_retry_on = clock.today() + dt.timedelta(
+                        days=schedule[call.attempt - 1]
+                    )
+                notice_queue(
+                    kind=MessageKind.PAYMENT_FAILED,
+                    key=f"payment_failed:{call.pk}",
+                    customer_id=customer.pk,
+                    invoice_id=call.invoice_id,
+                    context={
+                        "reason": call.message,
+                        "card": f"{call.card.brand} ending in {call.card.last4}",
+                        "next_retry_on": call.next_retry_on.isoformat()
+                        if call.next_retry_on
+                        else None,
+                    },
+                )
         else:
             call.status = CallStatus.FAILED
             call.message = result.message[:300]
@@ -262,6 +273,7 @@ def due_for_collection(date: dt.date) -> list[int]:
     for invoice_id, customer_id in invoices:
         last = (
             GatewayCall.objects.filter(invoice_id=invoice_id, kind=GatewayCall.Kind.CHARGE)
+            .exclude(idempotency_key__startswith=CUSTOMER_KEY_PREFIX)
             .order_by("-id")
             .first()
         )

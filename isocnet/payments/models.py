@@ -278,6 +278,10 @@ class GatewayCall(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.idempotency_key} {self.status}"
 
+    @property
+    def customer_initiated(self) -> bool:
+        return self.idempotency_key.startswith("portal:")
+
 
 class WebhookEvent(models.Model):
     """Each gateway event is processed once, however often it is delivered."""

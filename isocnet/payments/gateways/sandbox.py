@@ -104,6 +104,15 @@ def _brand_of(number: str) -> str:
 class SandboxGateway:
     name = "sandbox"
 
+    def card_form_url(self, *, return_path: str, state: str) -> str:
+        from urllib.parse import urlencode
+
+        from django.urls import reverse
+
+        return (
+            reverse("sandbox-card-form") + "?" + urlencode({"return": return_path, "state": state})
+        )
+
     def attach_card(self, *, token: str, customer_ref: str) -> CardDetails:
         now = clock.now()
         if token in TEST_CARDS:

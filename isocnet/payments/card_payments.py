@@ -1,0 +1,225 @@
+"""A card payment the customer makes (the portal's "Pay now").
+
+One attempt = one idempotency key, chosen when the pay form is shown. The
+key names the gateway call (``portal:<customer>:<attempt>``), which is
+committed, pending, before the gateway is asked; pressing Pay twice, a
+reload or two racing requests find that call and never charge again.
+The three steps are those of payments.collection (commit pending → charge
+→ settle), so a timeout is reconciled like any other charge.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from isocnet.core import clock
+from isocnet.core.actors import Actor
+from isocnet.core.audit import audit_record
+from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.money import Money
+from isocnet.core.validation import clean_money
+from isocnet.customers.models import PaymentPreference
+from isocnet.customers.services import customer_lock
+from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+from isocnet.payments.cards import card_attach, card_remove
+from isocnet.payments.collection import CUSTOMER_KEY_PREFIX, _call_gateway, settle
+from isocnet.payments.models import CallStatus, GatewayCall, PaymentMethod
+
+_ATTEMPT = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What the customer asked for, before a card is chosen."""
+
+    amount: Money
+    invoice_id: int | None  # None: the whole account, oldest invoices first
+    owed: Money
+    add_credit: bool
+
+
+def attempt_key(customer_id: int, attempt: str) -> str:
+    return f"{CUSTOMER_KEY_PREFIX}{customer_id}:{attempt}"
+
+
+def open_balance(customer_id: int, currency: str) -> Money:
+    owed = (
+        Invoice.objects.filter(customer_id=customer_id, status__in=OPEN_STATUSES).aggregate(
+            s=Sum("balance_minor")
+        )["s"]
+        or 0
+    )
+    return Money.from_minor(owed, currency)
+
+
+def payment_request_clean(
+    *, customer_id: int, amount, invoice_number: str | None, add_credit: bool, currency: str
+) -> PaymentRequest:
+    """Validate what the customer wants to pay. Raises InvalidInput naming
+    the field. Pure read: the pay form calls it before the card step."""
+    money = clean_money(amount, "amount", currency, allow_zero=False)
+    invoice_id = None
+    if invoice_number:
+        invoice = Invoice.objects.filter(customer_id=customer_id, number=invoice_number).first()
+        if invoice is None:
+            raise NotFound(f"no invoice {invoice_number} on this account", field="invoice")
+        if invoice.status not in OPEN_STATUSES or invoice.balance_minor == 0:
+            raise InvalidInput(
+                f"invoice #{invoice.number} has nothing left to pay", field="invoice"
+            )
+        invoice_id, owed = invoice.pk, invoice.balance
+    else:
+        owed = open_balance(customer_id, currency)
+    if money > owed and not add_credit:
+        raise InvalidInput(
+            f"must not be more than the {owed.as_string()} owed (or choose to add the rest to "
+            "your account credit)",
+            field="amount",
+        )
+    return PaymentRequest(amount=money, invoice_id=invoice_id, owed=owed, add_credit=add_credit)
+
+
+def card_payment_make(
+    *,
+    actor: Actor,
+    customer_id: int,
+    attempt: str,
+    request: PaymentRequest,
+    card_id: int | None = None,
+    token: str | None = None,
+    save_card: bool = False,
+    auto_debit: bool = False,
+) -> GatewayCall:
+    """Charge ``request.amount`` to a saved card (``card_id``) or a new one
+    (``token`` from the gateway's card form) and apply it. Returns the
+    settled call (succeeded, declined, failed, or unknown: being confirmed
+    with the gateway). Calling again with the same ``attempt`` returns the
+    first call without charging."""
+    if not isinstance(attempt, str) or not _ATTEMPT.fullmatch(attempt):
+        raise InvalidInput(
+            "is not a payment attempt of this form; reload the page", field="attempt"
+        )
+    key = attempt_key(customer_id, attempt)
+    new_card = None
+    try:
+        with transaction.atomic():
+            customer = customer_lock(customer_id)
+            existing = GatewayCall.objects.filter(idempotency_key=key).first()
+            if existing is not None:
+                return existing  # pressed twice: the first press stands
+            if card_id is not None:
+                card = PaymentMethod.objects.filter(
+                    pk=card_id, customer=customer, removed_at__isnull=True
+                ).first()
+                if card is None:
+                    raise NotFound(f"no card {card_id} on this account", field="card")
+            elif token:
+                card = new_card = card_attach(
+                    actor=actor,
+                    customer_id=customer.pk,
+                    token=token,
+                    make_default=save_card,
+                    keep=save_card,
+                )
+            else:
+                raise InvalidInput("choose a saved card or enter a new one", field="card")
+            invoice = None
+            if request.invoice_id is not None:
+                invoice = Invoice.objects.select_for_update().get(pk=request.invoice_id)
+            description = (
+                f"Invoice #{invoice.number}" if invoice else f"Account {customer.account_number}"
+            )
+            call = GatewayCall.objects.create(
+                kind=GatewayCall.Kind.CHARGE,
+                gateway=card.gateway,
+                idempotency_key=key,
+                customer=customer,
+                invoice=invoice,
+                card=card,
+                amount_minor=request.amount.minor(),
+                currency=customer.currency,
+                created_at=clock.now(),
+                created_by=actor.label,
+                request={
+                    "operation": "charge",
+                    "card": card.token,
+                    "amount_minor": request.amount.minor(),
+                    "currency": customer.currency,
+                    "idempotency_key": key,
+                    "description": description,
+                    "source": "portal",
+                    "apply_to": invoice.number if invoice else "account",
+                    "add_credit": request.add_credit,
+                    "save_card": save_card,
+                    "auto_debit": auto_debit,
+                },
+            )
+            audit_record(
+                actor=actor,
+                action="card.payment.start",
+                obj=call,
+                customer_id=customer.pk,
+                after={
+                    "amount": request.amount.as_string(),
+                    "apply_to": call.request["apply_to"],
+                    "card": f"{card.brand} ending in {card.last4}",
+                    "key": key,
+                },
+            )
+    except IntegrityError:
+        # Two presses raced past the look-up (the unique key caught it).
+        return GatewayCall.objects.get(idempotency_key=key)
+    call = settle(actor=actor, call_id=call.pk, result=_call_gateway(call))
+    if call.status == CallStatus.SUCCEEDED and auto_debit and save_card:
+        _auto_debit_on(actor=actor, customer_id=customer_id)
+    elif call.status in (CallStatus.DECLINED, CallStatus.FAILED) and new_card and save_card:
+        # Do not keep a card that was just refused.
+        card_remove(actor=actor, customer_id=customer_id, card_id=new_card.pk)
+    return call
+
+
+def _auto_debit_on(*, actor: Actor, customer_id: int) -> None:
+    from isocnet.customers.services import customer_update
+
+    customer_update(
+        actor=actor,
+        customer_id=customer_id,
+        changes={"payment_method": PaymentPreference.CARD},
+    )
+
+
+def auto_debit_set(*, actor: Actor, customer_id: int, enabled: bool) -> None:
+    """Turn automatic card payment on (needs a card on file) or off. The
+    invoice notice names the payment method from this."""
+    from isocnet.customers.services import customer_update
+
+    with transaction.atomic():
+        customer = customer_lock(customer_id)
+        if (
+            enabled
+            and not PaymentMethod.objects.filter(
+                customer=customer, is_default=True, removed_at__isnull=True
+            ).exists()
+        ):
+            raise Conflict("add a card first: auto debit charges your default card", field="card")
+        want = PaymentPreference.CARD if enabled else PaymentPreference.CHECK
+        if customer.payment_method != want:
+            customer_update(actor=actor, customer_id=customer_id, changes={"payment_method": want})
+
+
+def customer_card_remove(*, actor: Actor, customer_id: int, card_id: int) -> bool:
+    """Remove a card; with the last card gone, auto debit has nothing to
+    charge, so it is turned off (the invoice notice then names check or
+    mail-in payment). Returns True when auto debit was turned off."""
+    with transaction.atomic():
+        customer = customer_lock(customer_id)
+        card_remove(actor=actor, customer_id=customer_id, card_id=card_id)
+        left = PaymentMethod.objects.filter(customer_id=customer_id, removed_at__isnull=True)
+        if customer.auto_debit and not left.exists():
+            auto_debit_set(actor=actor, customer_id=customer_id, enabled=False)
+            return True
+    return False

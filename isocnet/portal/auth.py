@@ -1,0 +1,40 @@
+"""Login plumbing shared by the portal views and django-axes."""
+
+from __future__ import annotations
+
+from django.contrib.auth.forms import AuthenticationForm
+
+from isocnet.customers.portal_access import login_name as _login_name
+
+
+def login_name(request, credentials: dict | None) -> str:
+    """django-axes: count failures per login, whatever its case."""
+    raw = (credentials or {}).get("username") or request.POST.get("username", "")
+    return _login_name(str(raw))
+
+
+class EmailLoginForm(AuthenticationForm):
+    """Email and password. One answer for every failure, so the form never
+    tells whether an address has a login."""
+
+    error_messages = {
+        "invalid_login": "That email and password do not match our records.",
+        "inactive": "That email and password do not match our records.",
+    }
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].label = "Email"
+        self.fields["username"].widget.attrs.update(
+            {"autocomplete": "username", "type": "email", "inputmode": "email"}
+        )
+        self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
+
+    def clean_username(self):
+        return _login_name(self.cleaned_data.get("username") or "")
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not hasattr(user, "portal"):
+            # Staff sign in at /admin/; only customers' logins open the portal.
+            raise self.get_invalid_login_error()

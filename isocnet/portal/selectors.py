@@ -1,0 +1,238 @@
+"""What the portal shows: reads only, always scoped to one customer. Every
+look-up by id or number filters on the customer, so another account's
+records answer "not found" (tests/portal/test_access.py sweeps them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.http import Http404
+
+from isocnet.core.money import Money
+from isocnet.customers.models import Customer
+from isocnet.invoicing.models import OPEN_STATUSES, CreditNote, Invoice, InvoiceStatus
+from isocnet.payments.models import (
+    CallStatus,
+    CreditEntry,
+    CreditKind,
+    GatewayCall,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Refund,
+)
+from isocnet.payments.selectors import account_summary
+from isocnet.subscriptions.models import Subscription
+
+VISIBLE = ~Q(status__in=[InvoiceStatus.DRAFT])
+STATUS_FILTERS = {
+    "unpaid": Q(status__in=OPEN_STATUSES),
+    "paid": Q(status=InvoiceStatus.PAID),
+    "all": Q(),
+}
+
+
+def dashboard(customer: Customer) -> dict:
+    open_invoices = list(
+        Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES).order_by(
+            "due_date", "id"
+        )
+    )
+    services = list(
+        Subscription.objects.filter(customer=customer)
+        .exclude(status="cancelled")
+        .select_related("plan")
+        .order_by("id")
+    )
+    return {
+        "summary": account_summary(customer),
+        "open_invoices": open_invoices,
+        "next_due": open_invoices[0] if open_invoices else None,
+        "services": services,
+        "card": PaymentMethod.objects.filter(
+            customer=customer, is_default=True, removed_at__isnull=True
+        ).first(),
+        "recent_payments": list(
+            Payment.objects.filter(customer=customer).order_by("-received_on", "-id")[:5]
+        ),
+    }
+
+
+def invoices(customer: Customer, *, status: str, search: str):
+    qs = Invoice.objects.filter(VISIBLE, customer=customer).filter(STATUS_FILTERS.get(status, Q()))
+    if search:
+        qs = qs.filter(
+            Q(number__icontains=search) | Q(lines__description__icontains=search)
+        ).distinct()
+    return qs.order_by("-issue_date", "-id")
+
+
+def invoice(customer: Customer, number: str) -> Invoice:
+    found = (
+        Invoice.objects.filter(VISIBLE, customer=customer, number=number)
+        .prefetch_related("lines", "tax_lines")
+        .first()
+    )
+    if found is None:
+        raise Http404("no such invoice")
+    return found
+
+
+def invoice_payments(invoice: Invoice) -> list[Payment]:
+    return list(
+        Payment.objects.filter(allocations__invoice=invoice, status=PaymentStatus.SUCCEEDED)
+        .distinct()
+        .order_by("received_on", "id")
+    )
+
+
+def payment(customer: Customer, payment_id: int) -> Payment:
+    found = (
+        Payment.objects.filter(customer=customer, pk=payment_id)
+        .prefetch_related("allocations__invoice", "credit_entries")
+        .first()
+    )
+    if found is None:
+        raise Http404("no such payment")
+    return found
+
+
+def payment_attempt(customer: Customer, key: str) -> GatewayCall:
+    found = (
+        GatewayCall.objects.filter(customer=customer, idempotency_key=key)
+        .select_related("card", "payment", "invoice")
+        .first()
+    )
+    if found is None:
+        raise Http404("no such payment attempt")
+    return found
+
+
+def card(customer: Customer, card_id: int) -> PaymentMethod:
+    found = PaymentMethod.objects.filter(
+        customer=customer, pk=card_id, removed_at__isnull=True
+    ).first()
+    if found is None:
+        raise Http404("no such card")
+    return found
+
+
+def cards(customer: Customer) -> list[PaymentMethod]:
+    return list(
+        PaymentMethod.objects.filter(customer=customer, removed_at__isnull=True).order_by(
+            "-is_default", "id"
+        )
+    )
+
+
+def pending_attempts(customer: Customer) -> int:
+    return GatewayCall.objects.filter(
+        customer=customer, status__in=(CallStatus.PENDING, CallStatus.UNKNOWN)
+    ).count()
+
+
+# Statements of account ------------------------------------------------------
+
+
+@dataclass
+class StatementLine:
+    date: dt.date
+    description: str
+    charges: Money | None
+    payments: Money | None
+    balance: Money | None = None
+
+
+@dataclass
+class Statement:
+    customer: Customer
+    start: dt.date
+    end: dt.date
+    opening: Money
+    closing: Money
+    lines: list[StatementLine] = field(default_factory=list)
+    charges: Money | None = None
+    payments: Money | None = None
+
+
+def _ledger(customer: Customer, until: dt.date) -> list[StatementLine]:
+    """Every movement of what the customer owes, up to ``until``: invoices
+    (+), payments, credit notes and credit granted (-), returned payments
+    and refunds to the card (+). Moves between invoices and account credit
+    change nothing owed and are not listed."""
+    cur = customer.currency
+    out: list[StatementLine] = []
+    for inv in Invoice.objects.filter(customer=customer, issue_date__lte=until).exclude(
+        status__in=[InvoiceStatus.DRAFT, InvoiceStatus.VOID]
+    ):
+        out.append(StatementLine(inv.issue_date, f"Invoice #{inv.number}", inv.total, None))
+    for pay in Payment.objects.filter(customer=customer, received_on__lte=until):
+        ref = f" ({pay.reference})" if pay.reference else ""
+        out.append(
+            StatementLine(
+                pay.received_on,
+                f"Payment, {pay.get_method_display().lower()}{ref}",
+                None,
+                pay.amount,
+            )
+        )
+        if pay.status == PaymentStatus.VOIDED and pay.voided_at:
+            day = pay.voided_at.date()
+            if day <= until:
+                out.append(
+                    StatementLine(day, f"Payment returned{ref}", pay.amount, None),
+                )
+    for note in CreditNote.objects.filter(customer=customer, issue_date__lte=until):
+        out.append(StatementLine(note.issue_date, f"Credit note #{note.number}", None, note.amount))
+    for refund in Refund.objects.filter(
+        customer=customer,
+        destination=Refund.Destination.CARD,
+        status=Refund.Status.SUCCEEDED,
+        completed_at__date__lte=until,
+    ):
+        out.append(
+            StatementLine(refund.completed_at.date(), "Refund to your card", refund.amount, None)
+        )
+    for entry in CreditEntry.objects.filter(
+        customer=customer,
+        kind__in=[CreditKind.ADJUSTMENT, CreditKind.OPENING_BALANCE],
+        created_at__date__lte=until,
+    ):
+        label = "Opening credit" if entry.kind == CreditKind.OPENING_BALANCE else "Account credit"
+        amount = entry.amount
+        out.append(
+            StatementLine(
+                entry.created_at.date(),
+                f"{label}: {entry.memo}" if entry.memo else label,
+                -amount if amount.minor() < 0 else None,
+                amount if amount.minor() > 0 else None,
+            )
+        )
+    for line in out:
+        for attr in ("charges", "payments"):
+            value = getattr(line, attr)
+            if value is not None and value.currency != cur:
+                raise ValueError("mixed currencies on one account")
+    out.sort(key=lambda ln: (ln.date, ln.payments is not None))
+    return out
+
+
+def statement(customer: Customer, start: dt.date, end: dt.date) -> Statement:
+    zero = Money.zero(customer.currency)
+    running = zero
+    result = Statement(customer=customer, start=start, end=end, opening=zero, closing=zero)
+    charges = payments = zero
+    for line in _ledger(customer, end):
+        running = running + (line.charges or zero) - (line.payments or zero)
+        if line.date < start:
+            result.opening = running
+            continue
+        line.balance = running
+        charges = charges + (line.charges or zero)
+        payments = payments + (line.payments or zero)
+        result.lines.append(line)
+    result.closing = running
+    result.charges, result.payments = charges, payments
+    return result
