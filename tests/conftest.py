@@ -25,6 +25,11 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _no_welcome_emails(request, settings):
     """New customers get a portal welcome email; tests outside the portal
     count their own notices, so they create customers without it."""

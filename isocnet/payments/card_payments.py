@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
-from isocnet.core import clock
+from isocnet.core import clock, formatting
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
@@ -44,6 +44,10 @@ class PaymentRequest:
 
 def attempt_key(customer_id: int, attempt: str) -> str:
     return f"{CUSTOMER_KEY_PREFIX}{customer_id}:{attempt}"
+
+
+def attempt_seen(customer_id: int, attempt: str) -> bool:
+    return GatewayCall.objects.filter(idempotency_key=attempt_key(customer_id, attempt)).exists()
 
 
 def open_balance(customer_id: int, currency: str) -> Money:
@@ -76,7 +80,7 @@ def payment_request_clean(
         owed = open_balance(customer_id, currency)
     if money > owed and not add_credit:
         raise InvalidInput(
-            f"must not be more than the {owed.as_string()} owed (or choose to add the rest to "
+            f"must not be more than the {formatting.money(owed)} owed (or choose to add the rest to "
             "your account credit)",
             field="amount",
         )

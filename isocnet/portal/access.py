@@ -32,10 +32,8 @@ def customer_view(view):
 def form_error(form, exc: BillingError) -> None:
     """Show a service's error beside the field it names (or on top)."""
     field = (exc.field or "").split(".")[-1].split("[")[0]
-    if field in form.fields:
-        form.add_error(field, exc.message)
-    else:
-        form.add_error(None, exc.message)
+    message = exc.message[:1].upper() + exc.message[1:]
+    form.add_error(field if field in form.fields else None, message)
 
 
 def error_page(request, exc: BillingError, status: int = 400):

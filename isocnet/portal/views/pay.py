@@ -88,6 +88,9 @@ def pay(request):
     form = PayForm(request.POST, cards=cards)
     if form.is_valid():
         data = form.cleaned_data
+        if card_payments.attempt_seen(customer.pk, data["attempt"]):
+            # Pay pressed again (or the page re-posted): show the first result.
+            return redirect("portal:pay_result", attempt=data["attempt"])
         try:
             wanted = card_payments.payment_request_clean(
                 customer_id=customer.pk,
