@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf
+.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf chromium
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ISOCNET Billing needs Python 3.11 or newer")'
@@ -25,7 +25,16 @@ demo: install
 
 # The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL
 # names one (e.g. postgres://postgres@127.0.0.1:5432/test).
-test: install lint test-sqlite test-postgres
+test: install lint chromium test-sqlite test-postgres
+
+# The portal's browser tests drive Debian's Chromium (never a downloaded
+# browser): installed here when missing (as root, or with sudo).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "== installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+		else echo "The browser tests need Debian's chromium: apt-get install chromium" >&2; exit 1; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 lint: install
 	$(BIN)/ruff check .

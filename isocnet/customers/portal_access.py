@@ -38,7 +38,7 @@ def portal_user_of(email: str) -> PortalUser | None:
     )
 
 
-def _ensure_login(customer: Customer) -> tuple[PortalUser | None, str]:
+def portal_login_ensure(customer: Customer) -> tuple[PortalUser | None, str]:
     """The customer's portal login, created (without a password) if need be.
     Returns (login, "") or (None, reason) when the email already signs in to
     another account."""
@@ -62,7 +62,7 @@ def portal_welcome_locked(*, actor: Actor, customer: Customer, required: bool) -
     link. The caller holds the customer lock. ``required``: raise when the
     login cannot be made (staff asked for it); otherwise skip quietly (a new
     customer whose email already has a login)."""
-    login, reason = _ensure_login(customer)
+    login, reason = portal_login_ensure(customer)
     if login is None:
         if required:
             raise Conflict(reason, field="email")

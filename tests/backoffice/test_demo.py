@@ -9,6 +9,7 @@ from isocnet.subscriptions.models import Subscription
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.welcome_emails
 def test_demo_loads_an_isp_and_can_run_again(today, capsys):
     call_command("demo", customers=12)
     first = capsys.readouterr().out
@@ -46,3 +47,19 @@ def test_demo_then_billing_run_issues_invoices_once(today, capsys, client):
     page = client.get(f"/admin/invoicing/billingrun/{run.pk}/change/").content.decode()
     assert "Invoice issued" in page
     assert Invoice.objects.order_by("id").first().number in page
+
+
+@pytest.mark.welcome_emails
+def test_demo_prints_a_customer_login_that_opens_the_portal(today, capsys, client):
+    import re
+
+    call_command("demo", customers=8)
+    out = capsys.readouterr().out
+    match = re.search(r"Client portal: (\S+)/  email (\S+)  password (\S+)", out)
+    assert match, out
+    url, email, password = match.groups()
+    assert url.endswith("/portal")
+    response = client.post("/portal/login/", {"username": email, "password": password})
+    assert response.status_code == 302
+    page = client.get("/portal/dashboard/").content.decode()
+    assert "Unpaid invoices" in page and "Pay now" in page

@@ -19,9 +19,7 @@ def _portal_url(settings):
 
 
 def login(client, email, password, ip="203.0.113.7"):
-    return client.post(
-        "/portal/login/", {"username": email, "password": password}, REMOTE_ADDR=ip
-    )
+    return client.post("/portal/login/", {"username": email, "password": password}, REMOTE_ADDR=ip)
 
 
 @pytest.mark.welcome_emails
@@ -37,9 +35,7 @@ def test_a_new_customer_is_invited_and_sets_a_password_with_a_single_use_link(cl
     page = client.get(path, follow=True)
     assert "Welcome! Set your password" in page.content.decode()
     set_url = page.redirect_chain[-1][0]
-    done = client.post(
-        set_url, {"new_password1": PASSWORD, "new_password2": PASSWORD}, follow=True
-    )
+    done = client.post(set_url, {"new_password1": PASSWORD, "new_password2": PASSWORD}, follow=True)
     assert "Your password is set" in done.content.decode()
     # the login is the email, in any case
     assert login(client, "nina.new@EXAMPLE.com", PASSWORD).status_code == 302
@@ -78,7 +74,9 @@ def test_failed_logins_lock_the_account_for_an_hour_from_any_address(client, mem
     assert login(Client(), "dana@example.com", PASSWORD, ip="192.0.2.99").status_code == 302
 
 
-def test_failed_logins_from_one_address_are_throttled_whatever_the_account(client, member, settings):
+def test_failed_logins_from_one_address_are_throttled_whatever_the_account(
+    client, member, settings
+):
     for i in range(settings.AXES_FAILURE_LIMIT):
         login(client, f"someone{i}@example.com", "guess", ip="203.0.113.50")
     assert login(client, "dana@example.com", PASSWORD, ip="203.0.113.50").status_code == 429
@@ -174,9 +172,9 @@ def test_password_reset_link_works_once_and_ends_every_session(member):
     sent = client.post("/portal/password/forgot/", {"email": "DANA@example.com"})
     unknown = client.post("/portal/password/forgot/", {"email": "ghost@example.com"})
     assert "Check your email" in sent.content.decode()
-    assert sent.content.decode().replace("DANA@example.com", "X") == unknown.content.decode().replace(
-        "ghost@example.com", "X"
-    )
+    assert sent.content.decode().replace(
+        "DANA@example.com", "X"
+    ) == unknown.content.decode().replace("ghost@example.com", "X")
     reset = OutboxMessage.objects.get(kind=MessageKind.PASSWORD_RESET)
     assert reset.customer_id == customer.pk
     rendered(reset)

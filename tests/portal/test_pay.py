@@ -30,11 +30,18 @@ def pay_form(client, invoice=None):
     url = "/portal/pay/" + (f"?invoice={invoice.number}" if invoice else "")
     page = client.get(url)
     assert page.status_code == 200
-    return page.content.decode(), re.search(r'name="attempt" value="([0-9a-f]{32})"', page.content.decode()).group(1)
+    return page.content.decode(), re.search(
+        r'name="attempt" value="([0-9a-f]{32})"', page.content.decode()
+    ).group(1)
 
 
 def post_pay(client, attempt, invoice, amount, card, **extra):
-    data = {"attempt": attempt, "invoice": invoice.number if invoice else "", "amount": amount, "card": card}
+    data = {
+        "attempt": attempt,
+        "invoice": invoice.number if invoice else "",
+        "amount": amount,
+        "card": card,
+    }
     data.update({k: "on" for k, v in extra.items() if v})
     return client.post("/portal/pay/", data)
 
@@ -72,7 +79,10 @@ def test_pressing_pay_twice_charges_once(signed_in, member, invoice):
     # a fresh form is a fresh attempt: now nothing is owed, so it is refused
     _, attempt2 = pay_form(signed_in, None)
     refused = post_pay(signed_in, attempt2, None, "80.00", str(card.pk))
-    assert refused.status_code == 400 and "ust not be more than the $0.00 owed" in refused.content.decode()
+    assert (
+        refused.status_code == 400
+        and "ust not be more than the $0.00 owed" in refused.content.decode()
+    )
 
 
 def test_paying_more_than_owed_needs_the_customer_to_choose_credit(signed_in, member, invoice):
@@ -93,7 +103,7 @@ def test_paying_more_than_owed_needs_the_customer_to_choose_credit(signed_in, me
 def test_bad_amounts_are_named(signed_in, member, invoice):
     card = with_card(member[0])
     _, attempt = pay_form(signed_in, invoice)
-    for amount, reason in (("-5", "amount"), ("abc", "amount"), ("0", "amount"), ("1.234", "amount")):
+    for amount in ("-5", "abc", "0", "1.234"):
         response = post_pay(signed_in, attempt, invoice, amount, str(card.pk))
         assert response.status_code == 400, amount
         assert 'id="id_amount-error"' in response.content.decode(), amount
@@ -171,12 +181,17 @@ def test_a_portal_decline_does_not_stop_auto_debit_retries(member, invoice, toda
     Customer.objects.filter(pk=customer.pk).update(payment_method="card")
     with_card(customer, "tok_chargeDeclined")
     wanted = card_payments.payment_request_clean(
-        customer_id=customer.pk, amount="80.00", invoice_number=invoice.number,
-        add_credit=False, currency="USD",
+        customer_id=customer.pk,
+        amount="80.00",
+        invoice_number=invoice.number,
+        add_credit=False,
+        currency="USD",
     )
     card_payments.card_payment_make(
         actor=__import__("tests.factories", fromlist=["ACTOR"]).ACTOR,
-        customer_id=customer.pk, attempt=uuid.uuid4().hex, request=wanted,
+        customer_id=customer.pk,
+        attempt=uuid.uuid4().hex,
+        request=wanted,
         card_id=PaymentMethod.objects.get().pk,
     )
     assert invoice.pk in due_for_collection(invoice.due_date)
@@ -234,8 +249,11 @@ def test_two_racing_presses_of_pay_charge_once():
     invoice = make_invoice(customer, lines=(("Fiber", "80.00", None),))
     card = with_card(customer)
     wanted = card_payments.payment_request_clean(
-        customer_id=customer.pk, amount="80.00", invoice_number=invoice.number,
-        add_credit=False, currency="USD",
+        customer_id=customer.pk,
+        amount="80.00",
+        invoice_number=invoice.number,
+        add_credit=False,
+        currency="USD",
     )
     attempt = uuid.uuid4().hex
     barrier = threading.Barrier(4)
@@ -246,7 +264,10 @@ def test_two_racing_presses_of_pay_charge_once():
             barrier.wait()
             results.append(
                 card_payments.card_payment_make(
-                    actor=ACTOR, customer_id=customer.pk, attempt=attempt, request=wanted,
+                    actor=ACTOR,
+                    customer_id=customer.pk,
+                    attempt=attempt,
+                    request=wanted,
                     card_id=card.pk,
                 ).pk
             )

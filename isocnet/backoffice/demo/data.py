@@ -365,3 +365,32 @@ def ensure_staff(username: str = "staff", password: str = "isocnet-demo") -> tup
     user.set_password(password)
     user.save()
     return username, password
+
+
+def ensure_customer_login(password: str = "isocnet-demo") -> tuple[str, str] | None:  # noqa: S107
+    """A portal login for a demo check customer with an open invoice (the
+    one who paid half by check, when there is one)."""
+    from isocnet.customers.models import PortalUser
+    from isocnet.customers.portal_access import portal_login_ensure
+    from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+
+    invoice = (
+        Invoice.objects.filter(
+            customer__payment_method="check",
+            status__in=OPEN_STATUSES,
+            customer__external_id__startswith="demo-",
+        )
+        .order_by("-status", "customer__account_number")
+        .select_related("customer")
+        .first()
+    )
+    if invoice is None:
+        return None
+    with transaction.atomic():
+        login, _reason = portal_login_ensure(invoice.customer)
+        if login is None:
+            return None
+        login = PortalUser.objects.select_related("user").get(pk=login.pk)
+        login.user.set_password(password)
+        login.user.save()
+    return login.user.username, password

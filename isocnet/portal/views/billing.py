@@ -46,12 +46,17 @@ def invoice_list(request):
 @customer_view
 def invoice_detail(request, number: str):
     invoice = selectors.invoice(request.customer, number)
+    doc = invoice_document_data(invoice)
+    if doc["slip"]:  # the PDF's remittance slip, said in words on the page
+        doc["how_to_pay"] = [
+            line.replace(" and mail it with the slip below", "") for line in doc["how_to_pay"]
+        ] + [f"Mail it to: {', '.join(doc['slip']['mail_to'])}."]
     return render(
         request,
         "portal/invoice.html",
         {
             "invoice": invoice,
-            "doc": invoice_document_data(invoice),
+            "doc": doc,
             "payments": selectors.invoice_payments(invoice),
             "open": invoice.status in ("unpaid", "partially_paid") and invoice.balance_minor > 0,
         },

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from isocnet.api.tokens import apikey_create
 from isocnet.backoffice.demo.data import (
     DEMO,
+    ensure_customer_login,
     ensure_staff,
     load_catalog,
     load_customers,
@@ -30,6 +32,12 @@ class Command(BaseCommand):
         partial = record_partial_check_payment()
         username, password = ensure_staff()
         _row, token = apikey_create(actor=DEMO, name=f"demo-{secrets.token_hex(4)}")
+        portal = ensure_customer_login()
+        portal_line = (
+            f"Client portal: {settings.PORTAL_URL}/  email {portal[0]}  password {portal[1]}\n"
+            if portal
+            else ""
+        )
         self.stdout.write(
             f"Demo data: {len(plans)} plans, {Customer.objects.count()} customers ({created} new).\n"
             f"Billing run for today: {summary.invoices} invoices issued; card payments: "
@@ -37,7 +45,8 @@ class Command(BaseCommand):
             + (f"{partial}.\n" if partial else "")
             + "Customer emails (invoices, receipts, declined-card notices) go out from the server within seconds:\n"
             "  var/mail/*.eml and http://127.0.0.1:8000/admin/notifications/outboxmessage/\n"
-            f"Back office: http://127.0.0.1:8000/admin/  user {username}  password {password}\n"
+            + portal_line
+            + f"Back office: http://127.0.0.1:8000/admin/  user {username}  password {password}\n"
             f"API docs:    http://127.0.0.1:8000/api/v1/docs\n"
             f"API key:     {token}"
         )
