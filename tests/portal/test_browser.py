@@ -54,8 +54,21 @@ def site(live_server, smtp, settings):
     return live_server.url
 
 
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
 def shot(page, name: str) -> None:
+    """Save a screenshot, and check the page against WCAG 2.1 A and AA
+    with axe-core (Deque's engine, bundled in axe-playwright-python)."""
+    from axe_playwright_python.sync_playwright import Axe
+
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    violations = Axe().run(page, options=WCAG_AA).response["violations"]
+    found = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in violations
+    ]
+    assert not found, f"{name}: " + "; ".join(found)
 
 
 def mail(smtp, subject: str, to: str):
@@ -178,9 +191,15 @@ def test_a_check_customer_pays_part_of_an_invoice_by_card(browser, site, smtp):
     invoice = make_invoice(customer, lines=(("Web hosting", "120.00", None),))
     page = browser.new_page()
     page.goto(site + "/portal/login/")
-    page.get_by_label("Email").fill("omar@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    # keyboard only: the email field has the focus, Tab to the password, Enter
+    assert page.evaluate("document.activeElement.name") == "username"
+    page.keyboard.type("omar@example.com")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(site + "/portal/dashboard/")
+    page.keyboard.press("Tab")  # the first stop on every page is the skip link
+    assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
     page.get_by_role("link", name=f"Pay now invoice {invoice.number}").click()
     page.get_by_label("Amount to pay").fill("45.50")
     page.get_by_label("Visa ending in 4242").check()
