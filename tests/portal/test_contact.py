@@ -111,3 +111,21 @@ def test_an_email_used_by_another_login_is_refused(signed_in, member):
     customer, _ = member
     customer.refresh_from_db()
     assert customer.address_line1 == "1 Main St"  # all or nothing
+
+
+def test_staff_see_the_customers_own_changes_and_can_invite_again(signed_in, member, client):
+    from django.contrib.auth import get_user_model
+
+    customer, _ = member
+    signed_in.post("/portal/contact/", {**FORM, "line1": "5 Portal Way"})
+    staff = get_user_model().objects.create_superuser("clerk", "clerk@isocnet.example", "pw-12345-x")
+    client.force_login(staff)
+    page = client.get(f"/admin/customers/customer/{customer.pk}/change/").content.decode()
+    assert f"customer:{customer.account_number}" in page
+    assert "address_line1: 1 Main St → 5 Portal Way" in page
+    client.post(
+        "/admin/customers/customer/",
+        {"action": "send_portal_invitation", "_selected_action": [customer.pk]},
+    )
+    assert OutboxMessage.objects.filter(customer=customer, kind=MessageKind.WELCOME).count() == 2
+    assert AuditEvent.objects.filter(action="portal.invite", actor="staff:clerk").exists()

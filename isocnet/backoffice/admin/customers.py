@@ -140,6 +140,23 @@ class CustomerAdmin(admin.ModelAdmin):
     search_fields = ["account_number", "name", "company", "email", "external_id", "phone"]
     readonly_fields = ["account_number", "external_id", "created_at", "updated_at"]
     inlines = [SubscriptionInline, InvoiceInline]
+    actions = ["send_portal_invitation"]
+
+    @admin.action(description="Send a client portal invitation (set-password link)")
+    def send_portal_invitation(self, request, queryset):
+        from django.contrib import messages
+
+        from isocnet.customers.portal_access import portal_invite
+
+        sent = 0
+        for customer in queryset:
+            try:
+                portal_invite(actor=Actor.staff(request.user), customer_id=customer.pk)
+                sent += 1
+            except BillingError as exc:
+                self.message_user(request, f"{customer}: {exc.message}", messages.WARNING)
+        if sent:
+            self.message_user(request, f"Portal invitation queued for {sent} customer(s).")
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -170,10 +187,44 @@ class CustomerAdmin(admin.ModelAdmin):
             {"fields": ["account_number", "account_summary_display", "external_id"]},
         )
         record = ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]})
-        return [account, contact, address, billing, record]
+        history = ("History (latest 30 changes)", {"fields": ["history_display"]})
+        return [account, contact, address, billing, history, record]
 
     def get_readonly_fields(self, request, obj=None):
-        return [*self.readonly_fields, "account_summary_display"] if obj else self.readonly_fields
+        if obj is None:
+            return self.readonly_fields
+        return [*self.readonly_fields, "account_summary_display", "history_display"]
+
+    @admin.display(description="Who changed what")
+    def history_display(self, obj):
+        from django.utils.html import format_html_join
+
+        from isocnet.core.models import AuditEvent
+
+        events = AuditEvent.objects.filter(customer_id=obj.pk).order_by("-created_at", "-id")[:30]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    e.created_at.strftime("%Y-%m-%d %H:%M"),
+                    e.actor,
+                    e.action,
+                    "; ".join(
+                        f"{k}: {(e.before or {}).get(k, '')!s} → {v!s}"
+                        if e.before and k in e.before
+                        else f"{k}: {v!s}"
+                        for k, v in (e.after or {}).items()
+                    )[:300],
+                )
+                for e in events
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>When</th><th>Who</th><th>What</th><th>Change</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
 
     @admin.display(description="Account")
     def account_summary_display(self, obj):
