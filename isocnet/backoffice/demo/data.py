@@ -380,7 +380,7 @@ def ensure_customer_login(password: str = "isocnet-demo") -> tuple[str, str] | N
             status__in=OPEN_STATUSES,
             customer__external_id__startswith="demo-",
         )
-        .order_by("-status", "customer__account_number")
+        .order_by("status", "customer__account_number")  # partially paid first
         .select_related("customer")
         .first()
     )
