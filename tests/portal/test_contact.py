@@ -118,7 +118,9 @@ def test_staff_see_the_customers_own_changes_and_can_invite_again(signed_in, mem
 
     customer, _ = member
     signed_in.post("/portal/contact/", {**FORM, "line1": "5 Portal Way"})
-    staff = get_user_model().objects.create_superuser("clerk", "clerk@isocnet.example", "pw-12345-x")
+    staff = get_user_model().objects.create_superuser(
+        "clerk", "clerk@isocnet.example", "pw-12345-x"
+    )
     client.force_login(staff)
     page = client.get(f"/admin/customers/customer/{customer.pk}/change/").content.decode()
     assert f"customer:{customer.account_number}" in page
