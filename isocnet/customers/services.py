@@ -102,7 +102,10 @@ def customer_create(
     notes: str = "",
     cc_emails: list[str] | None = None,
     external_id: str | None = None,
+    welcome: bool | None = None,
 ) -> Customer:
+    """``welcome``: send the portal welcome email (default: the setting
+    PORTAL_WELCOME_NEW_CUSTOMERS)."""
     fields = customer_input_clean(
         {
             "name": name,
@@ -143,7 +146,7 @@ def customer_create(
             customer_id=customer.pk,
             after=_snapshot(customer),
         )
-        if settings.PORTAL_WELCOME_NEW_CUSTOMERS:
+        if settings.PORTAL_WELCOME_NEW_CUSTOMERS if welcome is None else welcome:
             from isocnet.customers.portal_access import portal_welcome_locked
 
             portal_welcome_locked(actor=actor, customer=customer, required=False)

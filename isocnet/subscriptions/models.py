@@ -42,6 +42,13 @@ class Subscription(models.Model):
     description = models.CharField(
         max_length=200, blank=True, help_text="Service address, domain, IP ..."
     )
+    external_id = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Id in the previous billing system",
+    )
     start_date = models.DateField()
     next_due_date = models.DateField(
         null=True, blank=True, help_text="Start of the next period to bill"

@@ -81,6 +81,7 @@ def subscription_create(
     price=None,
     description: str = "",
     next_due_date=None,
+    external_id: str | None = None,
 ) -> Subscription:
     """``next_due_date`` (default: the start date) is for services brought
     over from a previous billing system: the periods before it were billed
@@ -103,6 +104,7 @@ def subscription_create(
             quantity=quantity,
             price_override_minor=_price_override(price, customer, plan),
             description=description,
+            external_id=external_id or None,
             start_date=start,
             next_due_date=next_due,
             anchor_day=settings.BILLING_DAY or start.day,

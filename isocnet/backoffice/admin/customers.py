@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -107,6 +108,23 @@ class RecordPaymentForm(forms.Form):
             (inv.number, f"#{inv.number} — balance {inv.balance.format()}, due {inv.due_date}")
             for inv in open_invoices
         ]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV, UTF-8, with a header row")
+    kind = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Guess from the header"),
+            ("customers", "Customers"),
+            ("subscriptions", "Services (subscriptions)"),
+            ("balances", "Opening balances"),
+        ],
+    )
+    dry_run = forms.BooleanField(required=False, label="Only check (import nothing)")
+    welcome = forms.BooleanField(
+        required=False, label="Send new customers the client portal welcome email"
+    )
 
 
 class SubscriptionInline(ReadOnlyInline):
@@ -242,12 +260,49 @@ class CustomerAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
+                "import/",
+                self.admin_site.admin_view(self.import_csv),
+                name="customers_import",
+            ),
+            path(
                 "<int:customer_id>/record-payment/",
                 self.admin_site.admin_view(self.record_payment),
                 name="customers_record_payment",
             ),
             *super().get_urls(),
         ]
+
+    def import_csv(self, request):
+        from isocnet.imports.services import run_import
+
+        if not request.user.has_perm("customers.add_customer"):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                text = data["file"].read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                form.add_error("file", "the file is not UTF-8 text (save it as CSV UTF-8)")
+            else:
+                report = run_import(
+                    actor=Actor.staff(request.user),
+                    kind=data["kind"] or None,
+                    text=text,
+                    dry_run=data["dry_run"],
+                    welcome=data["welcome"],
+                )
+        return TemplateResponse(
+            request,
+            "backoffice/import.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Import from the previous billing system",
+                "form": form,
+                "report": report,
+            },
+        )
 
     def record_payment(self, request, customer_id):
         customer = Customer.objects.filter(pk=customer_id).first()

@@ -1,10 +1,12 @@
 """A realistic small ISP for `make demo`: its price list and ~50 customers.
-Loaded through the same services as the API, idempotently (by plan code and
-customer external id)."""
+The customers and their services arrive as CSV files through the importer
+(isocnet.imports), idempotently (by plan code and external id)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import random
 
 from django.contrib.auth import get_user_model
@@ -16,10 +18,7 @@ from isocnet.catalog.services import plan_create, tax_rate_for_percent
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.customers.models import Customer
-from isocnet.customers.services import customer_create
 from isocnet.invoicing.engine.periods import CYCLE_MONTHS, add_months
-from isocnet.payments.cards import card_attach
-from isocnet.subscriptions.services import subscription_create
 
 DEMO = Actor("demo-loader")
 DECLINING = {3, 17}  # demo customers whose card declines
@@ -246,11 +245,42 @@ def _first_period_on_or_after(start: dt.date, months: int, day: dt.date) -> dt.d
     return current
 
 
-def load_customers(plans: dict[str, Plan], count: int = 50) -> int:
-    """Creates the demo customers that do not exist yet; returns how many."""
+def demo_csv(plans: dict[str, Plan], count: int = 50) -> tuple[str, str]:
+    """The demo ISP's customers and services as the previous billing
+    system would export them (docs/import.md): two CSV texts."""
     rng = random.Random(20261124)  # same customers every time
     today = clock.today()
-    created = 0
+    customers = io.StringIO()
+    services = io.StringIO()
+    cw = csv.writer(customers, lineterminator="\n")
+    sw = csv.writer(services, lineterminator="\n")
+    cw.writerow(
+        [
+            "external_id",
+            "name",
+            "company",
+            "email",
+            "phone",
+            "address_line1",
+            "city",
+            "region",
+            "postal_code",
+            "country",
+            "payment_method",
+            "card_token",
+        ]
+    )
+    sw.writerow(
+        [
+            "external_id",
+            "customer_external_id",
+            "plan",
+            "start_date",
+            "next_due_date",
+            "quantity",
+            "description",
+        ]
+    )
     for i in range(1, count + 1):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         company = rng.choice(COMPANIES)
@@ -274,55 +304,67 @@ def load_customers(plans: dict[str, Plan], count: int = 50) -> int:
         if i in DECLINING:  # on auto debit, due today, and the card will decline
             card, start = True, today - dt.timedelta(days=3)
         external_id = f"demo-{i:04d}"
-        if Customer.objects.filter(external_id=external_id).exists():
-            continue
-        with transaction.atomic():
-            customer = customer_create(
-                actor=DEMO,
-                external_id=external_id,
-                name=f"{first} {last}",
-                company=company,
-                email=f"{_ascii(first)}.{_ascii(last)}.{i}@customers.example",
-                phone=f"+1 217 555 {rng.randint(1000, 9999)}",
-                address={
-                    "line1": street,
-                    "city": city,
-                    "region": region,
-                    "postal_code": postal,
-                    "country": "US",
-                },
-                payment_method="card" if card else "check",
+        token = ""
+        if card:
+            token = (
+                "tok_chargeDeclinedInsufficientFunds"
+                if i in DECLINING
+                else rng.choice(["tok_visa", "tok_visa", "tok_mastercard"])
             )
-            if card:
-                token = (
-                    "tok_chargeDeclinedInsufficientFunds"
-                    if i in DECLINING
-                    else rng.choice(["tok_visa", "tok_visa", "tok_mastercard"])
-                )
-                card_attach(actor=DEMO, customer_id=customer.pk, token=token)
-            for code in [fiber, *extras]:
-                plan = plans[code]
-                months = CYCLE_MONTHS[plan.cycle]
-                slug = _ascii(last)
-                if code.startswith("fiber") or code == "static-ip":
-                    label = street
-                elif code in {"hosting-basic", "hosting-business", "domain-com"}:
-                    label = f"{slug}{i}.example.com"
-                else:
-                    label = ""
-                subscription_create(
-                    actor=DEMO,
-                    customer_id=customer.pk,
-                    plan_id=plan.pk,
-                    start_date=start,
-                    next_due_date=_first_period_on_or_after(
-                        start, months, today - dt.timedelta(days=7)
-                    ),
-                    description=label,
-                    quantity=rng.randint(2, 5) if code == "email-pro" else 1,
-                )
-        created += 1
-    return created
+        cw.writerow(
+            [
+                external_id,
+                f"{first} {last}",
+                company,
+                f"{_ascii(first)}.{_ascii(last)}.{i}@customers.example",
+                f"+1 217 555 {rng.randint(1000, 9999)}",
+                street,
+                city,
+                region,
+                postal,
+                "US",
+                "card" if card else "check",
+                token,
+            ]
+        )
+        for code in [fiber, *extras]:
+            plan = plans[code]
+            months = CYCLE_MONTHS[plan.cycle]
+            slug = _ascii(last)
+            if code.startswith("fiber") or code == "static-ip":
+                label = street
+            elif code in {"hosting-basic", "hosting-business", "domain-com"}:
+                label = f"{slug}{i}.example.com"
+            else:
+                label = ""
+            next_due = _first_period_on_or_after(start, months, today - dt.timedelta(days=7))
+            quantity = rng.randint(2, 5) if code == "email-pro" else 1
+            sw.writerow(
+                [
+                    f"{external_id}-{code}",
+                    external_id,
+                    code,
+                    start.isoformat(),
+                    next_due.isoformat(),
+                    quantity,
+                    label,
+                ]
+            )
+    return customers.getvalue(), services.getvalue()
+
+
+def load_customers(plans: dict[str, Plan], count: int = 50) -> int:
+    """Bring the demo customers in through the importer, as a provider
+    moving from its old system would. Returns how many were new."""
+    from isocnet.imports.services import run_import
+
+    customers, services = demo_csv(plans, count)
+    before = Customer.objects.count()
+    for text in (customers, services):
+        report = run_import(actor=DEMO, kind=None, text=text, welcome=True)
+        if not report.ok:
+            raise RuntimeError(report.summary())
+    return Customer.objects.count() - before
 
 
 def record_partial_check_payment() -> str | None:
