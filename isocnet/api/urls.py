@@ -1,7 +1,15 @@
-from isocnet.api.v1 import billing_runs, customers, invoices, payments, plans, subscriptions
+from isocnet.api.v1 import (
+    billing_runs,
+    customers,
+    invoices,
+    payments,
+    plans,
+    reports,
+    subscriptions,
+)
 from isocnet.api.v1.base import api
 
-for module in (plans, customers, subscriptions, invoices, payments, billing_runs):
+for module in (plans, customers, subscriptions, invoices, payments, billing_runs, reports):
     api.add_router("", module.router)
 
 urlpatterns = api.urls
