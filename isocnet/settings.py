@@ -165,6 +165,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "isocnet.api.idempotency.IdempotencyMiddleware",
 ]
 
 # Logins: axes counts failures before Django checks the password.

@@ -11,30 +11,37 @@ from isocnet.api.models import ApiToken
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
-from isocnet.core.errors import Conflict
+from isocnet.core.errors import Conflict, InvalidInput
 from isocnet.core.validation import clean_line
 
 TOKEN_PREFIX = "isk_"
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def apikey_create(*, actor: Actor, name: str) -> tuple[ApiToken, str]:
-    """Returns the row and the token itself, which is not stored anywhere."""
+def apikey_create(*, actor: Actor, name: str, scope: str = "write") -> tuple[ApiToken, str]:
+    """Returns the row and the token itself, which is not stored anywhere.
+    ``scope``: ``read`` (GET only) or ``write``."""
     name = clean_line(name, "name", max_length=80)
+    if scope not in {"read", "write"}:
+        raise InvalidInput("must be read or write", field="scope")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     try:
         with transaction.atomic():
             row = ApiToken.objects.create(
-                name=name, prefix=token[:10], token_hash=_digest(token), created_at=clock.now()
+                name=name,
+                prefix=token[:10],
+                token_hash=token_digest(token),
+                scope=scope,
+                created_at=clock.now(),
             )
             audit_record(
                 actor=actor,
                 action="apikey.create",
                 obj=row,
-                after={"name": name, "prefix": row.prefix},
+                after={"name": name, "prefix": row.prefix, "scope": scope},
             )
     except IntegrityError:
         raise Conflict(f"an API key named {name!r} already exists", field="name") from None
@@ -53,7 +60,7 @@ def apikey_revoke(*, actor: Actor, name: str) -> ApiToken:
 def apikey_authenticate(token: str) -> ApiToken | None:
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    row = ApiToken.objects.filter(token_hash=_digest(token), revoked_at__isnull=True).first()
+    row = ApiToken.objects.filter(token_hash=token_digest(token), revoked_at__isnull=True).first()
     if row is None:
         return None
     now = clock.now()

@@ -36,5 +36,12 @@ class Conflict(BillingError):
     code = "conflict"
 
 
+class Forbidden(BillingError):
+    """The actor's role (or the API key's scope) does not allow this."""
+
+    status_code = 403
+    code = "forbidden"
+
+
 class InvoiceImmutable(Conflict):
     code = "invoice_immutable"

@@ -11,13 +11,15 @@ from ninja.security import HttpBearer
 
 from isocnet.api.tokens import apikey_authenticate
 from isocnet.core.actors import Actor
-from isocnet.core.errors import BillingError
+from isocnet.core.errors import BillingError, Forbidden
 
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):
         row = apikey_authenticate(token)
         if row is not None:
+            if row.scope == "read" and request.method not in {"GET", "HEAD", "OPTIONS"}:
+                raise Forbidden(f"the API key {row.name!r} is read-only")
             request.actor = Actor.api(row.name)
         return row
 

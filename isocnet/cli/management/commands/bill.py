@@ -43,6 +43,10 @@ class Command(BaseCommand):
 
         with clock.frozen_at(day) if date else contextlib.nullcontext():
             summary = billing_run(date=day, dry_run=dry_run, actor=Actor("cli"), progress=progress)
+        if not dry_run:
+            from isocnet.api.idempotency import idempotency_purge
+
+            idempotency_purge()  # the daily run is also the daily housekeeping
         out = self.stdout
         mode = "DRY RUN — nothing written" if dry_run else f"run #{summary.run.pk}"
         out.write(f"Billing {day} ({mode})")
