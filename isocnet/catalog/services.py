@@ -14,6 +14,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput
+from isocnet.core.permissions import require
 from isocnet.core.validation import (
     clean_choice,
     clean_currency,
@@ -40,6 +41,7 @@ def clean_percent(value, field: str) -> Decimal:
 
 
 def tax_rate_create(*, actor: Actor, name: str, rate) -> TaxRate:
+    require(actor, "catalog.edit")
     name = clean_line(name, "name", max_length=100)
     percent = clean_percent(rate, "rate")
     with transaction.atomic():
@@ -77,6 +79,7 @@ def plan_create(
     code: str | None = None,
     currency: str | None = None,
 ) -> Plan:
+    require(actor, "catalog.edit")
     name = clean_line(name, "name", max_length=200)
     currency = clean_currency(currency or settings.CURRENCY, "currency")
     cycle = clean_choice(cycle, "cycle", BillingCycle)

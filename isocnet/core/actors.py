@@ -10,10 +10,13 @@ from dataclasses import dataclass
 class Actor:
     label: str  # "system", "staff:alice", "api:ops-script", "customer:C100042"
     user_id: int | None = None
+    role: str | None = None  # staff: support, clerk or manager (core.permissions)
 
     @classmethod
     def staff(cls, user) -> Actor:
-        return cls(f"staff:{user.get_username()}", user.pk)
+        from isocnet.core.permissions import role_of
+
+        return cls(f"staff:{user.get_username()}", user.pk, role_of(user))
 
     @classmethod
     def api(cls, token_name: str) -> Actor:

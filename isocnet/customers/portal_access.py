@@ -17,6 +17,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput
+from isocnet.core.permissions import require
 from isocnet.core.validation import clean_email
 from isocnet.customers.models import Customer, CustomerStatus, PortalUser
 from isocnet.notifications.models import MessageKind, OutboxMessage
@@ -86,6 +87,7 @@ def portal_welcome_locked(*, actor: Actor, customer: Customer, required: bool) -
 
 def portal_invite(*, actor: Actor, customer_id: int) -> PortalUser:
     """Staff invite a customer to the portal (again, if they lost the email)."""
+    require(actor, "notice.send")
     from isocnet.customers.services import customer_lock
 
     with transaction.atomic():

@@ -11,6 +11,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.permissions import require
 from isocnet.core.sequences import sequence_take
 from isocnet.core.validation import (
     clean_choice,
@@ -106,6 +107,7 @@ def customer_create(
 ) -> Customer:
     """``welcome``: send the portal welcome email (default: the setting
     PORTAL_WELCOME_NEW_CUSTOMERS)."""
+    require(actor, "customer.edit")
     fields = customer_input_clean(
         {
             "name": name,
@@ -189,6 +191,7 @@ def customer_input_clean(data: dict, *, partial: bool = False) -> dict:
 def customer_update(*, actor: Actor, customer_id: int, changes: dict) -> Customer:
     """Partial update. ``changes`` uses the API's field names (``address`` is
     a partial dict). Unknown fields are refused, naming them."""
+    require(actor, "customer.edit")
     if "external_id" in changes:
         raise InvalidInput("is not a field that can be changed", field="external_id")
     with transaction.atomic():

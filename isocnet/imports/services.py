@@ -23,6 +23,7 @@ from isocnet.catalog.models import Plan
 from isocnet.core.actors import Actor
 from isocnet.core.errors import BillingError, InvalidInput
 from isocnet.core.money import Money, MoneyError
+from isocnet.core.permissions import require
 from isocnet.core.validation import clean_date, clean_line, clean_money
 from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_create, customer_input_clean, customer_update
@@ -165,6 +166,7 @@ def run_import(
     """Import one CSV file (its text). ``kind``: customers, subscriptions or
     balances (None: guessed from the header). ``welcome``: send new
     customers the portal welcome email."""
+    require(actor, "import")
     if kind is None:
         first = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
         kind = detect_kind(h.strip() for h in first)

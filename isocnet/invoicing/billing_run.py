@@ -25,6 +25,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
+from isocnet.core.permissions import require
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import BillingError
 from isocnet.core.money import Money
@@ -238,6 +239,8 @@ def billing_run(
     dry_run: bool = False,
     progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
 ) -> RunSummary:
+    if not dry_run:  # a preview is a read: anyone may look
+        require(actor, "billing.run")
     customer_ids = due_customer_ids(date)
     summary = RunSummary(date=date, dry_run=dry_run, run=None, customers=len(customer_ids))
     summary.total = Money.zero(settings.CURRENCY)

@@ -10,6 +10,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.permissions import require
 from isocnet.core.sequences import sequence_take
 from isocnet.core.validation import clean_line, clean_money
 from isocnet.invoicing.balances import invoice_settle
@@ -23,6 +24,7 @@ def credit_note_create(*, actor: Actor, invoice_number: str, amount, reason: str
     """Credit (part of) an issued invoice. What the customer still owed on
     it is reduced; any excess (the invoice was already paid) becomes account
     credit. The invoice itself is not changed."""
+    require(actor, "credit_note")
     reason = clean_line(reason, "reason", max_length=300)
     invoice_id = Invoice.objects.filter(number=invoice_number).values_list("pk", flat=True).first()
     if invoice_id is None:

@@ -20,6 +20,7 @@ from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.money import Money, is_float
+from isocnet.core.permissions import require
 from isocnet.core.sequences import sequence_take
 from isocnet.core.validation import clean_date, clean_line, clean_text
 from isocnet.customers.services import customer_lock
@@ -72,6 +73,7 @@ def invoice_lock(invoice_id) -> Invoice:
 def invoice_create_draft(
     *, actor: Actor, customer_id: int, due_date=None, notes: str = ""
 ) -> Invoice:
+    require(actor, "invoice.create")
     due = clean_date(due_date, "due_date") if due_date is not None else None
     notes = clean_text(notes, "notes", max_length=2000, required=False)
     with transaction.atomic():
@@ -100,6 +102,7 @@ def invoice_add_line(
     period_start: dt.date | None = None,
     period_end: dt.date | None = None,
 ) -> InvoiceLine:
+    require(actor, "invoice.create")
     description = clean_line(description, "description", max_length=300)
     quantity = _quantity(quantity)
     if (period_start is None) != (period_end is None):
@@ -195,6 +198,7 @@ def invoice_issue(
     """Freeze a draft: number it from its series, snapshot the customer,
     fix the due date, then apply available account credit (setting
     AUTO_APPLY_CREDIT)."""
+    require(actor, "invoice.create")
     issued_on = clean_date(issue_date, "issue_date") if issue_date is not None else clock.today()
     with transaction.atomic():
         invoice = invoice_lock(invoice_id)
@@ -257,6 +261,7 @@ def issue_locked(
 def invoice_void(*, actor: Actor, invoice_id: int, reason: str) -> Invoice:
     """Void an invoice nothing has been applied to (a draft or an unpaid
     invoice). Its number stays used: the series keeps no gap."""
+    require(actor, "invoice.void")
     reason = clean_line(reason, "reason", max_length=300)
     with transaction.atomic():
         invoice = invoice_lock(invoice_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from isocnet.core import clock
+from isocnet.core.permissions import require
 from isocnet.notifications.models import OutboxMessage
 
 
@@ -56,6 +57,7 @@ def _wake_sender() -> None:
 def message_resend(*, actor, message_id: int) -> OutboxMessage:
     """Send a message again, exactly as it was rendered (same text, same
     PDF), as a new outbox row with its own Message-ID."""
+    require(actor, "notice.send")
     from isocnet.core.audit import audit_record
     from isocnet.core.errors import Conflict, NotFound
 

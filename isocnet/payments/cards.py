@@ -10,6 +10,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.permissions import require
 from isocnet.customers.services import customer_lock
 from isocnet.payments.gateways import get_gateway
 from isocnet.payments.gateways.base import GatewayError
@@ -38,6 +39,7 @@ def card_attach(
     """Attach the card behind a gateway token. ``keep=False``: a card used
     for one payment only; it is recorded (the payment names it) but not
     kept on file."""
+    require(actor, "card.manage")
     if not isinstance(token, str) or not token.strip():
         raise InvalidInput(
             "is required: a token from the payment gateway's card form", field="token"
@@ -89,6 +91,7 @@ def card_attach(
 
 
 def card_remove(*, actor: Actor, customer_id: int, card_id: int) -> PaymentMethod:
+    require(actor, "card.manage")
     with transaction.atomic():
         card = _card_locked(customer_id, card_id)
         was_default = card.is_default
@@ -114,6 +117,7 @@ def card_remove(*, actor: Actor, customer_id: int, card_id: int) -> PaymentMetho
 
 
 def card_set_default(*, actor: Actor, customer_id: int, card_id: int) -> PaymentMethod:
+    require(actor, "card.manage")
     with transaction.atomic():
         card = _card_locked(customer_id, card_id)
         if card.is_default:

@@ -28,6 +28,7 @@ from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput
 from isocnet.core.money import Money
+from isocnet.core.permissions import require
 from isocnet.customers.models import PaymentPreference
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
@@ -234,6 +235,7 @@ def charge_invoice(
     """Charge (part of) an invoice's balance to a card (the default card
     unless one is given). Returns the settled call, or None if nothing was
     owed or there is no card."""
+    require(actor, "card.charge")
     call = _start(actor=actor, invoice_id=invoice_id, amount=amount, card=card)
     if call is None:
         return None

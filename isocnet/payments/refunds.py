@@ -22,6 +22,7 @@ from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput
 from isocnet.core.money import Money
+from isocnet.core.permissions import require
 from isocnet.core.validation import clean_choice, clean_line, clean_money
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.balances import invoice_settle
@@ -55,6 +56,7 @@ def _net_allocated(payment: Payment) -> int:
 def refund_create(
     *, actor: Actor, payment_id: int, amount, destination: str, reason: str
 ) -> Refund:
+    require(actor, "refund")
     destination = clean_choice(destination, "destination", Refund.Destination)
     reason = clean_line(reason, "reason", max_length=300)
     with transaction.atomic():

@@ -12,6 +12,7 @@ from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict
 from isocnet.core.money import Money
+from isocnet.core.permissions import require
 from isocnet.core.validation import clean_line
 from isocnet.customers.models import Customer
 from isocnet.invoicing.balances import invoice_settle
@@ -31,6 +32,7 @@ def payment_return(
     voided, the invoices it paid are open again, the credit it created is
     taken back (from the invoices that used it, if need be), the customer is
     told, and RETURNED_PAYMENT_FEE (if set) is charged on the next invoice."""
+    require(actor, "payment.return")
     from django.conf import settings
 
     reason = clean_line(reason, "reason", max_length=300)

@@ -21,6 +21,7 @@ from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.money import Money
+from isocnet.core.permissions import require
 from isocnet.core.validation import clean_choice, clean_date, clean_line, clean_money
 from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_lock
@@ -66,6 +67,7 @@ def payment_record(
     ``invoice_number`` it is applied to that invoice; otherwise to the
     customer's open invoices, oldest due first. Whatever is left becomes
     account credit. Card payments go through payments.collection."""
+    require(actor, "payment.record")
     method = clean_choice(method, "method", PaymentKind)
     reference = clean_line(reference, "reference", max_length=120, required=False)
     received = clean_date(received_on, "date") if received_on is not None else clock.today()
@@ -228,6 +230,7 @@ def credit_apply_locked(*, actor: Actor, invoice: Invoice) -> Money:
 
 
 def credit_apply(*, actor: Actor, invoice_id: int) -> Money:
+    require(actor, "credit.adjust")
     from isocnet.invoicing.services import invoice_lock
 
     with transaction.atomic():
@@ -236,6 +239,7 @@ def credit_apply(*, actor: Actor, invoice_id: int) -> Money:
 
 def credit_adjust(*, actor: Actor, customer_id: int, amount, memo: str) -> CreditEntry:
     """Grant (positive) or withdraw (negative) account credit by hand."""
+    require(actor, "credit.adjust")
     memo = clean_line(memo, "memo", max_length=300)
     with transaction.atomic():
         customer: Customer = customer_lock(customer_id)

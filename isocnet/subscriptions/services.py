@@ -16,6 +16,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.permissions import require
 from isocnet.core.validation import clean_date, clean_line, clean_money, clean_positive_int
 from isocnet.customers.models import Customer, CustomerStatus
 from isocnet.customers.services import customer_lock
@@ -86,6 +87,7 @@ def subscription_create(
     """``next_due_date`` (default: the start date) is for services brought
     over from a previous billing system: the periods before it were billed
     there. It must fall on or after the start date."""
+    require(actor, "service.change")
     start = clean_date(start_date, "start_date")
     next_due = clean_date(next_due_date, "next_due_date") if next_due_date is not None else start
     if next_due < start:
@@ -145,6 +147,7 @@ def subscription_change(*, actor: Actor, subscription_id, changes: dict) -> Subs
     resume, cancel). A change of plan or quantity applies from the next
     billing period; cancellation takes effect at period end unless
     ``"immediate": true``."""
+    require(actor, "service.change")
     allowed = {"plan", "quantity", "price", "description", "status", "immediate"}
     for key in changes:
         if key not in allowed:
