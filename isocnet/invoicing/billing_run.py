@@ -25,10 +25,10 @@ from django.db import DatabaseError, IntegrityError, transaction
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
-from isocnet.core.permissions import require
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import BillingError
 from isocnet.core.money import Money
+from isocnet.core.permissions import require
 from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.billing_plan import BILLABLE, CustomerPlan, _charge_line, customer_plan
