@@ -20,9 +20,8 @@ from isocnet.customers.services import customer_create, customer_input_clean, cu
 from isocnet.invoicing.models import (
     Invoice,
 )
-from isocnet.payments.models import (
-    PaymentKind,
-)
+from isocnet.notifications.models import OutboxMessage
+from isocnet.payments.models import Payment, PaymentKind, PaymentMethod
 from isocnet.payments.selectors import account_summary
 from isocnet.payments.services import payment_record
 from isocnet.subscriptions.models import Subscription
@@ -142,6 +141,30 @@ class InvoiceInline(ReadOnlyInline):
     balance_display = money_column("balance_minor", "Balance")
 
 
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = ["received_on", "method", "reference", "amount_display", "status"]
+    readonly_fields = fields
+    show_change_link = True
+    amount_display = money_column("amount_minor", "Amount")
+
+
+class CardInline(ReadOnlyInline):
+    model = PaymentMethod
+    fields = ["brand", "last4", "exp_month", "exp_year", "is_default", "removed_at"]
+    readonly_fields = fields
+    verbose_name = "card"
+
+
+class MessageInline(ReadOnlyInline):
+    model = OutboxMessage
+    fk_name = "customer"
+    fields = ["created_at", "kind", "subject", "status", "sent_at"]
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name = "message sent"
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     form = CustomerForm
@@ -155,9 +178,18 @@ class CustomerAdmin(admin.ModelAdmin):
         "currency",
     ]
     list_filter = ["status", "payment_method", "tax_exempt", "currency", "country"]
-    search_fields = ["account_number", "name", "company", "email", "external_id", "phone"]
+    search_fields = [
+        "account_number",
+        "name",
+        "company",
+        "email",
+        "external_id",
+        "phone",
+        "=invoices__number",
+        "=payments__reference",
+    ]
     readonly_fields = ["account_number", "external_id", "created_at", "updated_at"]
-    inlines = [SubscriptionInline, InvoiceInline]
+    inlines = [SubscriptionInline, InvoiceInline, PaymentInline, CardInline, MessageInline]
     actions = ["send_portal_invitation"]
 
     @admin.action(description="Send a client portal invitation (set-password link)")
@@ -178,6 +210,9 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else []  # a new customer has nothing to list yet
 
     def get_fieldsets(self, request, obj=None):
         contact = ("Contact", {"fields": ["name", "company", "email", "phone"]})
@@ -246,15 +281,28 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.display(description="Account")
     def account_summary_display(self, obj):
+        from django.utils.html import format_html_join
+
+        from isocnet.backoffice.actions import ACTIONS
+
         summary = account_summary(obj)
         url = reverse("admin:customers_record_payment", args=[obj.pk])
+        buttons = format_html_join(
+            " ",
+            '<a class="button" style="margin:2px 0;display:inline-block" href="{}">{}</a>',
+            (
+                (reverse("admin:customers_action", args=[obj.pk, a.name]), a.label)
+                for a in ACTIONS.values()
+            ),
+        )
         return format_html(
             "Open invoices {} · credit {} · balance <strong>{}</strong> · "
-            '<a class="button" href="{}">Record a payment</a>',
+            '<a class="button" href="{}">Record a payment</a><br><br>{}',
             summary.open_invoices.format(),
             summary.credit.format(),
             summary.balance.format(),
             url,
+            buttons,
         )
 
     def get_urls(self):
@@ -265,12 +313,45 @@ class CustomerAdmin(admin.ModelAdmin):
                 name="customers_import",
             ),
             path(
+                "<int:customer_id>/do/<str:action>/",
+                self.admin_site.admin_view(self.staff_action),
+                name="customers_action",
+            ),
+            path(
                 "<int:customer_id>/record-payment/",
                 self.admin_site.admin_view(self.record_payment),
                 name="customers_record_payment",
             ),
             *super().get_urls(),
         ]
+
+    def staff_action(self, request, customer_id, action):
+        from isocnet.backoffice.actions import ACTIONS
+
+        customer = Customer.objects.filter(pk=customer_id).first()
+        spec = ACTIONS.get(action)
+        if customer is None or spec is None:
+            raise Http404("no such customer or action")
+        form = spec.form(request.POST if request.method == "POST" else None, customer=customer)
+        if request.method == "POST" and form.is_valid():
+            try:
+                done = spec.run(Actor.staff(request.user), customer, form.cleaned_data)
+            except BillingError as exc:
+                field = (exc.field or "").split(".")[0]
+                form.add_error(field if field in form.fields else None, exc.message)
+            else:
+                self.message_user(request, done)
+                return redirect("admin:customers_customer_change", customer.pk)
+        return TemplateResponse(
+            request,
+            "backoffice/action.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"{spec.label} — {customer}",
+                "customer": customer,
+                "form": form,
+            },
+        )
 
     def import_csv(self, request):
         from isocnet.imports.services import run_import

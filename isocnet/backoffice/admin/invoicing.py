@@ -158,6 +158,63 @@ class BillingRunAdmin(ReadOnlyAdmin):
         "reconciled",
     ]
     readonly_fields = fields
+    change_list_template = "backoffice/billingrun_change_list.html"
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path("start/", self.admin_site.admin_view(self.start), name="billing_run_start"),
+            *super().get_urls(),
+        ]
+
+    def start(self, request):
+        """Preview (anyone) or run (billing managers) the billing for a day."""
+        from django import forms
+        from django.shortcuts import redirect
+        from django.template.response import TemplateResponse
+
+        from isocnet.core import clock
+        from isocnet.core.actors import Actor
+        from isocnet.core.errors import BillingError
+        from isocnet.invoicing.billing_run import billing_run
+
+        class RunForm(forms.Form):
+            date = forms.DateField(
+                initial=clock.today, widget=forms.DateInput(attrs={"type": "date"})
+            )
+            preview = forms.BooleanField(
+                required=False, initial=True, label="Preview only (nothing is written)"
+            )
+
+        form = RunForm(request.POST or None)
+        summary = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                summary = billing_run(
+                    date=form.cleaned_data["date"],
+                    actor=Actor.staff(request.user),
+                    dry_run=form.cleaned_data["preview"],
+                )
+            except BillingError as exc:
+                form.add_error(None, exc.message)
+            else:
+                if summary.run is not None:
+                    self.message_user(
+                        request,
+                        f"Billing run done: {summary.invoices} invoices, {summary.total.format()}.",
+                    )
+                    return redirect("admin:invoicing_billingrun_change", summary.run.pk)
+        return TemplateResponse(
+            request,
+            "backoffice/billing_run_start.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Run billing",
+                "form": form,
+                "summary": summary,
+            },
+        )
 
 
 @admin.register(Charge)
