@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
+from functools import lru_cache
 
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
@@ -36,13 +38,62 @@ def _error(status: int, message: str) -> JsonResponse:
     )
 
 
+@lru_cache(maxsize=1)
+def _routes() -> list[tuple[re.Pattern, dict[str, set[str]]]]:
+    """The API's operations from its OpenAPI document: path pattern, and for
+    each method the names of its query parameters."""
+    from isocnet.api.v1.base import api
+
+    routes = []
+    for template, operations in api.get_openapi_schema()["paths"].items():
+        pattern = re.compile("^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(template)) + "$")
+        routes.append(
+            (
+                pattern,
+                {
+                    method.upper(): {
+                        p["name"] for p in op.get("parameters", []) if p.get("in") == "query"
+                    }
+                    for method, op in operations.items()
+                },
+            )
+        )
+    return routes
+
+
+def _operation(path: str, method: str) -> set[str] | None:
+    """The query parameters of the operation, or None when there is none."""
+    for pattern, methods in _routes():
+        if pattern.match(path):
+            return methods.get(method)
+    return None
+
+
 class IdempotencyMiddleware:
+    """Also refuses query parameters an operation does not have (a typo
+    such as ?stauts=unpaid would otherwise list everything)."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if not request.path.startswith(PREFIX):
+            return self.get_response(request)
+        declared = _operation(request.path, request.method)
+        if declared is None:
+            return self.get_response(request)  # the API answers 404 or 405
+        unknown = sorted(set(request.GET) - declared)
+        if unknown:
+            return JsonResponse(
+                {
+                    "error": "invalid_input",
+                    "message": f"{unknown[0]}: is not a parameter of this operation",
+                    "field": unknown[0],
+                },
+                status=422,
+            )
         key = request.META.get(HEADER)
-        if key is None or request.method not in WRITES or not request.path.startswith(PREFIX):
+        if key is None or request.method not in WRITES:
             return self.get_response(request)
         if not key or len(key) > 200 or not key.isprintable():
             return _error(422, "must be 1 to 200 printable characters")

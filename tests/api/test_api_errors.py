@@ -138,3 +138,14 @@ def test_plan_in_other_currency_needs_a_price(api, today):
     )
     assert ok.status_code == 201
     assert ok.body["price"] == "45.00"
+
+
+def test_unknown_query_parameters_and_loose_dates_are_refused(api):
+    typo = api.get("/invoices?stauts=unpaid")
+    assert typo.status_code == 422 and typo.body["field"] == "stauts"
+    loose = api.get("/invoices?issued_to=0")
+    assert loose.status_code == 422 and "YYYY-MM-DD" in loose.body["message"]
+    assert api.get("/invoices?issued_to=2026-11-20").status_code == 200
+    huge = api.get(f"/invoices?customer={2**70}")
+    assert huge.status_code == 422
+    assert api.get("/customers?offset=100000000000").status_code == 422

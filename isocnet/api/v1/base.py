@@ -24,7 +24,48 @@ class BearerToken(HttpBearer):
         return row
 
 
-api = NinjaAPI(
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+_COMMON = {
+    401: "No valid API key (Authorization: Bearer <key>)",
+    422: "Invalid input: the message names the field and the reason",
+}
+_WRITES = {
+    400: "The body is not valid JSON",
+    403: "The API key is read-only",
+    409: "Conflict with the current state, or an Idempotency-Key still in flight",
+}
+
+
+class BillingAPI(NinjaAPI):
+    """Adds to every operation the answers every operation can give (no
+    key, invalid input; for writes: bad JSON, read-only key, conflicts) and
+    the Idempotency-Key header, so the document is complete."""
+
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema["paths"].values():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                extra = dict(_COMMON)
+                if method in {"post", "put", "patch", "delete"}:
+                    extra.update(_WRITES)
+                    operation.setdefault("parameters", []).append(
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": "Send the same key again to get the first answer "
+                            "back instead of doing the work twice (docs/api.md)",
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                        }
+                    )
+                for code, description in extra.items():
+                    if code not in responses and str(code) not in responses:
+                        responses[code] = {"description": description, "content": _ERROR}
+        return schema
+
+
+api = BillingAPI(
     title="ISOCNET Billing API",
     version="1",
     description='Billing for internet and hosting providers. Money is a JSON string ("49.95"); '
@@ -97,6 +138,14 @@ def on_http_error(request, exc: HttpError):
         message = "body: is not valid JSON"
     return api.create_response(
         request, {"error": "bad_request", "message": message}, status=exc.status_code
+    )
+
+
+@api.exception_handler(OverflowError)
+def on_overflow(request, exc):
+    # an id beyond what the database can hold names nothing
+    return api.create_response(
+        request, {"error": "not_found", "message": "no such record"}, status=404
     )
 
 

@@ -3,7 +3,7 @@ import datetime as dt
 from ninja import Query, Router, Schema
 
 from isocnet.api.v1.pagination import PageParams, page
-from isocnet.api.v1.schemas import ErrorOut
+from isocnet.api.v1.schemas import ErrorOut, Id, IsoDate
 from isocnet.core.errors import NotFound
 from isocnet.invoicing.models import Invoice
 
@@ -100,10 +100,10 @@ def invoice_out(inv: Invoice) -> dict:
 
 
 class InvoiceFilter(Schema):
-    customer: int | None = None
+    customer: Id | None = None
     status: str | None = None
-    issued_from: dt.date | None = None
-    issued_to: dt.date | None = None
+    issued_from: IsoDate | None = None
+    issued_to: IsoDate | None = None
 
 
 @router.get("/invoices", response=InvoicePage)

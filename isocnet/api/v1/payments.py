@@ -5,7 +5,7 @@ from ninja import Query, Router, Schema, Status
 
 from isocnet.api.v1.base import actor_of
 from isocnet.api.v1.pagination import PageParams, page
-from isocnet.api.v1.schemas import ErrorOut, Strict
+from isocnet.api.v1.schemas import ErrorOut, Id, Strict
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.validation import clean_money
 from isocnet.customers.models import Customer
@@ -83,7 +83,7 @@ def remove_card(request, customer_id: int, card_id: int):
 
 class PaymentIn(Strict):
     invoice: str | None = None
-    customer: int | None = None
+    customer: Id | None = None
     amount: str
     method: str
     reference: str = ""
@@ -183,7 +183,7 @@ def create_payment(request, payload: PaymentIn):
 
 
 class PaymentFilter(Schema):
-    customer: int | None = None
+    customer: Id | None = None
     method: str | None = None
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 from django.http import StreamingHttpResponse
 from ninja import Query, Router, Schema
 
-from isocnet.api.v1.schemas import ErrorOut
+from isocnet.api.v1.schemas import ErrorOut, IsoDate
 from isocnet.core import clock
 from isocnet.core.errors import InvalidInput
 from isocnet.core.money import Money
@@ -17,8 +17,8 @@ router = Router(tags=["reports"])
 
 
 class Period(Schema):
-    start: dt.date
-    end: dt.date
+    start: IsoDate
+    end: IsoDate
 
 
 @router.get(
