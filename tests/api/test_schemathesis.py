@@ -29,7 +29,22 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_applica
 
 
 @pytest.fixture
-def token(db):
+def in_test_transaction():
+    """Calling the WSGI app directly would end each request by closing the
+    database connection (Django's request_finished), and with it the test's
+    transaction; Django's own test client does the same as this."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(db, in_test_transaction):
     customer = make_customer()
     make_invoice(customer, lines=(("Fiber", "49.95", None),))
     return apikey_create(actor=ACTOR, name="schemathesis")[1]
