@@ -1,4 +1,5 @@
 from isocnet.api.v1 import (
+    billing_ops,
     billing_runs,
     customers,
     invoices,
@@ -9,7 +10,16 @@ from isocnet.api.v1 import (
 )
 from isocnet.api.v1.base import api
 
-for module in (plans, customers, subscriptions, invoices, payments, billing_runs, reports):
+for module in (
+    plans,
+    customers,
+    subscriptions,
+    invoices,
+    payments,
+    billing_runs,
+    billing_ops,
+    reports,
+):
     api.add_router("", module.router)
 
 urlpatterns = api.urls

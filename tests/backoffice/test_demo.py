@@ -63,3 +63,20 @@ def test_demo_prints_a_customer_login_that_opens_the_portal(today, capsys, clien
     assert response.status_code == 302
     page = client.get("/portal/dashboard/").content.decode()
     assert "Unpaid invoices" in page and "Pay now" in page
+
+
+def test_the_back_office_reports_show_the_demo_data(today, capsys, client):
+    from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+
+    call_command("demo", customers=10)
+    capsys.readouterr()
+    client.force_login(get_user_model().objects.get(username="staff"))
+    page = client.get("/admin/reports/").content.decode()
+    open_total = sum(
+        Invoice.objects.filter(status__in=OPEN_STATUSES).values_list("balance_minor", flat=True)
+    )
+    assert open_total > 0
+    dollars = f"${open_total // 100:,}.{open_total % 100:02d}"
+    assert f'id="aging-total">{dollars}' in page
+    assert "Fiber" in page  # revenue by plan
+    assert Customer.objects.filter(external_id__startswith="demo-").count() == 10  # imported
