@@ -227,6 +227,12 @@ def reports(request):
             {"month": r.month, "plan": r.plan, "amount": _money(r.amount_minor)} for r in revenue
         ],
         "revenue_chart": _chart([(m.strftime("%b %y"), v) for m, v in by_month]),
+        "receivables_chart": _chart(
+            [
+                (d.strftime("%b %y"), selectors.receivables_at(d))
+                for d in selectors.month_ends(start, min(end, today))
+            ]
+        ),
         "payments": [{"p": p, "amount": _money(p.amount_minor)} for p in payments],
         "deposit": deposit,
         "deposit_day": day,

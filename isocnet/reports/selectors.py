@@ -189,3 +189,56 @@ def renewal_amount(subscription: Subscription) -> Money:
         else subscription.plan.price_minor
     )
     return Money.from_minor(unit * subscription.quantity, subscription.customer.currency)
+
+
+def receivables_at(day: dt.date, currency: str | None = None) -> int:
+    """What customers owed at the end of ``day`` (minor units): invoices
+    issued by then, less what had been paid, credited and applied by then.
+    A returned payment counts until it was returned; a voided invoice not
+    at all once voided. Today it equals the aging total."""
+    from django.utils import timezone
+
+    from isocnet.invoicing.models import CreditNote
+    from isocnet.payments.models import Allocation, CreditEntry, CreditKind, PaymentStatus
+
+    currency = currency or settings.CURRENCY
+    end = timezone.make_aware(dt.datetime.combine(day, dt.time.max))
+    invoices = (
+        Invoice.objects.filter(currency=currency, issue_date__lte=day)
+        .exclude(status=InvoiceStatus.DRAFT)
+        .exclude(voided_at__lte=end)
+    )
+    total = invoices.aggregate(s=Sum("total_minor"))["s"] or 0
+    paid = (
+        Allocation.objects.filter(invoice__in=invoices, created_at__lte=end)
+        .filter(Q(payment__status=PaymentStatus.SUCCEEDED) | Q(payment__voided_at__gt=end))
+        .aggregate(s=Sum("amount_minor"))["s"]
+        or 0
+    )
+    credit = -(
+        CreditEntry.objects.filter(
+            invoice__in=invoices,
+            kind__in=[CreditKind.APPLIED, CreditKind.UNAPPLIED],
+            created_at__lte=end,
+        ).aggregate(s=Sum("amount_minor"))["s"]
+        or 0
+    )
+    noted = (
+        CreditNote.objects.filter(invoice__in=invoices, issue_date__lte=day).aggregate(
+            s=Sum("applied_minor")
+        )["s"]
+        or 0
+    )
+    return total - paid - credit - noted
+
+
+def month_ends(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The last day of each month from ``start`` to ``end`` (``end`` itself
+    for the month not yet over)."""
+    days = []
+    month = start.replace(day=1)
+    while month <= end:
+        following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        days.append(min(following - dt.timedelta(days=1), end))
+        month = following
+    return days

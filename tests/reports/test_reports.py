@@ -149,3 +149,27 @@ def test_exports_and_aging_through_the_api_and_the_cli(ledger, api, tmp_path, to
     out = tmp_path / "inv.csv"
     call_command("export", "invoices", "--from", "2026-01-01", "--to", "2026-12-31", "-o", str(out))
     assert len(out.read_text().splitlines()) == 5
+
+
+def test_receivables_over_time_end_at_the_aging_total(ledger):
+    assert selectors.receivables_at(D(2026, 5, 31)) == 0
+    assert selectors.receivables_at(D(2026, 6, 30)) == 10000
+    assert selectors.receivables_at(D(2026, 9, 30)) == 20000
+    today = D(2026, 11, 20)
+    assert selectors.receivables_at(today) == selectors.aging(today).total == 15000
+    assert selectors.month_ends(D(2026, 9, 15), today) == [D(2026, 9, 30), D(2026, 10, 31), today]
+
+
+def test_a_returned_payment_counts_until_it_was_returned(db):
+    from isocnet.payments.returns import payment_return
+
+    customer = make_customer()
+    with clock.frozen_at(D(2026, 10, 1)):
+        invoice = make_invoice(customer, lines=(("Fiber", "50.00", None),))
+        paid = payment_record(
+            actor=ACTOR, invoice_number=invoice.number, amount="50.00", method="check"
+        )
+    with clock.frozen_at(D(2026, 10, 20)):
+        payment_return(actor=ACTOR, payment_id=paid.payment.pk)
+    assert selectors.receivables_at(D(2026, 10, 10)) == 0
+    assert selectors.receivables_at(D(2026, 10, 31)) == 5000  # owed again
