@@ -131,6 +131,49 @@ for _name, _fmt in (
             f"{_name}={_fmt!r}: only {{year}} and {{seq}} may be used ({_exc})"
         ) from None
 
+# Workers (docs/operations.md) ----------------------------------------------
+# Empty: everything runs in-process (one machine, no broker).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
+CELERY_RESULT_BACKEND = env_str(
+    "CELERY_RESULT_BACKEND",
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "rpc://",
+)
+CELERY_TASK_ROUTES = {
+    "billing.*": {"queue": "billing"},
+    "documents.*": {"queue": "documents"},
+    "email.*": {"queue": "email"},
+    "collection.*": {"queue": "collection"},
+}
+CELERY_TASK_ACKS_LATE = True  # a chunk whose worker died is run again (safely)
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing gives up quickly when the broker is down: what was to be sent
+# is in the database (outbox, pending runs) and the sweeps pick it up.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+BILLING_CHUNK_SIZE = env_int("BILLING_CHUNK_SIZE", 500, minimum=1)
+BILLING_RUN_AT = env_str("BILLING_RUN_AT", "02:00")  # local time of the daily run (beat)
+try:
+    _hour, _minute = (int(x) for x in BILLING_RUN_AT.split(":"))
+    assert 0 <= _hour < 24 and 0 <= _minute < 60
+except (ValueError, AssertionError):
+    raise ConfigError(f"BILLING_RUN_AT={BILLING_RUN_AT!r}: expected HH:MM") from None
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "daily-billing-run": {
+        "task": "billing.daily",
+        "schedule": __import__("celery.schedules").schedules.crontab(hour=_hour, minute=_minute),
+    },
+    "outbox-sweep": {"task": "email.deliver", "schedule": float(OUTBOX_POLL_SECONDS) * 5},
+}
+
 # Django ------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",

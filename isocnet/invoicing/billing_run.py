@@ -260,46 +260,86 @@ def billing_run(
         summary.dunning = overdue_step(date=date, actor=actor, dry_run=True)
         return summary
 
-    from isocnet.payments.collection import collect_due, reconcile
+    run, reconciled = run_start(date=date, actor=actor, customers=len(customer_ids))
+    summary.run = run
+    try:
+        bill_chunk(run=run, customer_ids=walk, date=date, actor=actor, summary=summary)
+        run_finish(run=run, date=date, actor=actor, summary=summary, reconciled=reconciled)
+    except BaseException:
+        BillingRun.objects.filter(pk=run.pk).update(
+            status=BillingRunStatus.FAILED, finished_at=clock.now()
+        )
+        raise
+    return summary
+
+
+# The phases of a run. In one process billing_run calls them in turn; with
+# workers (isocnet.invoicing.tasks) the chunks run in parallel, one task
+# per chunk of customers, each customer still in its own locked transaction.
+
+
+def run_start(*, date: dt.date, actor: Actor, customers: int) -> tuple[BillingRun, int]:
+    from isocnet.payments.collection import reconcile
 
     reconciled = reconcile(actor=actor)
     run = BillingRun.objects.create(
         date=date,
         started_at=clock.now(),
         started_by=actor.label,
-        customers_seen=len(customer_ids),
+        customers_seen=customers,
         currency=settings.CURRENCY,
     )
-    summary.run = run
-    try:
-        for customer_id in walk:
-            try:
-                item = bill_customer(customer_id=customer_id, date=date, run=run, actor=actor)
-            except (BillingError, IntegrityError, DatabaseError) as exc:
-                log.warning("billing run %s: customer %s failed: %s", run.pk, customer_id, exc)
-                BillingRunItem.objects.create(
-                    run=run,
-                    customer_id=customer_id,
-                    outcome=BillingRunItem.Outcome.ERROR,
-                    message=str(exc)[:2000],
-                )
-                summary.errors += 1
-                summary.problems.append(f"customer {customer_id}: {exc}")
-                continue
-            if item.outcome == BillingRunItem.Outcome.ISSUED:
-                summary.invoices += 1
-                if item.invoice.currency == summary.total.currency:
-                    summary.total = summary.total + item.invoice.total
-            elif item.outcome == BillingRunItem.Outcome.REFUSED:
-                summary.refused += 1
-                summary.problems.append(f"{item.customer.account_number}: {item.message}")
-        summary.dunning = overdue_step(date=date, actor=actor)
-        summary.collection = collect_due(actor=actor, date=date)
-    except BaseException:
-        BillingRun.objects.filter(pk=run.pk).update(
-            status=BillingRunStatus.FAILED, finished_at=clock.now()
-        )
-        raise
+    return run, reconciled
+
+
+def bill_chunk(
+    *,
+    run: BillingRun,
+    customer_ids: Iterable[int],
+    date: dt.date,
+    actor: Actor,
+    summary: RunSummary,
+) -> RunSummary:
+    """Bill these customers into ``run``, counting into ``summary``."""
+    for customer_id in customer_ids:
+        try:
+            item = bill_customer(customer_id=customer_id, date=date, run=run, actor=actor)
+        except (BillingError, IntegrityError, DatabaseError) as exc:
+            log.warning("billing run %s: customer %s failed: %s", run.pk, customer_id, exc)
+            BillingRunItem.objects.create(
+                run=run,
+                customer_id=customer_id,
+                outcome=BillingRunItem.Outcome.ERROR,
+                message=str(exc)[:2000],
+            )
+            summary.errors += 1
+            summary.problems.append(f"customer {customer_id}: {exc}")
+            continue
+        if item.outcome == BillingRunItem.Outcome.ISSUED:
+            summary.invoices += 1
+            if item.invoice.currency == summary.total.currency:
+                summary.total = summary.total + item.invoice.total
+        elif item.outcome == BillingRunItem.Outcome.REFUSED:
+            summary.refused += 1
+            summary.problems.append(f"{item.customer.account_number}: {item.message}")
+    return summary
+
+
+def run_finish(
+    *,
+    run: BillingRun,
+    date: dt.date,
+    actor: Actor,
+    summary: RunSummary,
+    reconciled: int,
+    collect: Callable | None = None,
+) -> RunSummary:
+    """Dunning and auto-debit collection (``collect(actor=, date=)``, by
+    default in this process), then the run's figures."""
+    from isocnet.payments.collection import collect_due
+
+    summary.dunning = overdue_step(date=date, actor=actor)
+    summary.collection = (collect or collect_due)(actor=actor, date=date)
     d = summary.dunning
     BillingRun.objects.filter(pk=run.pk).update(
         status=BillingRunStatus.COMPLETED,

@@ -48,7 +48,32 @@ def notice_queue(
     return known_new or OutboxMessage.objects.filter(dedupe_key=key, created_at=now).exists()
 
 
+_last_dispatch = [0.0]
+
+
 def _wake_sender() -> None:
+    """After commit: have the new notice sent now. With workers, an
+    email.deliver task (at most one a second from this process: a task
+    sends everything pending); otherwise the in-process sender. Should the
+    broker be down, the notice waits in the outbox for the next sweep."""
+    from isocnet.celery_app import workers_enabled
+
+    if workers_enabled():
+        import time
+
+        now = time.monotonic()
+        if now - _last_dispatch[0] < 1.0:
+            return
+        _last_dispatch[0] = now
+        try:
+            from isocnet.notifications.tasks import deliver_task
+
+            deliver_task.delay()
+        except Exception:  # broker unreachable: the beat sweep sends it later
+            import logging
+
+            logging.getLogger(__name__).warning("broker unreachable; the outbox sweep will send")
+        return
     from isocnet.notifications.delivery import wake
 
     wake()

@@ -41,8 +41,18 @@ class Command(BaseCommand):
 
             return tqdm(ids, desc=f"Billing {day}", unit="customer", file=sys.stderr)
 
+        from isocnet.celery_app import workers_enabled
+
         with clock.frozen_at(day) if date else contextlib.nullcontext():
-            summary = billing_run(date=day, dry_run=dry_run, actor=Actor("cli"), progress=progress)
+            if workers_enabled() and not dry_run:
+                from isocnet.invoicing.tasks import billing_run_distributed
+
+                self.stderr.write(f"Billing {day} on the workers (CELERY_BROKER_URL)")
+                summary = billing_run_distributed(date=day, actor=Actor("cli"))
+            else:
+                summary = billing_run(
+                    date=day, dry_run=dry_run, actor=Actor("cli"), progress=progress
+                )
         if not dry_run:
             from isocnet.api.idempotency import idempotency_purge
 

@@ -1,0 +1,22 @@
+from django.core.management.base import BaseCommand, CommandError
+
+QUEUES = "billing,documents,email,collection,celery"
+
+
+class Command(BaseCommand):
+    help = "Run a Celery worker (needs CELERY_BROKER_URL). Queues: " + QUEUES
+
+    def add_arguments(self, parser):
+        parser.add_argument("--queues", default=QUEUES)
+        parser.add_argument("--concurrency", type=int, default=0, help="default: CPU count")
+        parser.add_argument("--loglevel", default="INFO")
+
+    def handle(self, *args, queues, concurrency, loglevel, **options):
+        from isocnet.celery_app import app, workers_enabled
+
+        if not workers_enabled():
+            raise CommandError("set CELERY_BROKER_URL (redis://… or amqp://…) to run workers")
+        argv = ["worker", "-Q", queues, "--loglevel", loglevel]
+        if concurrency:
+            argv += ["--concurrency", str(concurrency)]
+        app.worker_main(argv)

@@ -1,0 +1,124 @@
+"""The billing run on workers: the coordinator (``isocnet bill``, or beat's
+daily task) starts the run, sends chunks of customers to the billing queue,
+waits for them, then runs dunning and sends collection to its queue. Each
+customer is still billed in its own locked transaction, so chunks run in
+parallel safely, and a chunk run twice (a worker lost) bills nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import group, shared_task
+from django.conf import settings
+
+from isocnet.core import clock
+from isocnet.core.actors import Actor
+from isocnet.core.money import Money
+from isocnet.core.permissions import require
+from isocnet.invoicing.billing_run import (
+    RunSummary,
+    bill_chunk,
+    due_customer_ids,
+    run_finish,
+    run_start,
+)
+from isocnet.invoicing.models import BillingRun, BillingRunItem, BillingRunStatus
+
+
+@shared_task(name="billing.chunk")
+def bill_chunk_task(run_id: int, customer_ids: list[int], date: str, actor: str) -> dict:
+    run = BillingRun.objects.get(pk=run_id)
+    summary = RunSummary(date=dt.date.fromisoformat(date), dry_run=False, run=run)
+    summary.total = Money.zero(run.currency)
+    bill_chunk(
+        run=run, customer_ids=customer_ids, date=summary.date, actor=Actor(actor), summary=summary
+    )
+    issued = list(
+        BillingRunItem.objects.filter(
+            run=run, customer_id__in=customer_ids, outcome=BillingRunItem.Outcome.ISSUED
+        ).values_list("invoice_id", flat=True)
+    )
+    if issued:
+        from isocnet.documents.tasks import render_invoices_task
+
+        render_invoices_task.delay(issued)  # PDFs first, then the emails find them stored
+    return {
+        "invoices": summary.invoices,
+        "total_minor": summary.total.minor(),
+        "refused": summary.refused,
+        "errors": summary.errors,
+        "problems": summary.problems[:50],
+    }
+
+
+def billing_run_distributed(
+    *, date: dt.date, actor: Actor, chunk_size: int | None = None, timeout: float = 6 * 3600
+) -> RunSummary:
+    require(actor, "billing.run")
+    size = chunk_size or settings.BILLING_CHUNK_SIZE
+    ids = due_customer_ids(date)
+    summary = RunSummary(date=date, dry_run=False, run=None, customers=len(ids))
+    summary.total = Money.zero(settings.CURRENCY)
+    run, reconciled = run_start(date=date, actor=actor, customers=len(ids))
+    summary.run = run
+    try:
+        chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
+        if chunks:
+            parts = (
+                group(
+                    bill_chunk_task.s(run.pk, chunk, date.isoformat(), actor.label)
+                    for chunk in chunks
+                )
+                .apply_async()
+                .get(timeout=timeout, disable_sync_subtasks=False)
+            )
+            for part in parts:
+                summary.invoices += part["invoices"]
+                summary.total = summary.total + Money.from_minor(part["total_minor"], run.currency)
+                summary.refused += part["refused"]
+                summary.errors += part["errors"]
+                summary.problems.extend(part["problems"])
+        run_finish(
+            run=run,
+            date=date,
+            actor=actor,
+            summary=summary,
+            reconciled=reconciled,
+            collect=lambda actor, date: _collect_on_workers(actor, date, size, timeout),
+        )
+    except BaseException:
+        BillingRun.objects.filter(pk=run.pk).update(
+            status=BillingRunStatus.FAILED, finished_at=clock.now()
+        )
+        raise
+    from isocnet.notifications.tasks import deliver_task
+
+    deliver_task.delay()
+    return summary
+
+
+def _collect_on_workers(actor: Actor, date: dt.date, size: int, timeout: float) -> dict:
+    from isocnet.payments.collection import due_for_collection
+    from isocnet.payments.tasks import collect_task
+
+    ids = due_for_collection(date)
+    counts = {"charged": 0, "declined": 0, "unknown": 0, "no_card": 0}
+    if not ids:
+        return counts
+    parts = (
+        group(collect_task.s(ids[i : i + size], actor.label) for i in range(0, len(ids), size))
+        .apply_async()
+        .get(timeout=timeout, disable_sync_subtasks=False)
+    )
+    for part in parts:
+        for key in counts:
+            counts[key] += part[key]
+    return counts
+
+
+@shared_task(name="billing.daily")
+def daily_billing_task() -> dict:
+    """Beat's daily run (or cron `isocnet bill`)."""
+    summary = billing_run_distributed(date=clock.today(), actor=Actor("beat"))
+    return {"run": summary.run.pk, "invoices": summary.invoices}
