@@ -53,7 +53,7 @@ def bill_chunk_task(run_id: int, customer_ids: list[int], date: str, actor: str)
 
 
 def billing_run_distributed(
-    *, date: dt.date, actor: Actor, chunk_size: int | None = None, timeout: float = 6 * 3600
+    *, date: dt.date, actor: Actor, chunk_size: int | None = None, timeout: int = 6 * 3600
 ) -> RunSummary:
     require(actor, "billing.run")
     size = chunk_size or settings.BILLING_CHUNK_SIZE
@@ -98,7 +98,7 @@ def billing_run_distributed(
     return summary
 
 
-def _collect_on_workers(actor: Actor, date: dt.date, size: int, timeout: float) -> dict:
+def _collect_on_workers(actor: Actor, date: dt.date, size: int, timeout: int) -> dict:
     from isocnet.payments.collection import due_for_collection
     from isocnet.payments.tasks import collect_task
 
