@@ -4,6 +4,7 @@ from django.shortcuts import redirect
 from django.urls import include, path
 
 from isocnet.api.urls import api
+from isocnet.backoffice.health_views import health_page, metrics
 from isocnet.backoffice.reports import reports
 from isocnet.payments.sandbox_views import card_form
 from isocnet.payments.webhooks import gateway_webhook
@@ -17,6 +18,8 @@ urlpatterns = [
     path("", lambda request: redirect("portal:home")),
     path("portal/", include("isocnet.portal.urls")),
     path("admin/reports/", admin.site.admin_view(reports), name="backoffice-reports"),
+    path("admin/health/", admin.site.admin_view(health_page), name="backoffice-health"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", healthz),
