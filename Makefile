@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf chromium
+.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf bench chromium
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ISOCNET Billing needs Python 3.11 or newer")'
@@ -61,3 +61,9 @@ clean:
 bench-pdf: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/pdf_renderers.py 300
+
+# The billing pipeline on PostgreSQL (docs/performance.md): BENCH_N customers
+# (default 10000), in-process and on BENCH_WORKERS Celery workers on Redis.
+bench: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/pipeline.py $${BENCH_N:-10000}

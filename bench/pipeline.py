@@ -1,0 +1,335 @@
+"""The billing pipeline at scale, on PostgreSQL: build N customers (1-4
+services each, monthly/quarterly/annual, ~30% check payers, taxes), then
+measure and print one table:
+
+1. invoice generation alone (every due customer billed: numbered, lines,
+   taxes, credit, outbox row; no PDF, no email, no collection);
+2. the rest of the pipeline in this process: PDFs rendered and stored,
+   emails delivered to a local SMTP sink, auto debit on the sandbox;
+3. the same whole run on WORKERS Celery workers (Redis), end to end;
+4. peak RSS of each process.
+
+    make bench                 (N=10000; BENCH_N=100000 make bench for the big one)
+
+It uses its own database (BENCH_DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/isocnet_bench), dropped and created
+each time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/isocnet_bench")
+os.environ["DATABASE_URL"] = DB_URL
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isocnet.settings")
+os.environ.setdefault("VAR_DIR", str(ROOT / "var" / "bench"))
+os.environ["OUTBOX_BACKGROUND"] = "false"
+os.environ["PORTAL_WELCOME_NEW_CUSTOMERS"] = "false"
+N = int(os.environ.get("BENCH_N", sys.argv[1] if len(sys.argv) > 1 else "10000"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/14")
+DAY = dt.date(2026, 12, 1)
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    name = DB_URL.rsplit("/", 1)[1]
+    admin = DB_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django() -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def build(n: int) -> dict:
+    """Rows written straight to the tables (bench data only: the app's own
+    tests go through the services)."""
+    from django.conf import settings
+    from django.db import connection
+
+    from isocnet.catalog.models import Plan, TaxRate
+    from isocnet.core import clock
+    from isocnet.customers.models import Customer
+    from isocnet.payments.models import PaymentMethod
+    from isocnet.payments.sandbox_models import SandboxCard
+    from isocnet.subscriptions.models import Subscription
+
+    rng = random.Random(42)
+    now = clock.now()
+    tax = TaxRate.objects.create(name="Sales tax", rate="8.2500")
+    plans = []
+    for code, name, price, cycle, taxed in [
+        ("fiber-100", "Fiber 100", 4995, "monthly", False),
+        ("fiber-500", "Fiber 500", 6995, "monthly", False),
+        ("fiber-1000", "Fiber 1000", 9995, "monthly", False),
+        ("static-ip", "Static IP", 1000, "monthly", True),
+        ("hosting", "Web hosting", 2999, "quarterly", True),
+        ("domain", "Domain .com", 1800, "annual", True),
+        ("backup", "Offsite backup", 1500, "monthly", True),
+    ]:
+        plan = Plan.objects.create(
+            code=code, name=name, currency="USD", price_minor=price, cycle=cycle, created_at=now
+        )
+        if taxed:
+            plan.tax_rates.add(tax)
+        plans.append(plan)
+    customers = []
+    for i in range(1, n + 1):
+        customers.append(
+            Customer(
+                account_number=f"B{i:07d}",
+                name=f"Customer {i}",
+                email=f"c{i}@bench.example",
+                address_line1=f"{i} Main St",
+                city="Springfield",
+                region="IL",
+                postal_code="62701",
+                country="US",
+                currency=settings.CURRENCY,
+                payment_method="check" if rng.random() < 0.3 else "card",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    Customer.objects.bulk_create(customers, batch_size=2000)
+    customers = list(Customer.objects.order_by("pk"))
+    cards, sandbox, subs = [], [], []
+    for c in customers:
+        if c.payment_method == "card":
+            pm = f"pm_bench_{c.pk}"
+            sandbox.append(
+                SandboxCard(
+                    pm_id=pm,
+                    behaviour="ok",
+                    brand="Visa",
+                    last4="4242",
+                    exp_month=12,
+                    exp_year=2030,
+                    created_at=now,
+                )
+            )
+            cards.append(
+                PaymentMethod(
+                    customer=c,
+                    gateway="sandbox",
+                    token=pm,
+                    brand="Visa",
+                    last4="4242",
+                    exp_month=12,
+                    exp_year=2030,
+                    is_default=True,
+                    created_at=now,
+                )
+            )
+        for plan in rng.sample(plans, rng.randint(1, 4)):
+            subs.append(
+                Subscription(
+                    customer=c,
+                    plan=plan,
+                    quantity=1,
+                    description="",
+                    status="active",
+                    start_date=DAY - dt.timedelta(days=365),
+                    next_due_date=DAY,
+                    anchor_day=DAY.day,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    SandboxCard.objects.bulk_create(sandbox, batch_size=2000)
+    PaymentMethod.objects.bulk_create(cards, batch_size=2000)
+    Subscription.objects.bulk_create(subs, batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return {"customers": n, "services": len(subs), "card": len(cards)}
+
+
+def smtp_sink():
+    """A local SMTP server that accepts and counts."""
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        count = 0
+
+        async def handle_DATA(self, server, session, envelope):
+            Sink.count += 1
+            return "250 OK"
+
+    port = 2525 + random.randint(0, 1000)
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, port, Sink
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def in_process(rows: list) -> None:
+    from django.conf import settings
+
+    from isocnet.core import clock
+    from isocnet.core.actors import Actor
+    from isocnet.core.money import Money
+    from isocnet.documents.invoices import invoice_pdf
+    from isocnet.invoicing.billing_run import (
+        RunSummary,
+        bill_chunk,
+        due_customer_ids,
+        run_start,
+    )
+    from isocnet.invoicing.models import BillingRunItem, Invoice
+    from isocnet.notifications.delivery import deliver_pending
+    from isocnet.payments.collection import collect_due
+
+    controller, port, _sink = smtp_sink()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    actor = Actor("bench")
+    with clock.frozen_at(DAY):
+        ids = due_customer_ids(DAY)
+        run, _ = run_start(date=DAY, actor=actor, customers=len(ids))
+        summary = RunSummary(date=DAY, dry_run=False, run=run)
+        summary.total = Money.zero("USD")
+        t0 = time.perf_counter()
+        bill_chunk(run=run, customer_ids=ids, date=DAY, actor=actor, summary=summary)
+        t_gen = time.perf_counter() - t0
+        rows.append(("1. invoice generation (in-process)", summary.invoices, t_gen))
+        t1 = time.perf_counter()
+        issued = BillingRunItem.objects.filter(run=run, outcome="issued").values("invoice_id")
+        invoices = Invoice.objects.filter(pk__in=issued).select_related("customer")
+        for invoice in invoices.iterator(chunk_size=500):
+            invoice_pdf(invoice)
+        t_pdf = time.perf_counter() - t1
+        rows.append(("2a. PDFs rendered and stored", summary.invoices, t_pdf))
+        t2 = time.perf_counter()
+        sent = 0
+        while True:
+            report = deliver_pending(limit=500)
+            sent += report.sent
+            if report.handled == 0:
+                break
+        t_mail = time.perf_counter() - t2
+        rows.append(("2b. emails delivered to SMTP", sent, t_mail))
+        t3 = time.perf_counter()
+        counts = collect_due(actor=actor, date=DAY)
+        t_pay = time.perf_counter() - t3
+        rows.append(("2c. auto debit charged (sandbox)", counts["charged"], t_pay))
+        rows.append(
+            ("2. full pipeline, in-process", summary.invoices, t_gen + t_pdf + t_mail + t_pay)
+        )
+    controller.stop()
+
+
+def on_workers(rows: list) -> dict:
+    """Fresh data, then the same run on WORKERS worker processes."""
+    env = {**os.environ, "CELERY_BROKER_URL": BROKER, "BENCH": "1"}
+    import redis
+
+    redis.Redis.from_url(BROKER).flushdb()
+    controller, port, _sink = smtp_sink()
+    env["EMAIL_URL"] = f"smtp://127.0.0.1:{port}"
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "isocnet.cli.main",
+                "worker",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "WARNING",
+            ],
+            env=env,
+            cwd=ROOT,
+        )
+        for _ in range(WORKERS)
+    ]
+    time.sleep(4)
+    t0 = time.perf_counter()
+    bill = subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "isocnet.cli.main", "bill", "--date", DAY.isoformat()],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    from isocnet.notifications.models import OutboxMessage
+
+    while OutboxMessage.objects.filter(status="pending").exists():
+        time.sleep(0.5)
+    elapsed = time.perf_counter() - t0
+    from isocnet.invoicing.models import Invoice
+
+    invoices = Invoice.objects.count()
+    rows.append((f"3. full pipeline, {WORKERS} Celery workers", invoices, elapsed))
+    rss = {}
+    for p in procs:
+        try:
+            status = Path(f"/proc/{p.pid}/status").read_text()
+            rss[p.pid] = (
+                int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
+            )
+        except (OSError, StopIteration):
+            pass
+        p.terminate()
+    for p in procs:
+        p.wait(timeout=30)
+    controller.stop()
+    if bill.returncode:
+        print(bill.stdout, bill.stderr)
+    return rss
+
+
+def main() -> None:
+    rows: list = []
+    recreate_database()
+    setup_django()
+    t = time.perf_counter()
+    shape = build(N)
+    print(f"data set: {shape} in {time.perf_counter() - t:.1f} s")
+    in_process(rows)
+    rss_main = peak_rss_mb()
+    worker_rss = {}
+    if WORKERS:
+        recreate_database()
+        from django.db import connections
+
+        connections.close_all()
+        setup_django()
+        build(N)
+        connections.close_all()
+        worker_rss = on_workers(rows)
+    print(f"\nN = {N} customers, {os.cpu_count()} cores, PostgreSQL")
+    print(f"{'step':45} {'count':>8} {'seconds':>9} {'per second':>11}")
+    for name, count, seconds in rows:
+        rate = count / seconds if seconds else 0
+        print(f"{name:45} {count:>8} {seconds:>9.1f} {rate:>11.0f}")
+    print(
+        f"peak RSS: this process {rss_main:.0f} MB; workers "
+        + ", ".join(f"{v:.0f} MB" for v in worker_rss.values())
+    )
+
+
+if __name__ == "__main__":
+    main()
