@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf bench chromium
+.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf bench chromium reliability
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ISOCNET Billing needs Python 3.11 or newer")'
@@ -67,3 +67,9 @@ bench-pdf: install
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/pipeline.py $${BENCH_N:-10000}
+
+# The long fault, time and concurrency tests (docs/reliability.md), on
+# PostgreSQL when TEST_DATABASE_URL names one. RELIABILITY_FULL=1 for the
+# full sizes recorded in the document.
+reliability: install
+	DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest -q -p no:cacheprovider -m reliability

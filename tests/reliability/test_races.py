@@ -1,0 +1,119 @@
+"""Exactly-once under concurrency and replays (PostgreSQL where it races)."""
+
+import datetime as dt
+import random
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connections
+
+from isocnet.core import clock
+from isocnet.invoicing.billing_run import billing_run
+from isocnet.invoicing.models import Invoice, InvoiceLine
+from isocnet.invoicing.services import invoice_issue
+from isocnet.notifications.models import OutboxMessage
+from isocnet.payments.collection import charge_invoice
+from isocnet.payments.gateways import get_gateway
+from isocnet.payments.models import CreditEntry, Payment, SandboxCharge, WebhookEvent
+from isocnet.payments.services import available_credit_minor, credit_adjust
+from tests.factories import ACTOR, make_customer, make_invoice
+from tests.invariants import check_invariants
+from tests.invoicing.billing_helpers import RUNNER, run
+from tests.payments.test_collection import card_customer
+
+DAY = dt.date(2026, 12, 1)
+
+
+def together(n: int, work) -> list:
+    barrier = threading.Barrier(n)
+    results, errors = [], []
+
+    def go():
+        try:
+            barrier.wait()
+            results.append(work())
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=go) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_invoices_issued_at_once_use_at_most_the_50_dollars_of_credit(settings):
+    settings.AUTO_APPLY_CREDIT = True
+    customer = make_customer()
+    credit_adjust(actor=ACTOR, customer_id=customer.pk, amount="50.00", memo="Goodwill")
+    drafts = [
+        make_invoice(customer, lines=(("Fiber", "40.00", None),), issue=False) for _ in range(2)
+    ]
+    pending = list(drafts)
+
+    def issue():
+        return invoice_issue(actor=ACTOR, invoice_id=pending.pop().pk)
+
+    together(2, issue)
+    used = -sum(
+        CreditEntry.objects.filter(customer=customer, kind="applied").values_list(
+            "amount_minor", flat=True
+        )
+    )
+    assert used == 5000 and available_credit_minor(customer.pk) == 0
+    assert sorted(Invoice.objects.values_list("balance_minor", flat=True)) == [0, 3000]
+    check_invariants(customer)
+
+
+@pytest.mark.django_db
+def test_webhooks_for_many_charges_replayed_10_times_in_shuffled_order(client):
+    customers = [card_customer("tok_timeoutAfterCharge") for _ in range(5)]
+    run(dt.date(2026, 11, 20))
+    with clock.frozen_at(DAY):
+        for invoice in Invoice.objects.all():
+            charge_invoice(actor=ACTOR, invoice_id=invoice.pk)  # charged, answer lost
+    gateway = get_gateway()
+    deliveries = [gateway.event_for(c) for c in SandboxCharge.objects.all()] * 10
+    random.Random(7).shuffle(deliveries)
+    for payload, signature in deliveries:
+        response = client.post(
+            "/webhooks/sandbox",
+            data=payload,
+            content_type="application/json",
+            headers={"Sandbox-Signature": signature},
+        )
+        assert response.status_code == 200
+    assert WebhookEvent.objects.count() == 5
+    assert Payment.objects.count() == 5 == SandboxCharge.objects.count()
+    for customer in customers:
+        check_invariants(customer)
+
+
+@pytest.mark.reliability
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_four_runs_started_together_bill_10000_services_once():
+    """RELIABILITY_FULL=1: 10,000 services (the recorded run); CI: 4,000."""
+    import os
+
+    from tests.reliability.bulk import build_customers
+
+    customers = 5000 if os.environ.get("RELIABILITY_FULL") else 2000
+    build_customers(customers, services_each=2, due=DAY)
+    with clock.frozen_at(DAY):
+        results = together(4, lambda: billing_run(date=DAY, actor=RUNNER))
+    assert sum(r.invoices for r in results) == customers
+    assert sum(r.errors for r in results) == 0
+    assert InvoiceLine.objects.count() == 2 * customers
+    periods = Counter(InvoiceLine.objects.values_list("subscription_id", "period_start"))
+    assert max(periods.values()) == 1
+    sequences = sorted(Invoice.objects.values_list("sequence", flat=True))
+    assert sequences == list(range(1, customers + 1))
+    assert OutboxMessage.objects.filter(kind="invoice").count() == customers
