@@ -49,7 +49,19 @@ def check_invariants(customer) -> None:
         if (
             payment.status == PaymentStatus.VOIDED
         ):  # returned: the credit it made is taken back in full
-            assert _sum(payment.credit_entries.filter(kind=CreditKind.REVERSAL)) == -credited
+            from isocnet.payments.returns import shortfall_minor
+
+            reversed_ = -_sum(payment.credit_entries.filter(kind=CreditKind.REVERSAL))
+            backed = _sum(
+                payment.credit_entries.filter(
+                    kind__in=[
+                        CreditKind.OVERPAYMENT,
+                        CreditKind.REFUND_TO_CREDIT,
+                        CreditKind.REFUND,
+                    ]
+                )
+            )
+            assert reversed_ + shortfall_minor(payment) == max(backed, 0)
     available = _sum(CreditEntry.objects.filter(customer=customer))
     assert available >= 0
     open_balances = _sum(

@@ -56,13 +56,16 @@ def payment_return(
         )
         for invoice in invoices:
             invoice_settle(invoice)
+        # all the account credit this payment still stands behind: what it
+        # overpaid, and what a refund to credit moved there, less what went
+        # back to the card
         overpaid = (
-            payment.credit_entries.filter(kind=CreditKind.OVERPAYMENT).aggregate(
-                s=Sum("amount_minor")
-            )["s"]
+            payment.credit_entries.filter(
+                kind__in=[CreditKind.OVERPAYMENT, CreditKind.REFUND_TO_CREDIT, CreditKind.REFUND]
+            ).aggregate(s=Sum("amount_minor"))["s"]
             or 0
         )
-        if overpaid:
+        if overpaid > 0:
             _take_back_credit(
                 actor=actor, customer=customer, amount_minor=overpaid, payment=payment
             )
@@ -150,6 +153,26 @@ def _take_back_credit(
             )
             invoice_settle(invoice)
             short -= take
+    if short > 0:
+        # Some of that credit was removed by hand, so there is nothing left
+        # to take it back from: the customer owes it, on the next invoice.
+        # (Account credit never goes below zero.)
+        from isocnet.invoicing.models import Charge
+
+        Charge.objects.create(
+            customer=customer,
+            kind="charge",
+            description=shortfall_description(payment),
+            quantity=1,
+            unit_price_minor=short,
+            amount_minor=short,
+            currency=customer.currency,
+            created_at=clock.now(),
+            created_by=actor.label,
+        )
+        amount_minor -= short
+    if amount_minor <= 0:
+        return
     CreditEntry.objects.create(
         customer=customer,
         amount_minor=-amount_minor,
@@ -160,4 +183,21 @@ def _take_back_credit(
         memo=f"Returned payment {payment.pk}",
         recorded_by=actor.label,
         created_at=clock.now(),
+    )
+
+
+def shortfall_description(payment: Payment) -> str:
+    return f"Payment {payment.pk} returned or refunded: account credit already used"
+
+
+def shortfall_minor(payment: Payment) -> int:
+    """What of a returned or refunded payment became a charge because its
+    credit had been removed meanwhile (see _take_back_credit)."""
+    from isocnet.invoicing.models import Charge
+
+    return (
+        Charge.objects.filter(
+            customer_id=payment.customer_id, description=shortfall_description(payment)
+        ).aggregate(s=Sum("amount_minor"))["s"]
+        or 0
     )

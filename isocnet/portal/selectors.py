@@ -23,6 +23,7 @@ from isocnet.payments.models import (
     PaymentStatus,
     Refund,
 )
+from isocnet.payments.returns import shortfall_minor
 from isocnet.payments.selectors import account_summary
 from isocnet.subscriptions.models import Subscription
 
@@ -180,10 +181,10 @@ def _ledger(customer: Customer, until: dt.date) -> list[StatementLine]:
         )
         if pay.status == PaymentStatus.VOIDED and pay.voided_at:
             day = pay.voided_at.date()
-            if day <= until:
-                out.append(
-                    StatementLine(day, f"Payment returned{ref}", pay.amount, None),
-                )
+            # credit of it already removed comes back as a charge on an invoice
+            back = pay.amount - Money.from_minor(shortfall_minor(pay), cur)
+            if day <= until and back.minor():
+                out.append(StatementLine(day, f"Payment returned{ref}", back, None))
     for note in CreditNote.objects.filter(customer=customer, issue_date__lte=until):
         out.append(StatementLine(note.issue_date, f"Credit note #{note.number}", None, note.amount))
     for refund in Refund.objects.filter(

@@ -158,3 +158,43 @@ def test_api_credit_note_and_return(api, customer, today):
     )
     with clock.frozen_at(dt.date(2026, 11, 21)):
         assert api.post("/payments/999999/return", {}).status_code == 404
+
+
+def test_a_returned_check_whose_credit_was_removed_by_hand_becomes_a_charge(customer, today):
+    """Found by tests/reliability/test_money_sequences.py: credit never goes
+    below zero; what cannot be taken back is owed on the next invoice."""
+    from isocnet.invoicing.models import Charge
+    from isocnet.payments.returns import payment_return
+    from isocnet.payments.services import available_credit_minor, credit_adjust
+
+    paid = payment_record(actor=ACTOR, customer_id=customer.pk, amount="20.00", method="check")
+    credit_adjust(actor=ACTOR, customer_id=customer.pk, amount="-5.00", memo="Correction")
+    payment_return(actor=ACTOR, payment_id=paid.payment.pk)
+    assert available_credit_minor(customer.pk) == 0
+    charge = Charge.objects.get(customer=customer)
+    assert charge.amount_minor == 500 and charge.invoice_line_id is None
+    check_invariants(customer)
+
+
+def test_a_returned_check_refunded_to_credit_takes_that_credit_back(customer, today):
+    """Found by the same test: the credit a refund moved there came from the
+    check, so it goes when the check bounces."""
+    from isocnet.payments.refunds import refund_create
+    from isocnet.payments.returns import payment_return
+    from isocnet.payments.services import available_credit_minor
+
+    invoice = make_invoice(customer, lines=(("Fiber", "30.00", None),))
+    paid = payment_record(
+        actor=ACTOR, invoice_number=invoice.number, amount="30.00", method="check"
+    )
+    refund_create(
+        actor=ACTOR,
+        payment_id=paid.payment.pk,
+        amount="30.00",
+        destination="credit",
+        reason="Moved",
+    )
+    payment_return(actor=ACTOR, payment_id=paid.payment.pk)
+    invoice.refresh_from_db()
+    assert available_credit_minor(customer.pk) == 0 and invoice.balance_minor == 3000
+    check_invariants(customer)
