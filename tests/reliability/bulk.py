@@ -9,7 +9,9 @@ from isocnet.customers.models import Customer
 from isocnet.subscriptions.models import Subscription
 
 
-def build_customers(n: int, *, services_each: int, due: dt.date) -> None:
+def build_customers(n: int, *, services_each: int, due: dt.date, card_behaviour=None) -> None:
+    """``card_behaviour(i)``: give customer i a sandbox card with that
+    behaviour ("ok", "timeout_after_charge" …) and put it on auto debit."""
     now = clock.now()
     plans = [
         Plan.objects.create(
@@ -33,7 +35,7 @@ def build_customers(n: int, *, services_each: int, due: dt.date) -> None:
                 postal_code="62701",
                 country="US",
                 currency="USD",
-                payment_method="check",
+                payment_method="card" if card_behaviour else "check",
                 created_at=now,
                 updated_at=now,
             )
@@ -59,3 +61,40 @@ def build_customers(n: int, *, services_each: int, due: dt.date) -> None:
         ],
         batch_size=2000,
     )
+    if card_behaviour:
+        from isocnet.payments.models import PaymentMethod
+        from isocnet.payments.sandbox_models import SandboxCard
+
+        customers = list(Customer.objects.filter(account_number__startswith="R").order_by("pk"))
+        SandboxCard.objects.bulk_create(
+            [
+                SandboxCard(
+                    pm_id=f"pm_rel_{c.pk}",
+                    behaviour=card_behaviour(i),
+                    brand="Visa",
+                    last4="4242",
+                    exp_month=12,
+                    exp_year=2030,
+                    created_at=now,
+                )
+                for i, c in enumerate(customers)
+            ],
+            batch_size=2000,
+        )
+        PaymentMethod.objects.bulk_create(
+            [
+                PaymentMethod(
+                    customer=c,
+                    gateway="sandbox",
+                    token=f"pm_rel_{c.pk}",
+                    brand="Visa",
+                    last4="4242",
+                    exp_month=12,
+                    exp_year=2030,
+                    is_default=True,
+                    created_at=now,
+                )
+                for c in customers
+            ],
+            batch_size=2000,
+        )

@@ -117,3 +117,37 @@ def test_four_runs_started_together_bill_10000_services_once():
     sequences = sorted(Invoice.objects.values_list("sequence", flat=True))
     assert sequences == list(range(1, customers + 1))
     assert OutboxMessage.objects.filter(kind="invoice").count() == customers
+
+
+@pytest.mark.reliability
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_1000_auto_debits_with_10_percent_timing_out_after_the_charge():
+    """RELIABILITY_FULL=1: 1,000 auto debits (CI: 200). The gateway charges
+    every card but never answers for one in ten; reconciliation settles each
+    once: our payments equal the gateway's charges, nothing is left in doubt."""
+    import os
+
+    from isocnet.payments.collection import reconcile
+    from isocnet.payments.models import GatewayCall
+    from tests.reliability.bulk import build_customers
+
+    n = 1000 if os.environ.get("RELIABILITY_FULL") else 200
+    build_customers(
+        n,
+        services_each=1,
+        due=DAY,
+        card_behaviour=lambda i: "timeout_after_charge" if i % 10 == 0 else "ok",
+    )
+    with clock.frozen_at(DAY):  # due on the day they are issued: the run collects
+        summary = billing_run(date=DAY, actor=RUNNER)
+        assert summary.invoices == n
+        assert GatewayCall.objects.filter(status="unknown").count() == n // 10
+        assert summary.collection["charged"] == n - n // 10
+        settled = reconcile(actor=RUNNER)
+        again = reconcile(actor=RUNNER)
+    assert settled == n // 10 and again == 0
+    assert not GatewayCall.objects.filter(status__in=["pending", "unknown"]).exists()
+    assert SandboxCharge.objects.count() == n  # one charge per invoice at the gateway
+    assert Payment.objects.count() == n  # and one payment each here
+    assert set(Invoice.objects.values_list("status", flat=True)) == {"paid"}
