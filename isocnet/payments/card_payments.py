@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 
 from isocnet.core import clock, formatting
 from isocnet.core.actors import Actor
@@ -51,13 +50,9 @@ def attempt_seen(customer_id: int, attempt: str) -> bool:
 
 
 def open_balance(customer_id: int, currency: str) -> Money:
-    owed = (
-        Invoice.objects.filter(customer_id=customer_id, status__in=OPEN_STATUSES).aggregate(
-            s=Sum("balance_minor")
-        )["s"]
-        or 0
-    )
-    return Money.from_minor(owed, currency)
+    from isocnet.payments.selectors import open_invoices_minor
+
+    return Money.from_minor(open_invoices_minor(customer_id), currency)
 
 
 def payment_request_clean(

@@ -17,13 +17,18 @@ class AccountSummary:
     balance: Money  # what the customer owes: open_invoices - credit (negative = in credit)
 
 
-def account_summary(customer: Customer) -> AccountSummary:
-    open_minor = (
-        Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES).aggregate(
+def open_invoices_minor(customer_id: int) -> int:
+    """Σ balances of the customer's unpaid and partially paid invoices."""
+    return (
+        Invoice.objects.filter(customer_id=customer_id, status__in=OPEN_STATUSES).aggregate(
             s=Sum("balance_minor")
         )["s"]
         or 0
     )
+
+
+def account_summary(customer: Customer) -> AccountSummary:
+    open_minor = open_invoices_minor(customer.pk)
     credit_minor = (
         CreditEntry.objects.filter(customer=customer).aggregate(s=Sum("amount_minor"))["s"] or 0
     )
