@@ -25,8 +25,8 @@ from isocnet.customers.models import PaymentPreference
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
 from isocnet.payments.cards import card_attach, card_remove
-from isocnet.payments.collection import CUSTOMER_KEY_PREFIX, _call_gateway, settle
-from isocnet.payments.models import CallStatus, GatewayCall, PaymentMethod
+from isocnet.payments.collection import _call_gateway, settle
+from isocnet.payments.models import CUSTOMER_KEY_PREFIX, CallStatus, GatewayCall, PaymentMethod
 
 _ATTEMPT = re.compile(r"[0-9a-f]{32}")
 

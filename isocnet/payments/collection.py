@@ -37,6 +37,7 @@ from isocnet.notifications.services import notice_queue
 from isocnet.payments.gateways import get_gateway
 from isocnet.payments.gateways.base import ChargeResult, GatewayError, GatewayTimeout
 from isocnet.payments.models import (
+    CUSTOMER_KEY_PREFIX,
     CallStatus,
     GatewayCall,
     PaymentKind,
@@ -51,9 +52,6 @@ IN_FLIGHT = (CallStatus.PENDING, CallStatus.UNKNOWN)
 # pending after this was abandoned by a crash, not merely slow.
 STALE_PENDING = dt.timedelta(minutes=10)
 NEVER_RECEIVED = "the gateway never received this charge"
-# Payments a customer makes in the portal (payments.card_payments) carry
-# their own keys; the auto-debit schedule does not count them.
-CUSTOMER_KEY_PREFIX = "portal:"
 
 
 def _default_card(customer_id: int) -> PaymentMethod | None:

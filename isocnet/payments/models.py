@@ -227,6 +227,11 @@ class CallStatus(models.TextChoices):
     FAILED = "failed", "Failed (refused by the gateway)"
 
 
+# Payments a customer makes in the portal (payments.card_payments) carry
+# their own keys; the auto-debit schedule does not count them.
+CUSTOMER_KEY_PREFIX = "portal:"
+
+
 class GatewayCall(models.Model):
     """Every request that can move money at the gateway, recorded (pending,
     with its idempotency key) before it is made and settled after."""
@@ -280,7 +285,7 @@ class GatewayCall(models.Model):
 
     @property
     def customer_initiated(self) -> bool:
-        return self.idempotency_key.startswith("portal:")
+        return self.idempotency_key.startswith(CUSTOMER_KEY_PREFIX)
 
 
 class WebhookEvent(models.Model):

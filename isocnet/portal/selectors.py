@@ -14,7 +14,6 @@ from isocnet.core.money import Money
 from isocnet.customers.models import Customer
 from isocnet.invoicing.models import OPEN_STATUSES, CreditNote, Invoice, InvoiceStatus
 from isocnet.payments.models import (
-    CallStatus,
     CreditEntry,
     CreditKind,
     GatewayCall,
@@ -126,12 +125,6 @@ def cards(customer: Customer) -> list[PaymentMethod]:
             "-is_default", "id"
         )
     )
-
-
-def pending_attempts(customer: Customer) -> int:
-    return GatewayCall.objects.filter(
-        customer=customer, status__in=(CallStatus.PENDING, CallStatus.UNKNOWN)
-    ).count()
 
 
 # Statements of account ------------------------------------------------------

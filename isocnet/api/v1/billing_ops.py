@@ -7,13 +7,13 @@ import datetime as dt
 from ninja import Query, Router, Schema, Status
 
 from isocnet.api.v1.base import actor_of
-from isocnet.api.v1.invoices import InvoiceOut, invoice_out
+from isocnet.api.v1.invoices import InvoiceOut, invoice_by_number, invoice_out
 from isocnet.api.v1.invoices import router as invoices_router
 from isocnet.api.v1.pagination import PageParams, page
 from isocnet.api.v1.schemas import ErrorOut, Id, IsoDate, Strict
 from isocnet.core.errors import InvalidInput, NotFound
 from isocnet.core.money import Money
-from isocnet.invoicing.models import CreditNote, Invoice
+from isocnet.invoicing.models import CreditNote
 from isocnet.notifications.models import OutboxMessage
 from isocnet.payments.models import Refund
 
@@ -130,7 +130,7 @@ def void_invoice(request, number: str, payload: VoidIn):
     """Void an invoice nothing has been paid on; its number stays used."""
     from isocnet.invoicing.services import invoice_void
 
-    invoice = _invoice(number)
+    invoice = invoice_by_number(number)
     invoice = invoice_void(actor=actor_of(request), invoice_id=invoice.pk, reason=payload.reason)
     return invoice_out(invoice)
 
@@ -155,7 +155,7 @@ def charge_card(request, number: str, payload: CardChargeIn):
     from isocnet.core.validation import clean_money
     from isocnet.payments.collection import charge_invoice
 
-    invoice = _invoice(number)
+    invoice = invoice_by_number(number)
     amount = (
         clean_money(payload.amount, "amount", invoice.currency, allow_zero=False)
         if payload.amount
@@ -399,10 +399,3 @@ def resend_message(request, message_id: int):
 
     copy = message_resend(actor=actor_of(request), message_id=message_id)
     return Status(201, _message(copy))
-
-
-def _invoice(number: str) -> Invoice:
-    invoice = Invoice.objects.filter(number=number).first()
-    if invoice is None:
-        raise NotFound(f"no invoice numbered {number!r}", field="number")
-    return invoice

@@ -99,6 +99,13 @@ def invoice_out(inv: Invoice) -> dict:
     }
 
 
+def invoice_by_number(number: str, queryset=None) -> Invoice:
+    invoice = (queryset if queryset is not None else Invoice.objects).filter(number=number).first()
+    if invoice is None:
+        raise NotFound(f"no invoice numbered {number!r}", field="number")
+    return invoice
+
+
 class InvoiceFilter(Schema):
     customer: Id | None = None
     status: str | None = None
@@ -131,9 +138,7 @@ def list_invoices(request, filters: Query[InvoiceFilter], paging: Query[PagePara
 
 @router.get("/invoices/{number}", response={200: InvoiceOut, 404: ErrorOut})
 def get_invoice(request, number: str):
-    invoice = Invoice.objects.prefetch_related("lines", "tax_lines").filter(number=number).first()
-    if invoice is None:
-        raise NotFound(f"no invoice numbered {number!r}", field="number")
+    invoice = invoice_by_number(number, Invoice.objects.prefetch_related("lines", "tax_lines"))
     return invoice_out(invoice)
 
 
@@ -147,9 +152,7 @@ def get_invoice_pdf(request, number: str):
 
     from isocnet.documents.invoices import invoice_pdf
 
-    invoice = Invoice.objects.filter(number=number).select_related("customer").first()
-    if invoice is None:
-        raise NotFound(f"no invoice numbered {number!r}", field="number")
+    invoice = invoice_by_number(number, Invoice.objects.select_related("customer"))
     doc = invoice_pdf(invoice)
     response = HttpResponse(bytes(doc.content), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{doc.filename}"'

@@ -21,6 +21,7 @@ from isocnet.payments import card_payments
 from isocnet.payments.cards import card_attach, card_set_default
 from isocnet.payments.gateways import get_gateway
 from isocnet.payments.models import CallStatus
+from isocnet.payments.selectors import account_summary
 from isocnet.portal import selectors
 from isocnet.portal.access import customer_view, error_page, form_error
 from isocnet.portal.forms import PayForm
@@ -47,16 +48,13 @@ def _from_card_form(request, purpose: str) -> tuple[dict | None, str]:
     return pending, token
 
 
-def _pay_context(request, form, invoice):
-    customer = request.customer
-    owed = (
-        invoice.balance if invoice else card_payments.open_balance(customer.pk, customer.currency)
-    )
+def _pay_context(customer, form, invoice) -> dict:
+    summary = account_summary(customer)
     return {
         "form": form,
         "invoice": invoice,
-        "owed": owed,
-        "summary": selectors.dashboard(customer)["summary"],
+        "owed": invoice.balance if invoice else summary.open_invoices,
+        "summary": summary,
         "auto_debit": customer.auto_debit,
     }
 
@@ -69,12 +67,9 @@ def pay(request):
     number = request.POST.get("invoice") or request.GET.get("invoice") or ""
     invoice = selectors.invoice(customer, number) if number else None
     if request.method == "GET":
-        owed = (
-            invoice.balance
-            if invoice
-            else card_payments.open_balance(customer.pk, customer.currency)
-        )
-        form = PayForm(
+        context = _pay_context(customer, None, invoice)
+        owed = context["owed"]
+        context["form"] = PayForm(
             cards=cards,
             initial={
                 "attempt": uuid.uuid4().hex,
@@ -84,7 +79,7 @@ def pay(request):
                 "save_card": True,
             },
         )
-        return render(request, "portal/pay.html", _pay_context(request, form, invoice))
+        return render(request, "portal/pay.html", context)
     form = PayForm(request.POST, cards=cards)
     if form.is_valid():
         data = form.cleaned_data
@@ -125,7 +120,7 @@ def pay(request):
             return redirect("portal:pay_result", attempt=data["attempt"])
         except BillingError as exc:
             form_error(form, exc)
-    return render(request, "portal/pay.html", _pay_context(request, form, invoice), status=400)
+    return render(request, "portal/pay.html", _pay_context(customer, form, invoice), status=400)
 
 
 @customer_view
