@@ -65,8 +65,9 @@ def payment_return(
             ).aggregate(s=Sum("amount_minor"))["s"]
             or 0
         )
+        shortfall = 0
         if overpaid > 0:
-            _take_back_credit(
+            shortfall = _take_back_credit(
                 actor=actor, customer=customer, amount_minor=overpaid, payment=payment
             )
         fee = Money.parse(settings.RETURNED_PAYMENT_FEE, customer.currency)
@@ -110,7 +111,8 @@ def payment_return(
                 "status": "voided",
                 "reason": reason,
                 "reopened": [i.number for i in invoices],
-                "credit_taken_back": str(overpaid),
+                "credit_taken_back": str(overpaid - shortfall),
+                "credit_already_used_charged": str(shortfall),
                 "fee": fee.as_string(),
             },
         )
@@ -125,9 +127,10 @@ def _take_back_credit(
     payment: Payment,
     kind: str = CreditKind.REVERSAL,
     refund=None,
-) -> None:
+) -> int:
     """Remove ``amount_minor`` of account credit; where it has been spent on
-    invoices, un-apply it from the newest first (they reopen)."""
+    invoices, un-apply it from the newest first (they reopen). Returns what
+    could not be taken back and became a charge (0 mostly)."""
     short = amount_minor - available_credit_minor(customer.pk)
     if short > 0:
         for entry in CreditEntry.objects.filter(
@@ -171,8 +174,9 @@ def _take_back_credit(
             created_by=actor.label,
         )
         amount_minor -= short
+    shortfall = max(short, 0)
     if amount_minor <= 0:
-        return
+        return shortfall
     CreditEntry.objects.create(
         customer=customer,
         amount_minor=-amount_minor,
@@ -184,6 +188,7 @@ def _take_back_credit(
         recorded_by=actor.label,
         created_at=clock.now(),
     )
+    return shortfall
 
 
 def shortfall_description(payment: Payment) -> str:

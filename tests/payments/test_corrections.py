@@ -173,6 +173,11 @@ def test_a_returned_check_whose_credit_was_removed_by_hand_becomes_a_charge(cust
     assert available_credit_minor(customer.pk) == 0
     charge = Charge.objects.get(customer=customer)
     assert charge.amount_minor == 500 and charge.invoice_line_id is None
+    from isocnet.core.models import AuditEvent
+
+    audit = AuditEvent.objects.get(action="payment.return")
+    assert audit.after["credit_taken_back"] == "1500"
+    assert audit.after["credit_already_used_charged"] == "500"
     check_invariants(customer)
 
 
