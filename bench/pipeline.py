@@ -7,9 +7,15 @@ measure and print one table:
 2. the rest of the pipeline in this process: PDFs rendered and stored,
    emails delivered to a local SMTP sink, auto debit on the sandbox;
 3. the same whole run on WORKERS Celery workers (Redis), end to end;
-4. peak RSS of each process.
+4. the client portal: 50 signed-in customers (locust, no think time) on
+   their dashboard and invoice list, against `isocnet serve` on the same
+   database (after step 2, so every customer has an invoice, a PDF, a
+   payment or not);
+5. peak RSS of each process.
 
     make bench                 (N=10000; BENCH_N=100000 make bench for the big one)
+    BENCH_STEPS=generate,portal BENCH_N=100000 make bench   (some steps only:
+                               generate, pipeline, portal, workers)
 
 It uses its own database (BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/isocnet_bench), dropped and created
@@ -39,6 +45,9 @@ N = int(os.environ.get("BENCH_N", sys.argv[1] if len(sys.argv) > 1 else "10000")
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/14")
 DAY = dt.date(2026, 12, 1)
+STEPS = set(os.environ.get("BENCH_STEPS", "generate,pipeline,portal,workers").split(","))
+PORTAL_USERS = int(os.environ.get("BENCH_PORTAL_USERS", "50"))
+PORTAL_SECONDS = int(os.environ.get("BENCH_PORTAL_SECONDS", "60"))
 
 
 def recreate_database() -> None:
@@ -158,8 +167,19 @@ def build(n: int) -> dict:
     SandboxCard.objects.bulk_create(sandbox, batch_size=2000)
     PaymentMethod.objects.bulk_create(cards, batch_size=2000)
     Subscription.objects.bulk_create(subs, batch_size=2000)
+    # Statistics for the tables just filled only. This machine (like CI)
+    # runs PostgreSQL with autovacuum off: an ANALYZE of the still-empty
+    # invoice tables would tell the planner they stay empty, and it would
+    # scan them whole on every look-up as they grow (measured: 70 invoices/s
+    # fell to 31/s by 35,000 invoices). Never-analysed tables are estimated
+    # from their real size instead.
+    filled = [
+        m._meta.db_table
+        for m in (Plan, TaxRate, Customer, Subscription, PaymentMethod, SandboxCard)
+    ]
+    filled.append(Plan.tax_rates.through._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("ANALYZE " + ", ".join(f'"{t}"' for t in filled))
     return {"customers": n, "services": len(subs), "card": len(cards)}
 
 
@@ -214,6 +234,9 @@ def in_process(rows: list) -> None:
         bill_chunk(run=run, customer_ids=ids, date=DAY, actor=actor, summary=summary)
         t_gen = time.perf_counter() - t0
         rows.append(("1. invoice generation (in-process)", summary.invoices, t_gen))
+        if "pipeline" not in STEPS:
+            controller.stop()
+            return
         t1 = time.perf_counter()
         issued = BillingRunItem.objects.filter(run=run, outcome="issued").values("invoice_id")
         invoices = Invoice.objects.filter(pk__in=issued).select_related("customer")
@@ -238,6 +261,102 @@ def in_process(rows: list) -> None:
             ("2. full pipeline, in-process", summary.invoices, t_gen + t_pdf + t_mail + t_pay)
         )
     controller.stop()
+
+
+def portal(results: dict) -> None:
+    """Step 4: the portal under PORTAL_USERS concurrent signed-in customers."""
+    import csv
+    import json
+    import socket
+    import tempfile
+
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import User
+    from django.db import connections
+
+    from isocnet.customers.models import Customer
+    from isocnet.customers.portal_access import portal_login_ensure
+    from isocnet.invoicing.models import Invoice
+
+    password = "bench-portal-password"
+    users = []
+    chosen = Customer.objects.filter(invoices__isnull=False).distinct().order_by("?")
+    for customer in chosen[:PORTAL_USERS]:
+        portal_login_ensure(customer)
+        users.append(
+            {
+                "email": customer.email,
+                "password": password,
+                "account": customer.account_number,
+                "name": customer.name,
+                "invoices": list(
+                    Invoice.objects.filter(customer=customer).values_list("number", flat=True)
+                ),
+            }
+        )
+    User.objects.filter(portal__isnull=False).update(password=make_password(password))
+    connections.close_all()
+    work = Path(tempfile.mkdtemp(prefix="isocnet-bench-portal-"))
+    (work / "users.json").write_text(json.dumps(users))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LOG_LEVEL": "WARNING", "EMAIL_URL": f"file://{work / 'mail'}"}
+    server = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "isocnet.cli.main", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    locust = Path(sys.executable).with_name("locust")
+    subprocess.run(  # noqa: S603
+        [
+            str(locust),
+            "-f",
+            str(ROOT / "tests" / "load" / "locustfile.py"),
+            "--headless",
+            "--only-summary",
+            "-u",
+            str(PORTAL_USERS),
+            "-r",
+            str(PORTAL_USERS),
+            "-t",
+            f"{PORTAL_SECONDS}s",
+            "--host",
+            f"http://127.0.0.1:{port}",
+            "--csv",
+            str(work / "locust"),
+        ],
+        env={**env, "LOAD_USERS": str(work / "users.json"), "LOAD_MODE": "bench"},
+        capture_output=True,
+        check=False,
+    )
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    pids = children.read_text().split() if children.exists() else []
+    rss = []
+    for pid in [str(server.pid), *pids]:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            rss.append(
+                int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
+            )
+        except (OSError, StopIteration):
+            pass
+    server.terminate()
+    server.wait(timeout=30)
+    with open(work / "locust_stats.csv") as f:
+        stats = {row["Name"]: row for row in csv.DictReader(f)}
+    results["portal"] = {
+        name: stats[name] for name in ("dashboard", "invoice list", "Aggregated") if name in stats
+    }
+    results["portal_rss"] = rss
 
 
 def on_workers(rows: list) -> dict:
@@ -301,35 +420,56 @@ def on_workers(rows: list) -> dict:
     return rss
 
 
+def build_elsewhere() -> None:
+    """A fresh database with the data set, built by a child process: the
+    builder holds every row in memory (hundreds of MB at 100,000), which
+    must not count as this process's peak RSS."""
+    recreate_database()
+    t = time.perf_counter()
+    subprocess.run(  # noqa: S603
+        [sys.executable, __file__, "--build"], env={**os.environ, "BENCH_N": str(N)}, check=True
+    )
+    print(f"data set built in {time.perf_counter() - t:.1f} s")
+
+
 def main() -> None:
     rows: list = []
-    recreate_database()
+    build_elsewhere()
     setup_django()
-    t = time.perf_counter()
-    shape = build(N)
-    print(f"data set: {shape} in {time.perf_counter() - t:.1f} s")
     in_process(rows)
     rss_main = peak_rss_mb()
+    results: dict = {}
+    if "portal" in STEPS:
+        portal(results)
     worker_rss = {}
-    if WORKERS:
-        recreate_database()
+    if WORKERS and "workers" in STEPS:
         from django.db import connections
 
         connections.close_all()
-        setup_django()
-        build(N)
-        connections.close_all()
+        build_elsewhere()
         worker_rss = on_workers(rows)
     print(f"\nN = {N} customers, {os.cpu_count()} cores, PostgreSQL")
     print(f"{'step':45} {'count':>8} {'seconds':>9} {'per second':>11}")
     for name, count, seconds in rows:
         rate = count / seconds if seconds else 0
         print(f"{name:45} {count:>8} {seconds:>9.1f} {rate:>11.0f}")
+    for name, row in results.get("portal", {}).items():
+        print(
+            f"4. portal, {PORTAL_USERS} users: {name:13} {int(row['Request Count']):>8} requests"
+            f" {float(row['Requests/s']):>8.0f}/s  p50 {row['50%']} ms  p95 {row['95%']} ms"
+            f"  p99 {row['99%']} ms  failures {row['Failure Count']}"
+        )
     print(
         f"peak RSS: this process {rss_main:.0f} MB; workers "
         + ", ".join(f"{v:.0f} MB" for v in worker_rss.values())
+        + "; web server "
+        + ", ".join(f"{v:.0f} MB" for v in results.get("portal_rss", []))
     )
 
 
 if __name__ == "__main__":
-    main()
+    if "--build" in sys.argv:
+        setup_django()
+        print(f"data set: {build(N)}")
+    else:
+        main()

@@ -202,6 +202,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "isocnet.core.sessions.SessionActivityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -235,7 +236,8 @@ LOGIN_REDIRECT_URL = "portal:dashboard"
 # Sessions end after this many idle minutes (the cookie is renewed on every
 # request), and when the password changes (Django's session hash).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False  # isocnet.core.sessions renews the expiry instead
+SESSION_TOUCH_SECONDS = env_int("SESSION_TOUCH_SECONDS", 60, minimum=1)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Invitation and password-reset links: single use, valid this long.
 PASSWORD_RESET_TIMEOUT = env_int("PORTAL_LINK_DAYS", 3, minimum=1) * 86400

@@ -1,5 +1,6 @@
 """A real SMTP server on 127.0.0.1 for tests (aiosmtpd), with fault modes."""
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -20,6 +21,16 @@ class Recorder:
     messages: list = field(default_factory=list)
     refuse: set = field(default_factory=set)  # recipients answered with 550
     defer: set = field(default_factory=set)  # recipients answered with 450
+    closing: bool = False  # answer 421 (service closing) to every MAIL, then hang up
+    drop_after_accept: bool = False  # close the connection after each 250 to DATA
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.closing:
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            return "421 4.3.2 Service shutting down, closing transmission channel"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -33,6 +44,8 @@ class Recorder:
         self.messages.append(
             email.message_from_bytes(envelope.content, policy=email.policy.default)
         )
+        if self.drop_after_accept:  # the 250 goes out, then the line goes dead
+            asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 Message accepted for delivery"
 
 

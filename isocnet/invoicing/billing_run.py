@@ -17,11 +17,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
@@ -266,9 +274,7 @@ def billing_run(
         bill_chunk(run=run, customer_ids=walk, date=date, actor=actor, summary=summary)
         run_finish(run=run, date=date, actor=actor, summary=summary, reconciled=reconciled)
     except BaseException:
-        BillingRun.objects.filter(pk=run.pk).update(
-            status=BillingRunStatus.FAILED, finished_at=clock.now()
-        )
+        run_mark_failed(run)
         raise
     return summary
 
@@ -303,7 +309,7 @@ def bill_chunk(
     """Bill these customers into ``run``, counting into ``summary``."""
     for customer_id in customer_ids:
         try:
-            item = bill_customer(customer_id=customer_id, date=date, run=run, actor=actor)
+            item = _bill_resuming(customer_id=customer_id, date=date, run=run, actor=actor)
         except (BillingError, IntegrityError, DatabaseError) as exc:
             log.warning("billing run %s: customer %s failed: %s", run.pk, customer_id, exc)
             BillingRunItem.objects.create(
@@ -323,6 +329,40 @@ def bill_chunk(
             summary.refused += 1
             summary.problems.append(f"{item.customer.account_number}: {item.message}")
     return summary
+
+
+CONNECTION_RETRIES = 3
+
+
+def _bill_resuming(*, customer_id: int, date: dt.date, run: BillingRun, actor: Actor):
+    """bill_customer, tried again on a sound connection after an operational
+    database error: a lost connection (a restarted or failed-over server, a
+    terminated backend), a deadlock, a serialization failure. Safe: the
+    customer's transaction committed whole or not at all, and the next
+    attempt re-reads what is still due under the lock, so a commit whose
+    answer was lost bills nothing twice."""
+    for attempt in range(1, CONNECTION_RETRIES + 1):
+        try:
+            return bill_customer(customer_id=customer_id, date=date, run=run, actor=actor)
+        except (OperationalError, InterfaceError) as exc:
+            if attempt == CONNECTION_RETRIES:
+                raise
+            log.warning(
+                "billing run %s: customer %s: database error (%s); trying again",
+                run.pk,
+                customer_id,
+                str(exc).strip()[:200],
+            )
+            connection.close_if_unusable_or_obsolete()
+            time.sleep(attempt)  # seconds: a restarting server needs a moment
+    raise AssertionError("unreachable")
+
+
+def run_mark_failed(run: BillingRun) -> None:
+    connection.close_if_unusable_or_obsolete()
+    BillingRun.objects.filter(pk=run.pk).update(
+        status=BillingRunStatus.FAILED, finished_at=clock.now()
+    )
 
 
 def run_finish(

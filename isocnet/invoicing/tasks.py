@@ -21,9 +21,10 @@ from isocnet.invoicing.billing_run import (
     bill_chunk,
     due_customer_ids,
     run_finish,
+    run_mark_failed,
     run_start,
 )
-from isocnet.invoicing.models import BillingRun, BillingRunItem, BillingRunStatus
+from isocnet.invoicing.models import BillingRun, BillingRunItem
 
 
 @shared_task(name="billing.chunk")
@@ -88,9 +89,7 @@ def billing_run_distributed(
             collect=lambda actor, date: _collect_on_workers(actor, date, size, timeout),
         )
     except BaseException:
-        BillingRun.objects.filter(pk=run.pk).update(
-            status=BillingRunStatus.FAILED, finished_at=clock.now()
-        )
+        run_mark_failed(run)
         raise
     from isocnet.notifications.tasks import deliver_task
 

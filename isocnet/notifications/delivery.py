@@ -10,7 +10,8 @@
 - One SMTP connection serves a whole batch. Connection errors and 4xx replies
   are retried with backoff (30 s doubling to 1 h); a 5xx reply fails the
   message at once, with the reason, and the others go on. 4xx replies fail
-  the message after OUTBOX_MAX_ATTEMPTS; a server that is down never does.
+  the message after OUTBOX_MAX_ATTEMPTS; a server that is down (no
+  connection, or 421 "service closing") never does.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from isocnet.notifications.rendering import render_into
 
 log = logging.getLogger(__name__)
 LEASE = dt.timedelta(minutes=5)
+SERVICE_CLOSING = 421  # RFC 5321: service not available, closing the channel
 
 
 @dataclass
@@ -114,11 +116,17 @@ def _send(email: EmailMultiAlternatives, connection) -> None:
             f"{addr}: {code} {msg.decode(errors='replace')}"
             for addr, (code, msg) in exc.recipients.items()
         )
+        if all(c == SERVICE_CLOSING for c in codes):
+            _close(connection)
+            raise _ServerDown(reason) from None
         raise (_Permanent if all(c >= 500 for c in codes) else _Transient)(reason) from None
     except smtplib.SMTPResponseException as exc:
         reason = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace') if isinstance(exc.smtp_error, bytes) else exc.smtp_error}"
         if exc.smtp_code >= 500:
             raise _Permanent(reason) from None
+        if exc.smtp_code == SERVICE_CLOSING:  # the server is going away: as if down
+            _close(connection)
+            raise _ServerDown(reason) from None
         _close(connection)
         raise _Transient(reason) from None
     except (OSError, smtplib.SMTPException) as exc:

@@ -148,3 +148,19 @@ def test_staff_import_in_the_back_office_with_a_report(db, client):
     ).content.decode()
     assert "Imported" in good and "2 created" in good
     assert Customer.objects.filter(external_id__in=["OLD-1", "OLD-2"]).count() == 2
+
+
+def test_a_file_in_another_encoding_is_refused_naming_the_file(db, tmp_path):
+    """Excel's "CSV UTF-8" (with a byte-order mark) is read; a Latin-1 file
+    is refused with its name and the position, and nothing is imported."""
+    with_bom = tmp_path / "excel.csv"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + CUSTOMERS.encode())
+    call_command("import", str(with_bom))
+    assert Customer.objects.count() == 2
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes(
+        CUSTOMERS.replace("OLD-", "LAT-").replace("Ada", "Ad\u00e9").encode("latin-1")
+    )
+    with pytest.raises(CommandError, match=r"latin1\.csv: the file is not UTF-8 text \(byte 0xe9"):
+        call_command("import", str(latin))
+    assert Customer.objects.count() == 2

@@ -1,17 +1,15 @@
 """Exactly once under concurrency and crashes (PostgreSQL)."""
 
 import datetime as dt
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from isocnet.core import clock
 from isocnet.invoicing.billing_run import billing_run
@@ -19,6 +17,7 @@ from isocnet.invoicing.models import Invoice, InvoiceLine
 from isocnet.notifications.models import OutboxMessage
 from tests.factories import make_customer, make_plan
 from tests.invoicing.billing_helpers import RUNNER, subscribe
+from tests.subproc import isocnet
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 D = dt.date
@@ -69,23 +68,8 @@ def test_two_runs_started_together_bill_1000_services_once():
     assert_exactly_once(customers=500, lines=1000)
 
 
-def _database_url() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 def _bill(tmp_path: Path) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": _database_url(), "VAR_DIR": str(tmp_path)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    isocnet = str(Path(sys.executable).with_name("isocnet"))
-    return subprocess.Popen(
-        [isocnet, "bill", "--date", DAY.isoformat()],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return isocnet("bill", "--date", DAY.isoformat(), var_dir=tmp_path)
 
 
 def test_a_run_killed_midway_and_rerun_ends_as_an_uninterrupted_run(tmp_path):

@@ -84,6 +84,41 @@ def test_a_4xx_is_retried_with_backoff(smtp):
         assert deliver_pending().sent == 1
 
 
+def test_a_server_that_hangs_up_after_each_250_gets_each_message_once(smtp):
+    """The server accepts a message, then drops the connection: that message
+    is sent (marked so), the next one finds the line dead and waits."""
+    customers(5)
+    smtp.recorder.drop_after_accept = True
+    run(D(2026, 11, 20))
+    with clock.frozen_at(T0):
+        report = deliver_pending()
+    assert (report.sent, report.retry) == (1, 4)
+    assert OutboxMessage.objects.filter(status="sent").count() == 1
+    drain(T0 + dt.timedelta(minutes=30))
+    assert OutboxMessage.objects.filter(status="sent").count() == 5
+    received = Counter(m["Message-ID"] for m in smtp.messages)
+    assert len(received) == 5 and set(received.values()) == {1}  # none lost, none twice
+
+
+def test_a_421_service_closing_is_a_server_down_never_given_up(smtp, settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 2  # a 4xx to one message would fail it by now
+    customers(3)
+    smtp.recorder.closing = True
+    run(D(2026, 11, 20))
+    with clock.frozen_at(T0):
+        report = deliver_pending()
+    assert report.sent == 0 and report.failed == 0
+    assert OutboxMessage.objects.filter(status="pending").count() == 3
+    assert "421" in OutboxMessage.objects.order_by("id").first().last_error
+    drain(T0 + dt.timedelta(minutes=30))  # still closing: nothing is given up
+    assert OutboxMessage.objects.filter(status="pending").count() == 3
+    assert smtp.messages == []
+    smtp.recorder.closing = False
+    drain(T0 + dt.timedelta(hours=2))
+    assert OutboxMessage.objects.filter(status="sent").count() == 3
+    assert len({m["Message-ID"] for m in smtp.messages}) == len(smtp.messages) == 3
+
+
 def test_a_crash_after_sending_resends_with_the_same_message_id(smtp, monkeypatch):
     customers(1)
     run(D(2026, 11, 20))

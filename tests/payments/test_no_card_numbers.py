@@ -5,26 +5,18 @@ import datetime as dt
 import io
 import json
 import logging
-import re
 
 import pytest
 from django.core.management import call_command
 
 from isocnet.core import clock
 from isocnet.notifications.delivery import deliver_pending
-from isocnet.payments.cards import looks_like_card_number
 from tests.factories import make_customer, make_plan
 from tests.invoicing.billing_helpers import run, subscribe
+from tests.pan import card_numbers_in
 
 pytestmark = pytest.mark.django_db
 D = dt.date
-# A card number stands alone: not inside a longer token such as a SHA-256
-# hex digest or base64 (which DLP scanners also skip).
-CANDIDATE = re.compile(r"(?<![0-9A-Za-z])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z])")
-
-
-def card_numbers_in(text: str) -> list[str]:
-    return [m.group(0) for m in CANDIDATE.finditer(text) if looks_like_card_number(m.group(0))]
 
 
 def test_the_scanner_finds_card_numbers():

@@ -115,13 +115,32 @@ def test_the_session_key_changes_at_login_and_the_cookie_is_locked_down(client, 
 
 
 def test_an_idle_session_ends(signed_in, settings):
-    assert settings.SESSION_SAVE_EVERY_REQUEST and settings.SESSION_COOKIE_AGE == 30 * 60
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
     assert signed_in.get("/portal/dashboard/").status_code == 200
     key = signed_in.session.session_key
     Session.objects.filter(session_key=key).update(
         expire_date=clock.now() - __import__("datetime").timedelta(seconds=1)
     )
     assert signed_in.get("/portal/dashboard/")["Location"].startswith("/portal/login/")
+
+
+def test_activity_renews_the_session_at_most_once_a_minute(signed_in, monkeypatch):
+    """Each page view within a minute costs no session write; after a
+    minute, the next one pushes the expiry 30 minutes on again."""
+    import time as real_time
+
+    from isocnet.core import sessions
+
+    assert signed_in.get("/portal/dashboard/").status_code == 200
+    key = signed_in.session.session_key
+    first = Session.objects.get(session_key=key).expire_date
+    now = real_time.time()
+    monkeypatch.setattr(sessions.time, "time", lambda: now + 30)
+    signed_in.get("/portal/invoices/")
+    assert Session.objects.get(session_key=key).expire_date == first  # not written
+    monkeypatch.setattr(sessions.time, "time", lambda: now + 90)
+    signed_in.get("/portal/invoices/")
+    assert Session.objects.get(session_key=key).expire_date > first  # renewed
 
 
 def test_cookies_are_secure_when_the_portal_is_served_over_https(tmp_path):

@@ -11,8 +11,10 @@ from isocnet.subscriptions.models import Subscription
 
 def build_customers(n: int, *, services_each: int, due: dt.date, card_behaviour=None) -> None:
     """``card_behaviour(i)``: give customer i a sandbox card with that
-    behaviour ("ok", "timeout_after_charge" …) and put it on auto debit."""
+    behaviour ("ok", "timeout_after_charge" …) and put it on auto debit;
+    None: customer i pays by check."""
     now = clock.now()
+    behaviours = [card_behaviour(i) if card_behaviour else None for i in range(n)]
     plans = [
         Plan.objects.create(
             code=f"bulk-{i}",
@@ -35,7 +37,7 @@ def build_customers(n: int, *, services_each: int, due: dt.date, card_behaviour=
                 postal_code="62701",
                 country="US",
                 currency="USD",
-                payment_method="card" if card_behaviour else "check",
+                payment_method="card" if behaviours[i] else "check",
                 created_at=now,
                 updated_at=now,
             )
@@ -66,18 +68,19 @@ def build_customers(n: int, *, services_each: int, due: dt.date, card_behaviour=
         from isocnet.payments.sandbox_models import SandboxCard
 
         customers = list(Customer.objects.filter(account_number__startswith="R").order_by("pk"))
+        customers = [(i, c) for i, c in enumerate(customers) if behaviours[i]]
         SandboxCard.objects.bulk_create(
             [
                 SandboxCard(
                     pm_id=f"pm_rel_{c.pk}",
-                    behaviour=card_behaviour(i),
+                    behaviour=behaviours[i],
                     brand="Visa",
                     last4="4242",
                     exp_month=12,
                     exp_year=2030,
                     created_at=now,
                 )
-                for i, c in enumerate(customers)
+                for i, c in customers
             ],
             batch_size=2000,
         )
@@ -94,7 +97,7 @@ def build_customers(n: int, *, services_each: int, due: dt.date, card_behaviour=
                     is_default=True,
                     created_at=now,
                 )
-                for c in customers
+                for _, c in customers
             ],
             batch_size=2000,
         )

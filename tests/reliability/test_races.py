@@ -151,3 +151,47 @@ def test_1000_auto_debits_with_10_percent_timing_out_after_the_charge():
     assert SandboxCharge.objects.count() == n  # one charge per invoice at the gateway
     assert Payment.objects.count() == n  # and one payment each here
     assert set(Invoice.objects.values_list("status", flat=True)) == {"paid"}
+
+
+@pytest.mark.reliability
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_gateway_faults_before_and_after_charging_end_with_each_invoice_charged_once():
+    """A quarter of the cards each: fine, charged then no answer, no answer
+    without a charge, HTTP 500 without a charge. Reconciliation tells the
+    in-doubt ones apart by asking the gateway; the gateway recovers and the
+    next day's run charges what was never charged — once."""
+    import os
+
+    from isocnet.payments.collection import reconcile
+    from isocnet.payments.models import GatewayCall
+    from isocnet.payments.sandbox_models import SandboxCard
+    from tests.reliability.bulk import build_customers
+
+    n = 1000 if os.environ.get("RELIABILITY_FULL") else 200
+    modes = ["ok", "timeout_after_charge", "timeout_before_charge", "server_error"]
+    build_customers(n, services_each=1, due=DAY, card_behaviour=lambda i: modes[i % 4])
+    with clock.frozen_at(DAY):
+        summary = billing_run(date=DAY, actor=RUNNER)
+        assert summary.collection["charged"] == n // 4
+        assert GatewayCall.objects.filter(status="unknown").count() == 3 * n // 4
+        assert reconcile(actor=RUNNER) == 3 * n // 4
+    calls = GatewayCall.objects.filter(kind="charge")
+    assert calls.filter(status="succeeded").count() == n // 2  # charged, answer lost: found
+    assert calls.filter(status="failed").count() == n // 2  # never reached the gateway
+    assert SandboxCharge.objects.count() == n // 2
+    SandboxCard.objects.update(behaviour="ok")  # the gateway recovers
+    next_day = DAY + dt.timedelta(days=1)
+    with clock.frozen_at(next_day):
+        again = billing_run(date=next_day, actor=RUNNER)
+    assert again.collection["charged"] == n // 2
+    assert not GatewayCall.objects.filter(status__in=["pending", "unknown"]).exists()
+    assert SandboxCharge.objects.count() == Payment.objects.count() == n
+    charged_keys = SandboxCharge.objects.values_list("idempotency_key", flat=True)
+    per_invoice = Counter(
+        GatewayCall.objects.filter(idempotency_key__in=charged_keys).values_list(
+            "invoice_id", flat=True
+        )
+    )
+    assert len(per_invoice) == n and set(per_invoice.values()) == {1}
+    assert set(Invoice.objects.values_list("status", flat=True)) == {"paid"}

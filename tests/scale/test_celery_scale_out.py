@@ -2,7 +2,9 @@
 PostgreSQL: the same end state and invariants as in one process."""
 
 import datetime as dt
+import json
 import socket
+from collections import Counter
 
 import pytest
 from django.db.models import Count
@@ -16,6 +18,7 @@ from isocnet.payments.sandbox_models import SandboxCharge
 from tests.factories import make_customer, make_plan
 from tests.invariants import check_invariants
 from tests.invoicing.billing_helpers import subscribe
+from tests.pan import card_numbers_in
 from tests.portal.conftest import with_card
 
 D = dt.date(2026, 12, 1)
@@ -58,9 +61,24 @@ def workers(settings):
     app.conf.update(broker_url=None, result_backend=None)
 
 
+@pytest.fixture
+def published():
+    """Every task message sent to the broker: its headers and body, as text."""
+    from celery.signals import before_task_publish
+
+    messages = []
+
+    def record(sender=None, body=None, headers=None, **kwargs):
+        messages.append((sender, json.dumps([headers, body], default=str)))
+
+    before_task_publish.connect(record, weak=False)
+    yield messages
+    before_task_publish.disconnect(record)
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_billing_run_on_two_workers_bills_each_period_once(workers, smtp):
+def test_a_billing_run_on_two_workers_bills_each_period_once(workers, smtp, published):
     from isocnet.invoicing.tasks import billing_run_distributed
 
     fiber = make_plan(name="Fiber 300", price="79.95")
@@ -111,3 +129,14 @@ def test_a_billing_run_on_two_workers_bills_each_period_once(workers, smtp):
     assert len({m["To"] for m in invoice_mails}) == 24
     for customer in customers:
         check_invariants(customer)
+    # the task messages carry ids only: no card number, no CVC
+    tasks = Counter(name for name, _ in published)
+    assert {
+        "billing.chunk",
+        "documents.render_invoices",
+        "collection.collect",
+        "email.deliver",
+    } <= set(tasks), tasks
+    text = "\n".join(body for _, body in published)
+    assert card_numbers_in(text) == []
+    assert "cvc" not in text.lower() and "card_number" not in text.lower()

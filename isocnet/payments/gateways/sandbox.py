@@ -51,6 +51,13 @@ TEST_CARDS = {
     "tok_chargeDeclinedExpiredCard": ("Visa", "0069", "expired_card", "4000000000000069"),
     "tok_chargeDeclinedStolenCard": ("Visa", "9979", "stolen_card", "4000000000009979"),
     "tok_timeoutAfterCharge": ("Visa", "0077", "timeout_after_charge", "4000000000000077"),
+    "tok_timeoutBeforeCharge": ("Visa", "0085", "timeout_before_charge", "4000000000000085"),
+    "tok_serverError": ("Visa", "0119", "server_error", "4000000000000119"),
+}
+# Faults where nothing is charged and the caller gets no answer it can trust.
+NO_ANSWER = {
+    "timeout_before_charge": "the sandbox did not answer (no charge was made)",
+    "server_error": "HTTP 500 from the sandbox (no charge was made)",
 }
 BY_NUMBER = {number: token for token, (_, _, _, number) in TEST_CARDS.items()}
 HARD_DECLINES = {"expired_card", "stolen_card", "lost_card", "pickup_card", "incorrect_number"}
@@ -158,6 +165,8 @@ class SandboxGateway:
             raise GatewayError(f"no such payment method {card_token!r}")
         if amount_minor <= 0:
             raise GatewayError("amount must be positive")
+        if card.behaviour in NO_ANSWER:  # as Stripe's 5xx: the outcome is not known to the caller
+            raise GatewayTimeout(NO_ANSWER[card.behaviour])
         declined = card.behaviour not in {"ok", "timeout_after_charge"}
         try:
             with transaction.atomic():

@@ -30,7 +30,12 @@ class Command(BaseCommand):
             path = Path(name)
             try:
                 text = path.read_text(encoding="utf-8-sig")
-            except (OSError, UnicodeDecodeError) as exc:
+            except UnicodeDecodeError as exc:
+                raise CommandError(
+                    f"{name}: the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}"
+                    f" at position {exc.start}); save it as CSV UTF-8. Nothing was imported."
+                ) from None
+            except OSError as exc:
                 raise CommandError(f"{name}: {exc}") from None
             report = run_import(
                 actor=Actor("cli:import"), kind=kind, text=text, dry_run=dry_run, welcome=welcome

@@ -17,8 +17,14 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument(
+            "--keepalive",
+            type=int,
+            default=5,
+            help="Seconds an idle keep-alive connection stays open (default 5)",
+        )
 
-    def handle(self, *args, host, port, workers, threads, **options):
+    def handle(self, *args, host, port, workers, threads, keepalive, **options):
         executor = MigrationExecutor(connection)
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             raise CommandError("the database has unapplied migrations: run `isocnet migrate` first")
@@ -32,6 +38,7 @@ class Command(BaseCommand):
                 self.cfg.set("bind", f"{host}:{port}")
                 self.cfg.set("workers", workers)
                 self.cfg.set("threads", threads)
+                self.cfg.set("keepalive", keepalive)
                 self.cfg.set("accesslog", "-")
                 self.cfg.set("timeout", 60)
                 self.cfg.set("post_worker_init", post_worker_init)
