@@ -43,7 +43,10 @@ class Command(BaseCommand):
 
         from isocnet.celery_app import workers_enabled
 
-        with clock.frozen_at(day) if date else contextlib.nullcontext():
+        # Another day's run travels to noon of that day; today's runs on the real
+        # clock, so what it queues (invoice emails) is due now, not at noon.
+        travel = day != clock.today()
+        with clock.frozen_at(day) if travel else contextlib.nullcontext():
             if workers_enabled() and not dry_run:
                 from isocnet.invoicing.tasks import billing_run_distributed
 
