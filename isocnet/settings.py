@@ -159,6 +159,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 1,
 }
 BILLING_CHUNK_SIZE = env_int("BILLING_CHUNK_SIZE", 500, minimum=1)
+# Customers billed per transaction with set-based statements (1: one by one).
+BILLING_BATCH_SIZE = env_int("BILLING_BATCH_SIZE", 200, minimum=1)
 BILLING_RUN_AT = env_str("BILLING_RUN_AT", "02:00")  # local time of the daily run (beat)
 try:
     _hour, _minute = (int(x) for x in BILLING_RUN_AT.split(":"))

@@ -5,6 +5,7 @@ under the customer's lock)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -106,19 +107,36 @@ def _charge_line(charge: Charge) -> DraftLine:
 
 def customer_plan(customer: Customer, date: dt.date) -> CustomerPlan:
     """What the run would invoice this customer on ``date``. Reads only."""
-    plan = CustomerPlan(customer=customer)
     subs = (
         Subscription.objects.filter(BILLABLE, customer=customer, next_due_date__isnull=False)
-        .select_related("plan", "customer")
+        .select_related("plan")
         .prefetch_related("plan__tax_rates")
         .order_by("id")
     )
+    charges = Charge.objects.filter(customer=customer, invoice_line__isnull=True).order_by("id")
+    plan = plan_draft(customer, date, subs=subs, charges=charges)
+    if plan.lines and plan.refusal is None:
+        plan.refusal = plan_gate(plan, billed=billed_periods(plan_periods(plan)))
+    if plan.refusal is None and plan.lines and settings.AUTO_APPLY_CREDIT:
+        plan.credit = min(
+            Money.from_minor(available_credit_minor(customer.pk), customer.currency),
+            plan.totals.total,
+        )
+    return plan
+
+
+def plan_draft(
+    customer: Customer, date: dt.date, *, subs: Iterable[Subscription], charges: Iterable[Charge]
+) -> CustomerPlan:
+    """The pure part of the plan, from the customer's billable services (in
+    id order, plans and tax rates loaded) and pending charges: the lines,
+    totals and due date, or the currency refusal. The gates (plan_gate) and
+    the credit come after."""
+    plan = CustomerPlan(customer=customer)
     plan.outcomes = [
         due_lines(_state(s), date=date, lead_days=settings.INVOICE_LEAD_DAYS) for s in subs
     ]
-    plan.charges = list(
-        Charge.objects.filter(customer=customer, invoice_line__isnull=True).order_by("id")
-    )
+    plan.charges = list(charges)
     for outcome in plan.outcomes:
         for line in outcome.lines:
             plan.lines.append(line)
@@ -141,35 +159,42 @@ def customer_plan(customer: Customer, date: dt.date) -> CustomerPlan:
     plan.due_date = (
         max(min(dues), date) if dues else date + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
     )
-    plan.refusal = _gate(plan)
-    if plan.refusal is None and settings.AUTO_APPLY_CREDIT:
-        plan.credit = min(
-            Money.from_minor(available_credit_minor(customer.pk), customer.currency),
-            plan.totals.total,
-        )
     return plan
 
 
-def _gate(plan: CustomerPlan) -> str | None:
-    """The anomaly gates: reasons not to issue, reported to staff."""
-    for outcome in plan.outcomes:
-        if outcome.anomaly:
-            return f"service {outcome.subscription_id}: {outcome.anomaly}"
-    periods = [
+def plan_periods(plan: CustomerPlan) -> list[tuple[int, dt.date]]:
+    """The (service, period start) pairs the plan would bill."""
+    return [
         (ln.subscription_id, ln.period_start)
         for ln in plan.lines
         if ln.period_start and ln.kind in ("service", "proration")
     ]
-    if periods:
-        billed = InvoiceLine.objects.filter(
-            subscription_id__in={s for s, _ in periods},
-            period_start__in={p for _, p in periods},
-            kind__in=["service", "proration"],
-        ).values_list("subscription_id", "period_start")
-        duplicate = set(billed) & set(periods)
-        if duplicate:
-            sub_id, start = sorted(duplicate)[0]
-            return f"service {sub_id}: the period from {start:%m/%d/%Y} is already billed"
+
+
+def billed_periods(periods: Iterable[tuple[int, dt.date]]) -> set[tuple[int, dt.date]]:
+    """Which of these (service, period start) pairs an invoice already bills;
+    one query for any number of pairs."""
+    periods = set(periods)
+    if not periods:
+        return set()
+    billed = InvoiceLine.objects.filter(
+        subscription_id__in={s for s, _ in periods},
+        period_start__in={p for _, p in periods},
+        kind__in=["service", "proration"],
+    ).values_list("subscription_id", "period_start")
+    return set(billed) & periods
+
+
+def plan_gate(plan: CustomerPlan, *, billed: set[tuple[int, dt.date]]) -> str | None:
+    """The anomaly gates: reasons not to issue, reported to staff. ``billed``:
+    the pairs of plan_periods(plan) already billed (billed_periods)."""
+    for outcome in plan.outcomes:
+        if outcome.anomaly:
+            return f"service {outcome.subscription_id}: {outcome.anomaly}"
+    duplicate = billed & set(plan_periods(plan))
+    if duplicate:
+        sub_id, start = sorted(duplicate)[0]
+        return f"service {sub_id}: the period from {start:%m/%d/%Y} is already billed"
     if plan.totals.total.amount <= 0 and not settings.ALLOW_ZERO_INVOICES:
         return f"the invoice total would be {plan.totals.total.as_string()} (zero or negative)"
     return None

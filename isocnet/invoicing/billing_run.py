@@ -39,6 +39,7 @@ from isocnet.core.money import Money
 from isocnet.core.permissions import require
 from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_lock
+from isocnet.invoicing.batch_billing import bill_batch
 from isocnet.invoicing.billing_plan import BILLABLE, CustomerPlan, _charge_line, customer_plan
 from isocnet.invoicing.dunning import DunningCounts, overdue_step
 from isocnet.invoicing.engine.totals import (
@@ -306,29 +307,73 @@ def bill_chunk(
     actor: Actor,
     summary: RunSummary,
 ) -> RunSummary:
-    """Bill these customers into ``run``, counting into ``summary``."""
+    """Bill these customers into ``run``, counting into ``summary``: batches
+    of BILLING_BATCH_SIZE with set-based statements (batch_billing), and
+    whatever a batch leaves (or a batch that fails) one customer at a time."""
+    size = settings.BILLING_BATCH_SIZE
+    batch: list[int] = []
     for customer_id in customer_ids:
-        try:
-            item = _bill_resuming(customer_id=customer_id, date=date, run=run, actor=actor)
-        except (BillingError, IntegrityError, DatabaseError) as exc:
-            log.warning("billing run %s: customer %s failed: %s", run.pk, customer_id, exc)
-            BillingRunItem.objects.create(
-                run=run,
-                customer_id=customer_id,
-                outcome=BillingRunItem.Outcome.ERROR,
-                message=str(exc)[:2000],
-            )
-            summary.errors += 1
-            summary.problems.append(f"customer {customer_id}: {exc}")
+        if size <= 1:
+            _bill_one(customer_id=customer_id, date=date, run=run, actor=actor, summary=summary)
             continue
-        if item.outcome == BillingRunItem.Outcome.ISSUED:
-            summary.invoices += 1
-            if item.invoice.currency == summary.total.currency:
-                summary.total = summary.total + item.invoice.total
-        elif item.outcome == BillingRunItem.Outcome.REFUSED:
-            summary.refused += 1
-            summary.problems.append(f"{item.customer.account_number}: {item.message}")
+        batch.append(customer_id)
+        if len(batch) >= size:
+            _bill_batch(batch, date=date, run=run, actor=actor, summary=summary)
+            batch = []
+    if batch:
+        _bill_batch(batch, date=date, run=run, actor=actor, summary=summary)
     return summary
+
+
+def _bill_batch(
+    customer_ids: list[int], *, date: dt.date, run: BillingRun, actor: Actor, summary: RunSummary
+) -> None:
+    try:
+        result = bill_batch(customer_ids=customer_ids, date=date, run=run, actor=actor)
+    except (BillingError, DatabaseError) as exc:
+        # Rolled back whole: bill the batch the careful way, one by one.
+        log.warning(
+            "billing run %s: a batch of %s customers failed (%s); billing them one by one",
+            run.pk,
+            len(customer_ids),
+            str(exc).strip()[:200],
+        )
+        leftovers = customer_ids  # (a lost connection: _bill_resuming reconnects)
+    else:
+        for item in result.items:
+            _count(item, summary)
+        leftovers = result.one_by_one
+    for customer_id in leftovers:
+        _bill_one(customer_id=customer_id, date=date, run=run, actor=actor, summary=summary)
+
+
+def _bill_one(
+    *, customer_id: int, date: dt.date, run: BillingRun, actor: Actor, summary: RunSummary
+) -> None:
+    try:
+        item = _bill_resuming(customer_id=customer_id, date=date, run=run, actor=actor)
+    except (BillingError, IntegrityError, DatabaseError) as exc:
+        log.warning("billing run %s: customer %s failed: %s", run.pk, customer_id, exc)
+        BillingRunItem.objects.create(
+            run=run,
+            customer_id=customer_id,
+            outcome=BillingRunItem.Outcome.ERROR,
+            message=str(exc)[:2000],
+        )
+        summary.errors += 1
+        summary.problems.append(f"customer {customer_id}: {exc}")
+        return
+    _count(item, summary)
+
+
+def _count(item: BillingRunItem, summary: RunSummary) -> None:
+    if item.outcome == BillingRunItem.Outcome.ISSUED:
+        summary.invoices += 1
+        if item.invoice.currency == summary.total.currency:
+            summary.total = summary.total + item.invoice.total
+    elif item.outcome == BillingRunItem.Outcome.REFUSED:
+        summary.refused += 1
+        summary.problems.append(f"{item.customer.account_number}: {item.message}")
 
 
 CONNECTION_RETRIES = 3

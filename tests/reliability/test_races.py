@@ -195,3 +195,77 @@ def test_gateway_faults_before_and_after_charging_end_with_each_invoice_charged_
     )
     assert len(per_invoice) == n and set(per_invoice.values()) == {1}
     assert set(Invoice.objects.values_list("status", flat=True)) == {"paid"}
+
+
+def _waiting_on_a_lock() -> int:
+    """Backends of this database blocked on a row lock right now."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_check_recorded_while_auto_debit_runs_means_that_card_is_not_charged():
+    """Staff record a customer's full check while the morning's auto debit
+    is running. The run reached that invoice while the check was being
+    written: it waits for the customer's lock, re-reads the balance, finds
+    the invoice paid and charges nothing; the other card customer is charged
+    as usual."""
+    import time
+
+    from django.db import transaction
+
+    from isocnet.payments.collection import collect_due
+    from isocnet.payments.services import payment_record
+
+    first, second = card_customer(), card_customer()
+    run(dt.date(2026, 11, 20))  # issued, due 12/01
+    mailed = Invoice.objects.get(customer=second)
+    writing, commit = threading.Event(), threading.Event()
+    outcome = {}
+
+    def staff_records_the_check():
+        try:
+            with clock.frozen_at(DAY), transaction.atomic():
+                payment_record(
+                    actor=ACTOR, amount="49.95", method="check", invoice_number=mailed.number
+                )
+                writing.set()  # the customer row stays locked until the commit
+                commit.wait(30)
+        finally:
+            connections.close_all()
+
+    def morning_auto_debit():
+        try:
+            with clock.frozen_at(DAY):
+                outcome.update(collect_due(actor=RUNNER, date=DAY))
+        finally:
+            connections.close_all()
+
+    staff = threading.Thread(target=staff_records_the_check)
+    staff.start()
+    assert writing.wait(30)
+    debit = threading.Thread(target=morning_auto_debit)
+    debit.start()
+    deadline = time.monotonic() + 30
+    while _waiting_on_a_lock() == 0:  # the run is blocked on that customer
+        assert time.monotonic() < deadline, "auto debit never reached the locked customer"
+        time.sleep(0.05)
+    commit.set()
+    staff.join(30)
+    debit.join(30)
+    assert outcome["charged"] == 1
+    charged = list(SandboxCharge.objects.values_list("amount_minor", flat=True))
+    assert charged == [4995]  # the first customer's card only
+    assert Invoice.objects.get(customer=first).status == "paid"
+    mailed.refresh_from_db()
+    assert (mailed.status, mailed.balance_minor) == ("paid", 0)
+    assert not Payment.objects.filter(customer=second, method="card").exists()
+    for customer in (first, second):
+        check_invariants(customer)
