@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import (
@@ -61,6 +62,7 @@ from isocnet.notifications.services import notice_queue
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -329,7 +331,10 @@ def _bill_batch(
     customer_ids: list[int], *, date: dt.date, run: BillingRun, actor: Actor, summary: RunSummary
 ) -> None:
     try:
-        result = bill_batch(customer_ids=customer_ids, date=date, run=run, actor=actor)
+        result = resuming(
+            lambda: bill_batch(customer_ids=customer_ids, date=date, run=run, actor=actor),
+            what=f"billing run {run.pk}: a batch of {len(customer_ids)} customers",
+        )
     except (BillingError, DatabaseError) as exc:
         # Rolled back whole: bill the batch the careful way, one by one.
         log.warning(
@@ -338,7 +343,7 @@ def _bill_batch(
             len(customer_ids),
             str(exc).strip()[:200],
         )
-        leftovers = customer_ids  # (a lost connection: _bill_resuming reconnects)
+        leftovers = customer_ids
     else:
         for item in result.items:
             _count(item, summary)
@@ -379,28 +384,31 @@ def _count(item: BillingRunItem, summary: RunSummary) -> None:
 CONNECTION_RETRIES = 3
 
 
-def _bill_resuming(*, customer_id: int, date: dt.date, run: BillingRun, actor: Actor):
-    """bill_customer, tried again on a sound connection after an operational
+def resuming(work: Callable[[], T], *, what: str) -> T:
+    """``work()``, tried again on a sound connection after an operational
     database error: a lost connection (a restarted or failed-over server, a
-    terminated backend), a deadlock, a serialization failure. Safe: the
-    customer's transaction committed whole or not at all, and the next
-    attempt re-reads what is still due under the lock, so a commit whose
-    answer was lost bills nothing twice."""
+    terminated backend), a deadlock, a serialization failure. Only for work
+    that is safe to repeat: each transaction in it committed whole or not at
+    all, and the next attempt re-reads what is still to do under the lock
+    (a customer, a batch, the dunning step, collection), so a commit whose
+    answer was lost does nothing twice."""
     for attempt in range(1, CONNECTION_RETRIES + 1):
         try:
-            return bill_customer(customer_id=customer_id, date=date, run=run, actor=actor)
+            return work()
         except (OperationalError, InterfaceError) as exc:
             if attempt == CONNECTION_RETRIES:
                 raise
-            log.warning(
-                "billing run %s: customer %s: database error (%s); trying again",
-                run.pk,
-                customer_id,
-                str(exc).strip()[:200],
-            )
+            log.warning("%s: database error (%s); trying again", what, str(exc).strip()[:200])
             connection.close_if_unusable_or_obsolete()
             time.sleep(attempt)  # seconds: a restarting server needs a moment
     raise AssertionError("unreachable")
+
+
+def _bill_resuming(*, customer_id: int, date: dt.date, run: BillingRun, actor: Actor):
+    return resuming(
+        lambda: bill_customer(customer_id=customer_id, date=date, run=run, actor=actor),
+        what=f"billing run {run.pk}: customer {customer_id}",
+    )
 
 
 def run_mark_failed(run: BillingRun) -> None:
@@ -423,8 +431,13 @@ def run_finish(
     default in this process), then the run's figures."""
     from isocnet.payments.collection import collect_due
 
-    summary.dunning = overdue_step(date=date, actor=actor)
-    summary.collection = (collect or collect_due)(actor=actor, date=date)
+    summary.dunning = resuming(
+        lambda: overdue_step(date=date, actor=actor), what=f"billing run {run.pk}: dunning"
+    )
+    summary.collection = resuming(
+        lambda: (collect or collect_due)(actor=actor, date=date),
+        what=f"billing run {run.pk}: collection",
+    )
     d = summary.dunning
     BillingRun.objects.filter(pk=run.pk).update(
         status=BillingRunStatus.COMPLETED,

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
@@ -194,8 +194,8 @@ def test_a_batch_that_fails_is_billed_one_by_one(monkeypatch, caplog):
     for c in customers:
         subscribe(c, plan, D(2026, 12, 1))
 
-    def broken(*args, **kwargs):
-        raise OperationalError("could not serialize access")
+    def broken(*args, **kwargs):  # as if another writer had billed a period first
+        raise IntegrityError("duplicate key value violates unique constraint")
 
     monkeypatch.setattr(batch_billing, "sequence_take", broken)
     with caplog.at_level(logging.WARNING):
@@ -206,3 +206,36 @@ def test_a_batch_that_fails_is_billed_one_by_one(monkeypatch, caplog):
     assert OutboxMessage.objects.count() == 5
     for c in customers:
         check_invariants(c)
+
+
+@pytest.mark.django_db(transaction=True)  # a real run's connection: autocommit between steps
+def test_a_connection_lost_in_a_batch_or_in_dunning_is_tried_again(monkeypatch, caplog):
+    """A terminated backend (failover, pg_terminate_backend) mid-batch or
+    mid-dunning: the run reconnects and does that part again, whole."""
+    from isocnet.invoicing import billing_run as billing_run_module
+
+    plan = make_plan()
+    customers = [make_customer() for _ in range(3)]
+    for c in customers:
+        subscribe(c, plan, D(2026, 12, 1))
+    real_batch, real_dunning = billing_run_module.bill_batch, billing_run_module.overdue_step
+    cut = {"batch": 1, "dunning": 1}
+
+    def once(name, real):
+        def work(**kwargs):
+            if cut[name]:
+                cut[name] -= 1
+                raise OperationalError("terminating connection due to administrator command")
+            return real(**kwargs)
+
+        return work
+
+    monkeypatch.setattr(billing_run_module, "bill_batch", once("batch", real_batch))
+    monkeypatch.setattr(billing_run_module, "overdue_step", once("dunning", real_dunning))
+    with caplog.at_level(logging.WARNING):
+        summary = run(D(2026, 12, 1))
+    assert caplog.text.count("database error (terminating connection") == 2
+    assert "one by one" not in caplog.text  # the batch itself was billed again
+    assert (summary.invoices, summary.errors) == (3, 0)
+    assert sorted(Invoice.objects.values_list("sequence", flat=True)) == [1, 2, 3]
+    assert summary.run.status == "completed"

@@ -194,7 +194,10 @@ def test_database_connections_terminated_mid_run_the_run_resumes(tmp_path):
     customers = 600
     build_customers(customers, services_each=2, due=DAY)
     connections.close_all()
-    run = isocnet("bill", "--date", DAY.isoformat(), var_dir=tmp_path)
+    # batches of 50: each cut lands inside a batch's transaction
+    run = isocnet(
+        "bill", "--date", DAY.isoformat(), var_dir=tmp_path, env={"BILLING_BATCH_SIZE": "50"}
+    )
     terminated = 0
     for fraction in (0.25, 0.5, 0.75):
         _wait(run, lambda f=fraction: Invoice.objects.count() >= customers * f)
