@@ -225,3 +225,28 @@ def an_hour_passes():
     from django.db.models import F
 
     AccessAttempt.objects.update(attempt_time=F("attempt_time") - dt.timedelta(minutes=61))
+
+
+def test_a_reset_link_expires_after_portal_link_days(member, monkeypatch, settings):
+    """A link still works on its last day and no longer the minute after."""
+    import datetime as dt
+
+    from django.contrib.auth.tokens import PasswordResetTokenGenerator
+
+    client = Client()
+    client.post("/portal/password/forgot/", {"email": "dana@example.com"})
+    reset = rendered(OutboxMessage.objects.get(kind=MessageKind.PASSWORD_RESET))
+    path = link_in(reset.body_text, PORTAL + "/portal/password/reset/").removeprefix(PORTAL)
+    issued = dt.datetime.now()
+    lifetime = dt.timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    assert lifetime == dt.timedelta(days=3)  # PORTAL_LINK_DAYS
+
+    monkeypatch.setattr(
+        PasswordResetTokenGenerator, "_now", lambda self: issued + lifetime - dt.timedelta(hours=1)
+    )
+    assert "This link no longer works" not in Client().get(path, follow=True).content.decode()
+    monkeypatch.setattr(
+        PasswordResetTokenGenerator, "_now", lambda self: issued + lifetime + dt.timedelta(hours=1)
+    )
+    late = Client().get(path, follow=True).content.decode()
+    assert "This link no longer works" in late

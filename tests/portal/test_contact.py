@@ -131,3 +131,25 @@ def test_staff_see_the_customers_own_changes_and_can_invite_again(signed_in, mem
     )
     assert OutboxMessage.objects.filter(customer=customer, kind=MessageKind.WELCOME).count() == 2
     assert AuditEvent.objects.filter(action="portal.invite", actor="staff:clerk").exists()
+
+
+def test_a_confirmation_link_expires_after_email_change_link_days(
+    signed_in, member, client, monkeypatch
+):
+    import time
+
+    from django.core import signing
+
+    customer, _user = member
+    signed_in.post("/portal/contact/", {**FORM, "email": "dana.new@example.org"})
+    confirm = rendered(OutboxMessage.objects.get(kind=MessageKind.EMAIL_CHANGE_CONFIRM))
+    path = link_in(confirm.body_text, "http://127.0.0.1:8000/portal/contact/email/").removeprefix(
+        "http://127.0.0.1:8000"
+    )
+    three_days_later = time.time() + 3 * 86400  # EMAIL_CHANGE_LINK_DAYS is 2
+    monkeypatch.setattr(signing.time, "time", lambda: three_days_later)
+    response = client.post(path)
+    assert response.status_code == 400
+    assert "this confirmation link has expired; ask again" in response.content.decode()
+    customer.refresh_from_db()
+    assert customer.email == "dana@example.com"
