@@ -4,6 +4,7 @@ See docs/configuration.md for every variable and its default. Nothing in the
 apps reads settings at import time.
 """
 
+import os
 from pathlib import Path
 
 from isocnet.core.config import (
@@ -60,6 +61,8 @@ PAYMENT_TERMS_DAYS = env_int("PAYMENT_TERMS_DAYS", 14, minimum=0)
 AUTO_APPLY_CREDIT = env_bool("AUTO_APPLY_CREDIT", True)
 DOCUMENT_LOCALE = env_str("DOCUMENT_LOCALE", "en_US")
 DOCUMENT_DATE_FORMAT = env_str("DOCUMENT_DATE_FORMAT", "long")
+# Typst compiles on this many threads at once in a documents step (it releases the GIL).
+DOCUMENT_RENDER_THREADS = env_int("DOCUMENT_RENDER_THREADS", os.cpu_count() or 1, minimum=1)
 COMPANY_CHECKS_PAYABLE_TO = env_str("COMPANY_CHECKS_PAYABLE_TO", "") or COMPANY_NAME
 try:
     from babel import Locale as _Locale

@@ -8,32 +8,36 @@ from __future__ import annotations
 
 import json
 import threading
-from functools import lru_cache
 from pathlib import Path
 
 import typst
 
 TEMPLATES = Path(__file__).parent / "templates" / "documents"
-_lock = threading.Lock()
+_local = threading.local()
 
 
-@lru_cache(maxsize=8)
 def _compiler(name: str) -> typst.Compiler:
-    from django.conf import settings
+    """This thread's compiler for ``name``. Typst releases the GIL while it
+    compiles, so threads render in parallel; a compiler is never shared
+    between threads (nothing says it may be)."""
+    compilers = getattr(_local, "compilers", None)
+    if compilers is None:
+        compilers = _local.compilers = {}
+    if name not in compilers:
+        from django.conf import settings
 
-    override = (
-        Path(settings.TEMPLATE_OVERRIDES_DIR) / "documents" / name
-        if settings.TEMPLATE_OVERRIDES_DIR
-        else None
-    )
-    path = override if override and override.exists() else TEMPLATES / name
-    return typst.Compiler(str(path), root=str(path.parent), ignore_system_fonts=True)
+        override = (
+            Path(settings.TEMPLATE_OVERRIDES_DIR) / "documents" / name
+            if settings.TEMPLATE_OVERRIDES_DIR
+            else None
+        )
+        path = override if override and override.exists() else TEMPLATES / name
+        compilers[name] = typst.Compiler(str(path), root=str(path.parent), ignore_system_fonts=True)
+    return compilers[name]
 
 
 def render_pdf(template: str, data: dict) -> bytes:
     """Render ``template`` (a .typ file) with ``data``. Deterministic: the
     same data gives the same bytes (fixed timestamp)."""
     payload = json.dumps(data, ensure_ascii=False, default=str)
-    compiler = _compiler(template)
-    with _lock:  # one compile at a time per process; processes scale out
-        return compiler.compile(format="pdf", sys_inputs={"data": payload}, timestamp=0)
+    return _compiler(template).compile(format="pdf", sys_inputs={"data": payload}, timestamp=0)

@@ -1,7 +1,6 @@
 from celery import shared_task
 
-from isocnet.documents.invoices import invoice_pdf
-from isocnet.invoicing.models import Invoice
+from isocnet.documents.invoices import invoice_pdfs_render
 
 
 @shared_task(name="documents.render_invoices")
@@ -9,8 +8,7 @@ def render_invoices_task(invoice_ids: list[int]) -> int:
     """Render and store the PDFs of new invoices (each once: invoice_pdf
     keeps the first), so sending their emails is quick; then wake the
     email queue."""
-    for invoice in Invoice.objects.filter(pk__in=invoice_ids).select_related("customer"):
-        invoice_pdf(invoice)
+    invoice_pdfs_render(invoice_ids=list(invoice_ids))
     from isocnet.notifications.tasks import deliver_task
 
     deliver_task.delay()

@@ -182,6 +182,11 @@ def resume_if_paid_up(*, actor: Actor, customer_id: int, date: dt.date) -> int:
     """Resume services suspended for non-payment when no open invoice of the
     customer is past its suspension date. Call inside or outside a
     transaction; it locks the customer."""
+    suspended = Subscription.objects.filter(
+        customer_id=customer_id, status=SubscriptionStatus.SUSPENDED, suspended_for_nonpayment=True
+    )
+    if not suspended.exists():  # nearly every payment: nothing to resume, no lock needed
+        return 0
     with transaction.atomic():
         customer_lock(customer_id)
         if _past_suspension(date).filter(customer_id=customer_id).exists():

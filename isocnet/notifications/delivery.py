@@ -25,8 +25,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import close_old_connections, transaction
-from django.db.models import F
+from django.db import close_old_connections, connection, transaction
 
 from isocnet.core import clock
 from isocnet.notifications.models import MessageStatus, OutboxMessage
@@ -64,12 +63,28 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
 
 
-def _claim(pk: int, now: dt.datetime) -> bool:
-    return bool(
-        OutboxMessage.objects.filter(
-            pk=pk, status=MessageStatus.PENDING, next_attempt_at__lte=now
-        ).update(next_attempt_at=now + LEASE, attempts=F("attempts") + 1)
-    )
+def _claim(pks: list[int], now: dt.datetime) -> list[int]:
+    """Claim what is still pending and due among ``pks``, in one statement:
+    UPDATE … RETURNING (PostgreSQL, SQLite >= 3.35) says which rows this
+    sender won; a row another sender claimed first no longer matches."""
+    if not pks:
+        return []
+    table = OutboxMessage._meta.db_table
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET next_attempt_at = %s, attempts = attempts + 1"  # noqa: S608
+            f" WHERE id IN ({', '.join(['%s'] * len(pks))})"
+            " AND status = %s AND next_attempt_at <= %s RETURNING id",
+            [
+                ops.adapt_datetimefield_value(now + LEASE),
+                *pks,
+                MessageStatus.PENDING.value,
+                ops.adapt_datetimefield_value(now),
+            ],
+        )
+        won = {row[0] for row in cursor.fetchall()}
+    return [pk for pk in pks if pk in won]
 
 
 class _Email(EmailMultiAlternatives):
@@ -151,16 +166,18 @@ def deliver_pending(*, limit: int = 200) -> DeliveryReport:
         .order_by("next_attempt_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
-    claimed = [pk for pk in candidates if _claim(pk, now)]
+    claimed = [
+        pk
+        for start in range(0, len(candidates), 200)
+        for pk in _claim(candidates[start : start + 200], now)
+    ]
     if not claimed:
         return report
-    connection = get_connection()
+    smtp = get_connection()
     server_down = None
     try:
-        for pk in claimed:
-            message = OutboxMessage.objects.select_related("invoice__customer", "document").get(
-                pk=pk
-            )
+        for message in _claimed_messages(claimed):
+            pk = message.pk
             if server_down is not None:
                 _retry(message, server_down, report)
                 continue
@@ -169,7 +186,7 @@ def deliver_pending(*, limit: int = 200) -> DeliveryReport:
                     render_into(message)
                     message.save()
             try:
-                _send(_email(message, connection), connection)
+                _send(_email(message, smtp), smtp)
             except _Permanent as exc:
                 _fail(message, str(exc), report)
             except _Transient as exc:
@@ -186,8 +203,17 @@ def deliver_pending(*, limit: int = 200) -> DeliveryReport:
                 )
                 report.sent += 1
     finally:
-        _close(connection)
+        _close(smtp)
     return report
+
+
+def _claimed_messages(pks: list[int]):
+    """The claimed rows in claim order, read 50 at a time (with their
+    invoice, customer and stored PDF)."""
+    for start in range(0, len(pks), 50):
+        chunk = pks[start : start + 50]
+        rows = OutboxMessage.objects.select_related("invoice__customer", "document").in_bulk(chunk)
+        yield from (rows[pk] for pk in chunk)
 
 
 def _retry(message: OutboxMessage, reason: str, report: DeliveryReport) -> None:

@@ -16,8 +16,8 @@ from isocnet.documents.invoices import (
     company,
     invoice_document_data,
     invoice_pdf,
-    payment_method_line,
 )
+from isocnet.documents.models import StoredDocument
 from isocnet.invoicing.dunning import suspension_date
 from isocnet.invoicing.models import Invoice
 from isocnet.notifications.models import ACCOUNT_KINDS, MessageKind, OutboxMessage
@@ -46,6 +46,7 @@ class Rendered:
     to: str
     cc: list[str]
     attachment: tuple[str, bytes] | None
+    document: StoredDocument | None = None  # the stored PDF attached, when there is one
 
 
 def invoice_url(invoice: Invoice) -> str:
@@ -75,7 +76,7 @@ def _context(invoice: Invoice) -> dict:
         "taxes": doc["taxes"],
         "applied": doc["applied"],
         "auto_debit": customer.auto_debit,
-        "payment_method": payment_method_line(invoice),
+        "payment_method": doc["payment_method"],
         "invoice_url": invoice_url(invoice),
         "payable_to": settings.COMPANY_CHECKS_PAYABLE_TO,
         "mail_to": ", ".join([settings.COMPANY_NAME, *address]),
@@ -167,6 +168,7 @@ def render(
     the PDF without keeping it. ``context``: the message's own facts (the
     payment of a receipt, the reason of a failed charge)."""
     ctx = _context(invoice)
+    document = None
     subject = SUBJECTS[kind].format(**ctx)
     customer = invoice.customer
     context = context or {}
@@ -176,8 +178,8 @@ def render(
         text = render_to_string("notifications/invoice.txt", ctx)
         html = render_to_string("notifications/invoice.html", ctx)
         if store_pdf:
-            doc = invoice_pdf(invoice)
-            attachment = (doc.filename, bytes(doc.content))
+            document = invoice_pdf(invoice)
+            attachment = (document.filename, bytes(document.content))
         else:
             from isocnet.documents.invoices import invoice_filename, render_invoice_pdf
 
@@ -236,6 +238,7 @@ def render(
         to=formataddr((customer.name, customer.email)),
         cc=list(customer.cc_emails or []),
         attachment=attachment,
+        document=document,
     )
 
 
@@ -302,7 +305,7 @@ def render_into(message: OutboxMessage) -> None:
     message.to_email = rendered.to
     message.cc_emails = rendered.cc
     if message.kind == MessageKind.INVOICE:
-        message.document = invoice_pdf(invoice)
+        message.document = rendered.document or invoice_pdf(invoice)
     elif message.kind == MessageKind.REFUND:
         from isocnet.documents.credit_notes import refund_pdf
         from isocnet.payments.models import Refund

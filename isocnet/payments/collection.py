@@ -263,27 +263,44 @@ def reconcile(*, actor: Actor) -> int:
 def due_for_collection(date: dt.date) -> list[int]:
     """Open auto-debit invoices due on or before ``date`` whose next attempt
     has come: never tried, or softly declined with a retry date reached, and
-    nothing in flight. A hard decline waits for a new card."""
+    nothing in flight. A hard decline waits for a new card. Three queries per
+    thousand invoices."""
     ids = []
-    invoices = Invoice.objects.filter(
-        status__in=OPEN_STATUSES,
-        due_date__lte=date,
-        customer__payment_method=PaymentPreference.CARD,
-    ).values_list("pk", "customer_id")
-    for invoice_id, customer_id in invoices:
-        last = (
-            GatewayCall.objects.filter(invoice_id=invoice_id, kind=GatewayCall.Kind.CHARGE)
-            .exclude(idempotency_key__startswith=CUSTOMER_KEY_PREFIX)
-            .order_by("-id")
-            .first()
+    invoices = list(
+        Invoice.objects.filter(
+            status__in=OPEN_STATUSES,
+            due_date__lte=date,
+            customer__payment_method=PaymentPreference.CARD,
         )
-        card = _default_card(customer_id)
-        if last is None or last.status == CallStatus.SUCCEEDED or last.status == CallStatus.FAILED:
-            ids.append(invoice_id)
-        elif last.status == CallStatus.DECLINED:
-            new_card = card is not None and card.pk != last.card_id
-            if new_card or (last.next_retry_on and last.next_retry_on <= date):
+        .order_by("pk")
+        .values_list("pk", "customer_id")
+    )
+    for start in range(0, len(invoices), 1000):
+        chunk = invoices[start : start + 1000]
+        last_call = {}
+        for call in (
+            GatewayCall.objects.filter(
+                invoice_id__in=[pk for pk, _ in chunk], kind=GatewayCall.Kind.CHARGE
+            )
+            .exclude(idempotency_key__startswith=CUSTOMER_KEY_PREFIX)
+            .only("pk", "invoice_id", "status", "card_id", "next_retry_on")
+            .order_by("invoice_id", "-id")
+        ):
+            last_call.setdefault(call.invoice_id, call)
+        card_of = dict(
+            PaymentMethod.objects.filter(
+                customer_id__in={c for _, c in chunk}, is_default=True, removed_at__isnull=True
+            ).values_list("customer_id", "pk")
+        )
+        for invoice_id, customer_id in chunk:
+            last = last_call.get(invoice_id)
+            card = card_of.get(customer_id)
+            if last is None or last.status in (CallStatus.SUCCEEDED, CallStatus.FAILED):
                 ids.append(invoice_id)
+            elif last.status == CallStatus.DECLINED:
+                new_card = card is not None and card != last.card_id
+                if new_card or (last.next_retry_on and last.next_retry_on <= date):
+                    ids.append(invoice_id)
     return ids
 
 
