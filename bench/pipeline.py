@@ -5,7 +5,8 @@ measure and print one table:
 1. invoice generation alone (every due customer billed: numbered, lines,
    taxes, credit, outbox row; no PDF, no email, no collection);
 2. the rest of the pipeline in this process: PDFs rendered and stored,
-   emails delivered to a local SMTP sink, auto debit on the sandbox;
+   emails delivered to a local SMTP sink (in its own process), auto debit
+   on the sandbox, and the receipt emails (with their PDFs) it causes;
 3. the same whole run on WORKERS Celery workers (Redis), end to end;
 4. the client portal: 50 signed-in customers (locust, no think time) on
    their dashboard and invoice list, against `isocnet serve` on the same
@@ -282,8 +283,21 @@ def in_process(rows: list) -> None:
         counts = collect_due(actor=actor, date=DAY)
         t_pay = time.perf_counter() - t3
         rows.append(("2c. auto debit charged (sandbox)", counts["charged"], t_pay))
+        t4 = time.perf_counter()
+        receipts = 0
+        while True:  # the receipts of 2c, each with its receipt PDF
+            report = deliver_pending(limit=500)
+            receipts += report.sent
+            if report.handled == 0:
+                break
+        t_receipts = time.perf_counter() - t4
+        rows.append(("2d. receipt emails (with PDF) delivered", receipts, t_receipts))
         rows.append(
-            ("2. full pipeline, in-process", summary.invoices, t_gen + t_pdf + t_mail + t_pay)
+            (
+                "2. full pipeline, in-process",
+                summary.invoices,
+                t_gen + t_pdf + t_mail + t_pay + t_receipts,
+            )
         )
     controller.stop()
 

@@ -165,50 +165,48 @@ def invoice_pdf(invoice: Invoice) -> StoredDocument:
         return StoredDocument.objects.get(invoice=invoice, kind=DocumentKind.INVOICE)
 
 
-def invoice_pdfs_render(*, invoice_ids: list[int], threads: int | None = None) -> int:
+def invoice_pdfs_render(*, invoice_ids: list[int]) -> int:
     """Render and store the PDFs of these issued invoices that have none yet
     (the documents step of a billing run, ahead of their emails). The data
     is read here, in chunks of 50 with their lines and taxes; Typst compiles
-    on ``threads`` threads at once (DOCUMENT_RENDER_THREADS); each chunk is
-    stored in one transaction. Returns how many PDFs were stored. Safe to
-    run twice or at once: the first stored PDF is the one that counts."""
-    from concurrent.futures import ThreadPoolExecutor
+    on DOCUMENT_RENDER_THREADS threads at once (documents.renderer); each
+    chunk is stored in one transaction. Returns how many it rendered.
+    Safe to run twice or at once: the first stored PDF is the one that
+    counts."""
+    from isocnet.documents.renderer import render_many
 
-    threads = threads or settings.DOCUMENT_RENDER_THREADS
     stored = 0
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        for start in range(0, len(invoice_ids), 50):
-            chunk = invoice_ids[start : start + 50]
-            done = set(
-                StoredDocument.objects.filter(
-                    invoice_id__in=chunk, kind=DocumentKind.INVOICE
-                ).values_list("invoice_id", flat=True)
-            )
-            invoices = list(
-                Invoice.objects.filter(pk__in=set(chunk) - done, number__isnull=False)
-                .select_related("customer")
-                .prefetch_related("lines", "tax_lines")
-                .order_by("pk")
-            )
-            datas = [invoice_document_data(invoice) for invoice in invoices]
-            pdfs = list(pool.map(lambda data: render_pdf("invoice.typ", data), datas))
-            now = clock.now()
-            with transaction.atomic():
-                stored += len(
-                    StoredDocument.objects.bulk_create(
-                        [
-                            StoredDocument(
-                                kind=DocumentKind.INVOICE,
-                                invoice=invoice,
-                                filename=invoice_filename(invoice),
-                                content=content,
-                                sha256=hashlib.sha256(content).hexdigest(),
-                                size=len(content),
-                                created_at=now,
-                            )
-                            for invoice, content in zip(invoices, pdfs, strict=True)
-                        ],
-                        ignore_conflicts=True,
-                    )
+    for start in range(0, len(invoice_ids), 50):
+        chunk = invoice_ids[start : start + 50]
+        done = set(
+            StoredDocument.objects.filter(
+                invoice_id__in=chunk, kind=DocumentKind.INVOICE
+            ).values_list("invoice_id", flat=True)
+        )
+        invoices = list(
+            Invoice.objects.filter(pk__in=set(chunk) - done, number__isnull=False)
+            .select_related("customer")
+            .prefetch_related("lines", "tax_lines")
+            .order_by("pk")
+        )
+        pdfs = render_many([("invoice.typ", invoice_document_data(i)) for i in invoices])
+        now = clock.now()
+        with transaction.atomic():
+            stored += len(
+                StoredDocument.objects.bulk_create(
+                    [
+                        StoredDocument(
+                            kind=DocumentKind.INVOICE,
+                            invoice=invoice,
+                            filename=invoice_filename(invoice),
+                            content=content,
+                            sha256=hashlib.sha256(content).hexdigest(),
+                            size=len(content),
+                            created_at=now,
+                        )
+                        for invoice, content in zip(invoices, pdfs, strict=True)
+                    ],
+                    ignore_conflicts=True,
                 )
+            )
     return stored

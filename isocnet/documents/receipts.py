@@ -114,3 +114,51 @@ def receipt_pdf(invoice: Invoice, payment: Payment) -> StoredDocument:
         return StoredDocument.objects.get(
             kind=DocumentKind.RECEIPT, invoice=invoice, payment=payment
         )
+
+
+def receipt_pdfs_render(*, payment_ids: list[int]) -> int:
+    """Render and store the receipt PDFs of these payments (one per invoice
+    each was applied to) that have none yet, ahead of their emails: data read
+    here, Typst on DOCUMENT_RENDER_THREADS threads (documents.renderer).
+    Returns how many it rendered; safe to run twice or at once."""
+    from isocnet.documents.renderer import render_many
+
+    stored = 0
+    for start in range(0, len(payment_ids), 50):
+        chunk = payment_ids[start : start + 50]
+        done = set(
+            StoredDocument.objects.filter(
+                kind=DocumentKind.RECEIPT, payment_id__in=chunk
+            ).values_list("invoice_id", "payment_id")
+        )
+        pairs = [
+            (a.invoice, a.payment)
+            for a in Allocation.objects.filter(payment_id__in=chunk, payment__status="succeeded")
+            .select_related("invoice__customer", "payment")
+            .order_by("payment_id", "id")
+            if (a.invoice_id, a.payment_id) not in done
+        ]
+        pdfs = render_many(
+            [("invoice.typ", receipt_document_data(invoice, payment)) for invoice, payment in pairs]
+        )
+        now = clock.now()
+        with transaction.atomic():
+            stored += len(
+                StoredDocument.objects.bulk_create(
+                    [
+                        StoredDocument(
+                            kind=DocumentKind.RECEIPT,
+                            invoice=invoice,
+                            payment=payment,
+                            filename=receipt_filename(invoice),
+                            content=content,
+                            sha256=hashlib.sha256(content).hexdigest(),
+                            size=len(content),
+                            created_at=now,
+                        )
+                        for (invoice, payment), content in zip(pairs, pdfs, strict=True)
+                    ],
+                    ignore_conflicts=True,
+                )
+            )
+    return stored

@@ -41,3 +41,20 @@ def render_pdf(template: str, data: dict) -> bytes:
     same data gives the same bytes (fixed timestamp)."""
     payload = json.dumps(data, ensure_ascii=False, default=str)
     return _compiler(template).compile(format="pdf", sys_inputs={"data": payload}, timestamp=0)
+
+
+_pool: list = []
+
+
+def render_many(jobs: list[tuple[str, dict]]) -> list[bytes]:
+    """render_pdf for each (template, data), on DOCUMENT_RENDER_THREADS
+    threads at once; results in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.conf import settings
+
+    if len(jobs) <= 1 or settings.DOCUMENT_RENDER_THREADS <= 1:
+        return [render_pdf(template, data) for template, data in jobs]
+    if not _pool:
+        _pool.append(ThreadPoolExecutor(max_workers=settings.DOCUMENT_RENDER_THREADS))
+    return list(_pool[0].map(lambda job: render_pdf(*job), jobs))

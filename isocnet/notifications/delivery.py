@@ -28,7 +28,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import close_old_connections, connection, transaction
 
 from isocnet.core import clock
-from isocnet.notifications.models import MessageStatus, OutboxMessage
+from isocnet.notifications.models import MessageKind, MessageStatus, OutboxMessage
 from isocnet.notifications.rendering import render_into
 
 log = logging.getLogger(__name__)
@@ -213,7 +213,30 @@ def _claimed_messages(pks: list[int]):
     for start in range(0, len(pks), 50):
         chunk = pks[start : start + 50]
         rows = OutboxMessage.objects.select_related("invoice__customer", "document").in_bulk(chunk)
+        _prepare_documents(rows.values())
         yield from (rows[pk] for pk in chunk)
+
+
+def _prepare_documents(messages) -> None:
+    """Render the PDFs these messages will attach and that no step rendered
+    yet, on parallel threads, before the messages are rendered one by one."""
+    from isocnet.documents.invoices import invoice_pdfs_render
+    from isocnet.documents.receipts import receipt_pdfs_render
+
+    fresh = [m for m in messages if not m.rendered_at]
+    invoices = [m.invoice_id for m in fresh if m.kind == MessageKind.INVOICE]
+    payments = [
+        m.context["payment"]
+        for m in fresh
+        if m.kind == MessageKind.RECEIPT and isinstance(m.context.get("payment"), int)
+    ]
+    try:
+        if len(invoices) > 1:
+            invoice_pdfs_render(invoice_ids=invoices)
+        if len(payments) > 1:
+            receipt_pdfs_render(payment_ids=payments)
+    except Exception:  # each message renders its own PDF on send
+        log.exception("rendering %s PDFs ahead of their emails failed", len(fresh))
 
 
 def _retry(message: OutboxMessage, reason: str, report: DeliveryReport) -> None:

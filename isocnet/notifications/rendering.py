@@ -262,6 +262,7 @@ def _render_receipt(ctx: dict, invoice: Invoice, context: dict, *, store_pdf: bo
         payment_reference=payment.reference,
         applied=formatting.money(facts["this_payment"]),
     )
+    doc = None
     if store_pdf:
         doc = receipt_pdf(invoice, payment)
         attachment = (doc.filename, bytes(doc.content))
@@ -278,6 +279,7 @@ def _render_receipt(ctx: dict, invoice: Invoice, context: dict, *, store_pdf: bo
         to=formataddr((customer.name, customer.email)),
         cc=list(customer.cc_emails or []),
         attachment=attachment,
+        document=doc,
     )
 
 
@@ -324,7 +326,9 @@ def render_into(message: OutboxMessage) -> None:
         from isocnet.documents.receipts import receipt_pdf
         from isocnet.payments.models import Payment
 
-        message.document = receipt_pdf(invoice, Payment.objects.get(pk=message.context["payment"]))
+        message.document = rendered.document or receipt_pdf(
+            invoice, Payment.objects.get(pk=message.context["payment"])
+        )
     message.message_id = new_message_id(message)
     message.rendered_at = clock.now()
 

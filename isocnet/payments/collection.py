@@ -311,7 +311,10 @@ def collect_due(*, actor: Actor, date: dt.date) -> dict:
 
 
 def collect_invoices(*, actor: Actor, invoice_ids) -> dict:
+    """Charge each of these invoices (the three steps above), then render the
+    receipts of what was charged, so that their emails go out quickly."""
     counts = {"charged": 0, "declined": 0, "unknown": 0, "no_card": 0}
+    paid: list[int] = []
     for invoice_id in invoice_ids:
         invoice = Invoice.objects.select_related("customer").get(pk=invoice_id)
         if _default_card(invoice.customer_id) is None:
@@ -334,7 +337,20 @@ def collect_invoices(*, actor: Actor, invoice_ids) -> dict:
             call.status, "unknown"
         )
         counts[key] += 1
+        if call.payment_id:
+            paid.append(call.payment_id)
+    _render_receipts(paid)
     return counts
+
+
+def _render_receipts(payment_ids: list[int]) -> None:
+    """Ahead of the receipt emails (which render any receipt missing here)."""
+    from isocnet.documents.receipts import receipt_pdfs_render
+
+    try:
+        receipt_pdfs_render(payment_ids=payment_ids)
+    except Exception:  # never fails the collection: the email renders it on send
+        log.exception("rendering %s receipts ahead of their emails failed", len(payment_ids))
 
 
 def process_webhook(*, gateway_name: str, event) -> str:
