@@ -228,6 +228,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def deliver_all(deliver_pending) -> int:
+    """Send everything pending; returns how many were sent."""
+    sent = 0
+    while True:
+        report = deliver_pending(limit=500)
+        sent += report.sent
+        if report.handled == 0:
+            return sent
+
+
 def in_process(rows: list) -> None:
     from django.conf import settings
 
@@ -271,12 +281,7 @@ def in_process(rows: list) -> None:
         t_pdf = time.perf_counter() - t1
         rows.append(("2a. PDFs rendered and stored", summary.invoices, t_pdf))
         t2 = time.perf_counter()
-        sent = 0
-        while True:
-            report = deliver_pending(limit=500)
-            sent += report.sent
-            if report.handled == 0:
-                break
+        sent = deliver_all(deliver_pending)
         t_mail = time.perf_counter() - t2
         rows.append(("2b. emails delivered to SMTP", sent, t_mail))
         t3 = time.perf_counter()
@@ -284,12 +289,7 @@ def in_process(rows: list) -> None:
         t_pay = time.perf_counter() - t3
         rows.append(("2c. auto debit charged (sandbox)", counts["charged"], t_pay))
         t4 = time.perf_counter()
-        receipts = 0
-        while True:  # the receipts of 2c, each with its receipt PDF
-            report = deliver_pending(limit=500)
-            receipts += report.sent
-            if report.handled == 0:
-                break
+        receipts = deliver_all(deliver_pending)  # the receipts of 2c, each with its PDF
         t_receipts = time.perf_counter() - t4
         rows.append(("2d. receipt emails (with PDF) delivered", receipts, t_receipts))
         rows.append(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import prefetch_related_objects
@@ -152,15 +150,15 @@ def invoice_pdf(invoice: Invoice) -> StoredDocument:
     content = render_invoice_pdf(invoice)
     try:
         with transaction.atomic():
-            return StoredDocument.objects.create(
+            document = StoredDocument.of(
+                content,
                 kind=DocumentKind.INVOICE,
                 invoice=invoice,
                 filename=invoice_filename(invoice),
-                content=content,
-                sha256=hashlib.sha256(content).hexdigest(),
-                size=len(content),
                 created_at=clock.now(),
             )
+            document.save(force_insert=True)
+            return document
     except IntegrityError:  # stored concurrently: theirs is the one that counts
         return StoredDocument.objects.get(invoice=invoice, kind=DocumentKind.INVOICE)
 
@@ -191,22 +189,16 @@ def invoice_pdfs_render(*, invoice_ids: list[int]) -> int:
         )
         pdfs = render_many([("invoice.typ", invoice_document_data(i)) for i in invoices])
         now = clock.now()
-        with transaction.atomic():
-            stored += len(
-                StoredDocument.objects.bulk_create(
-                    [
-                        StoredDocument(
-                            kind=DocumentKind.INVOICE,
-                            invoice=invoice,
-                            filename=invoice_filename(invoice),
-                            content=content,
-                            sha256=hashlib.sha256(content).hexdigest(),
-                            size=len(content),
-                            created_at=now,
-                        )
-                        for invoice, content in zip(invoices, pdfs, strict=True)
-                    ],
-                    ignore_conflicts=True,
+        stored += StoredDocument.keep_first(
+            [
+                StoredDocument.of(
+                    content,
+                    kind=DocumentKind.INVOICE,
+                    invoice=invoice,
+                    filename=invoice_filename(invoice),
+                    created_at=now,
                 )
-            )
+                for invoice, content in zip(invoices, pdfs, strict=True)
+            ]
+        )
     return stored

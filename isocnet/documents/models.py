@@ -1,4 +1,8 @@
-from django.db import models
+from __future__ import annotations
+
+import hashlib
+
+from django.db import models, transaction
 
 
 class DocumentKind(models.TextChoices):
@@ -53,3 +57,24 @@ class StoredDocument(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+    @classmethod
+    def keep_first(cls, documents: list[StoredDocument]) -> int:
+        """Store these in one transaction, leaving any already stored for the
+        same invoice (or payment) as it is: the first stored is the one sent."""
+        with transaction.atomic():
+            return len(cls.objects.bulk_create(documents, ignore_conflicts=True))
+
+    @classmethod
+    def of(cls, content: bytes, *, kind: str, invoice, filename: str, created_at, payment=None):
+        """An unsaved document holding these bytes, with their SHA-256."""
+        return cls(
+            kind=kind,
+            invoice=invoice,
+            payment=payment,
+            filename=filename,
+            content=content,
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            created_at=created_at,
+        )

@@ -3,8 +3,6 @@ including one payment, and the balance after it ($0.00 = paid in full)."""
 
 from __future__ import annotations
 
-import hashlib
-
 from django.db import IntegrityError, transaction
 
 from isocnet.core import clock, formatting
@@ -100,16 +98,16 @@ def receipt_pdf(invoice: Invoice, payment: Payment) -> StoredDocument:
     content = render_pdf("invoice.typ", receipt_document_data(invoice, payment))
     try:
         with transaction.atomic():
-            return StoredDocument.objects.create(
+            document = StoredDocument.of(
+                content,
                 kind=DocumentKind.RECEIPT,
                 invoice=invoice,
                 payment=payment,
                 filename=receipt_filename(invoice),
-                content=content,
-                sha256=hashlib.sha256(content).hexdigest(),
-                size=len(content),
                 created_at=clock.now(),
             )
+            document.save(force_insert=True)
+            return document
     except IntegrityError:
         return StoredDocument.objects.get(
             kind=DocumentKind.RECEIPT, invoice=invoice, payment=payment
@@ -142,23 +140,17 @@ def receipt_pdfs_render(*, payment_ids: list[int]) -> int:
             [("invoice.typ", receipt_document_data(invoice, payment)) for invoice, payment in pairs]
         )
         now = clock.now()
-        with transaction.atomic():
-            stored += len(
-                StoredDocument.objects.bulk_create(
-                    [
-                        StoredDocument(
-                            kind=DocumentKind.RECEIPT,
-                            invoice=invoice,
-                            payment=payment,
-                            filename=receipt_filename(invoice),
-                            content=content,
-                            sha256=hashlib.sha256(content).hexdigest(),
-                            size=len(content),
-                            created_at=now,
-                        )
-                        for (invoice, payment), content in zip(pairs, pdfs, strict=True)
-                    ],
-                    ignore_conflicts=True,
+        stored += StoredDocument.keep_first(
+            [
+                StoredDocument.of(
+                    content,
+                    kind=DocumentKind.RECEIPT,
+                    invoice=invoice,
+                    payment=payment,
+                    filename=receipt_filename(invoice),
+                    created_at=now,
                 )
-            )
+                for (invoice, payment), content in zip(pairs, pdfs, strict=True)
+            ]
+        )
     return stored

@@ -47,9 +47,10 @@ from isocnet.invoicing.billing_plan import (
     billed_periods,
     plan_draft,
     plan_gate,
+    plan_line_rows,
     plan_periods,
+    service_change,
 )
-from isocnet.invoicing.engine.totals import tax_keys_to_json
 from isocnet.invoicing.models import (
     BillingRun,
     BillingRunItem,
@@ -61,7 +62,7 @@ from isocnet.invoicing.models import (
 )
 from isocnet.invoicing.services import bill_to_snapshot, invoice_series
 from isocnet.notifications.models import MessageKind, OutboxMessage
-from isocnet.subscriptions.models import Subscription, SubscriptionStatus
+from isocnet.subscriptions.models import Subscription
 
 
 @dataclass
@@ -159,32 +160,14 @@ def _issue(
         for plan in plans
     )
     InvoiceLine.objects.bulk_create(
-        InvoiceLine(
-            invoice=invoice,
-            position=i,
-            kind=line.kind,
-            description=line.description[:300],
-            subscription_id=line.subscription_id,
-            period_start=line.period_start,
-            period_end=line.period_end,
-            quantity=line.quantity,
-            unit_price_minor=line.unit_price.quantize().minor(),
-            taxes=tax_keys_to_json(line.taxes),
-            amount_minor=amount.minor(),
-        )
+        row
         for plan, invoice in zip(plans, invoices, strict=True)
-        for i, (line, amount) in enumerate(zip(plan.lines, plan.amounts, strict=True), start=1)
+        for row in plan_line_rows(plan, invoice)
     )
     InvoiceTaxLine.objects.bulk_create(
-        InvoiceTaxLine(
-            invoice=invoice,
-            name=t.key.name,
-            percent=t.key.percent,
-            taxable_minor=t.taxable.minor(),
-            tax_minor=t.tax.minor(),
-        )
+        row
         for plan, invoice in zip(plans, invoices, strict=True)
-        for t in plan.totals.taxes
+        for row in InvoiceTaxLine.rows_for(invoice, plan.totals)
     )
     sub_audit = _advance(plans, subs_of=subs_of, now=now)
     items = BillingRunItem.objects.bulk_create(
@@ -318,19 +301,10 @@ def _advance(plans: list[CustomerPlan], *, subs_of: dict, now: dt.datetime) -> l
         subs = {s.pk: s for s in subs_of[plan.customer.pk]}
         for outcome in plan.outcomes:
             sub = subs[outcome.subscription_id]
-            before = {"next_due_date": str(sub.next_due_date), "status": sub.status}
-            changes = {}
-            if outcome.lines:
-                changes["next_due_date"] = outcome.next_due_date
-            if outcome.activates:
-                changes["status"] = SubscriptionStatus.ACTIVE
-            if outcome.ends:
-                changes.update(status=SubscriptionStatus.CANCELLED, cancel_at_period_end=False)
-            shown = {k: str(v) if k == "next_due_date" else v for k, v in changes.items()}
-            after = {**before, **shown}
-            after.pop("cancel_at_period_end", None)
-            if after == before:
+            change = service_change(outcome, sub)
+            if change is None:
                 continue
+            changes, before, after = change
             by_change[tuple(sorted(changes.items()))].append(sub.pk)
             audit.append((sub.pk, plan.customer.pk, before, after))
     for change, pks in by_change.items():

@@ -25,9 +25,11 @@ from isocnet.invoicing.engine.totals import (
     compute_totals,
     line_amount,
     tax_keys_from_json,
+    tax_keys_to_json,
 )
 from isocnet.invoicing.models import (
     Charge,
+    Invoice,
     InvoiceLine,
 )
 from isocnet.payments.services import available_credit_minor
@@ -198,3 +200,46 @@ def plan_gate(plan: CustomerPlan, *, billed: set[tuple[int, dt.date]]) -> str | 
     if plan.totals.total.amount <= 0 and not settings.ALLOW_ZERO_INVOICES:
         return f"the invoice total would be {plan.totals.total.as_string()} (zero or negative)"
     return None
+
+
+# -- what executing a plan writes (the one-by-one and the batch path alike) --
+
+
+def plan_line_rows(plan: CustomerPlan, invoice: Invoice) -> list[InvoiceLine]:
+    """The invoice's lines, unsaved, numbered from 1."""
+    return [
+        InvoiceLine(
+            invoice=invoice,
+            position=i,
+            kind=line.kind,
+            description=line.description[:300],
+            subscription_id=line.subscription_id,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            quantity=line.quantity,
+            unit_price_minor=line.unit_price.quantize().minor(),
+            taxes=tax_keys_to_json(line.taxes),
+            amount_minor=amount.minor(),
+        )
+        for i, (line, amount) in enumerate(zip(plan.lines, plan.amounts, strict=True), start=1)
+    ]
+
+
+def service_change(
+    outcome: SubscriptionOutcome, sub: Subscription
+) -> tuple[dict, dict, dict] | None:
+    """How billing moves a service on: (the columns to update, the audit's
+    before, its after), or None when nothing changes."""
+    before = {"next_due_date": str(sub.next_due_date), "status": sub.status}
+    changes: dict = {}
+    if outcome.lines:
+        changes["next_due_date"] = outcome.next_due_date
+    if outcome.activates:
+        changes["status"] = SubscriptionStatus.ACTIVE
+    if outcome.ends:
+        changes.update(status=SubscriptionStatus.CANCELLED, cancel_at_period_end=False)
+    after = {**before, **{k: str(v) if k == "next_due_date" else v for k, v in changes.items()}}
+    after.pop("cancel_at_period_end", None)
+    if after == before:
+        return None
+    return changes, before, after

@@ -41,11 +41,17 @@ from isocnet.core.permissions import require
 from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.batch_billing import bill_batch
-from isocnet.invoicing.billing_plan import BILLABLE, CustomerPlan, _charge_line, customer_plan
+from isocnet.invoicing.billing_plan import (
+    BILLABLE,
+    CustomerPlan,
+    _charge_line,
+    customer_plan,
+    plan_line_rows,
+    service_change,
+)
 from isocnet.invoicing.dunning import DunningCounts, overdue_step
 from isocnet.invoicing.engine.totals import (
     compute_totals,
-    tax_keys_to_json,
 )
 from isocnet.invoicing.models import (
     BillingRun,
@@ -134,32 +140,8 @@ def _write_invoice(
         total_minor=totals.total.minor(),
         balance_minor=totals.total.minor(),
     )
-    rows = InvoiceLine.objects.bulk_create(
-        InvoiceLine(
-            invoice=invoice,
-            position=i,
-            kind=line.kind,
-            description=line.description[:300],
-            subscription_id=line.subscription_id,
-            period_start=line.period_start,
-            period_end=line.period_end,
-            quantity=line.quantity,
-            unit_price_minor=line.unit_price.quantize().minor(),
-            taxes=tax_keys_to_json(line.taxes),
-            amount_minor=amount.minor(),
-        )
-        for i, (line, amount) in enumerate(zip(plan.lines, plan.amounts, strict=True), start=1)
-    )
-    InvoiceTaxLine.objects.bulk_create(
-        InvoiceTaxLine(
-            invoice=invoice,
-            name=t.key.name,
-            percent=t.key.percent,
-            taxable_minor=t.taxable.minor(),
-            tax_minor=t.tax.minor(),
-        )
-        for t in totals.taxes
-    )
+    rows = InvoiceLine.objects.bulk_create(plan_line_rows(plan, invoice))
+    InvoiceTaxLine.objects.bulk_create(InvoiceTaxLine.rows_for(invoice, plan.totals))
     for line, row in zip(plan.lines, rows, strict=True):
         if line.charge_id:
             Charge.objects.filter(pk=line.charge_id, invoice_line__isnull=True).update(
@@ -205,18 +187,10 @@ def _advance(plan: CustomerPlan, *, actor: Actor, invoice: Invoice | None) -> No
     now = clock.now()
     for outcome in plan.outcomes:
         sub = subs[outcome.subscription_id]
-        before = {"next_due_date": str(sub.next_due_date), "status": sub.status}
-        changes = {}
-        if outcome.lines:
-            changes["next_due_date"] = outcome.next_due_date
-        if outcome.activates:
-            changes["status"] = SubscriptionStatus.ACTIVE
-        if outcome.ends:
-            changes.update(status=SubscriptionStatus.CANCELLED, cancel_at_period_end=False)
-        after = {**before, **{k: str(v) if k == "next_due_date" else v for k, v in changes.items()}}
-        after.pop("cancel_at_period_end", None)
-        if after == before:
+        change = service_change(outcome, sub)
+        if change is None:
             continue
+        changes, before, after = change
         Subscription.objects.filter(pk=sub.pk).update(updated_at=now, **changes)
         audit_record(
             actor=actor,

@@ -221,6 +221,20 @@ class InvoiceTaxLine(models.Model):
     def __str__(self) -> str:
         return f"{self.name} {self.percent.normalize()}%"
 
+    @classmethod
+    def rows_for(cls, invoice: Invoice, totals) -> list["InvoiceTaxLine"]:
+        """One unsaved tax line per rate of ``totals`` (engine.totals.Totals)."""
+        return [
+            cls(
+                invoice=invoice,
+                name=t.key.name,
+                percent=t.key.percent,
+                taxable_minor=t.taxable.minor(),
+                tax_minor=t.tax.minor(),
+            )
+            for t in totals.taxes
+        ]
+
     @property
     def tax(self) -> Money:
         return Money.from_minor(self.tax_minor, self.invoice.currency)

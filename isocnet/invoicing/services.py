@@ -160,16 +160,7 @@ def _recompute_draft(invoice: Invoice) -> None:
         tax_exempt=invoice.customer.tax_exempt,
     )
     invoice.tax_lines.all().delete()
-    InvoiceTaxLine.objects.bulk_create(
-        InvoiceTaxLine(
-            invoice=invoice,
-            name=s.key.name,
-            percent=s.key.percent,
-            taxable_minor=s.taxable.minor(),
-            tax_minor=s.tax.minor(),
-        )
-        for s in totals.taxes
-    )
+    InvoiceTaxLine.objects.bulk_create(InvoiceTaxLine.rows_for(invoice, totals))
     invoice.subtotal_minor = totals.subtotal.minor()
     invoice.tax_minor = totals.tax_total.minor()
     invoice.total_minor = totals.total.minor()
