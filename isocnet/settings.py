@@ -220,7 +220,7 @@ MIDDLEWARE = [
 # Logins: axes counts failures before Django checks the password.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "isocnet.portal.auth.AccountBackend",  # ModelBackend + the portal login in one query
 ]
 # A login is locked for an hour after this many failures, counted per
 # account and, separately, per IP address (ASVS 2.2.1 allows up to 100 an
