@@ -452,7 +452,11 @@ def on_workers(rows: list) -> dict:
             pass
         p.terminate()
     for p in procs:
-        p.wait(timeout=30)
+        try:
+            p.wait(timeout=60)  # a warm shutdown finishes the task in hand
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
     controller.stop()
     if bill.returncode:
         print(bill.stdout, bill.stderr)
@@ -471,12 +475,21 @@ def build_elsewhere() -> None:
     print(f"data set built in {time.perf_counter() - t:.1f} s")
 
 
+def print_rows(rows: list) -> None:
+    print(f"\nN = {N} customers, {os.cpu_count()} cores, PostgreSQL", flush=True)
+    print(f"{'step':45} {'count':>8} {'seconds':>9} {'per second':>11}")
+    for name, count, seconds in rows:
+        rate = count / seconds if seconds else 0
+        print(f"{name:45} {count:>8} {seconds:>9.1f} {rate:>11.0f}", flush=True)
+
+
 def main() -> None:
     rows: list = []
     build_elsewhere()
     setup_django()
     in_process(rows)
     rss_main = peak_rss_mb()
+    print_rows(rows)  # now, should a later step fail
     results: dict = {}
     if "portal" in STEPS:
         portal(results)
@@ -487,11 +500,7 @@ def main() -> None:
         connections.close_all()
         build_elsewhere()
         worker_rss = on_workers(rows)
-    print(f"\nN = {N} customers, {os.cpu_count()} cores, PostgreSQL")
-    print(f"{'step':45} {'count':>8} {'seconds':>9} {'per second':>11}")
-    for name, count, seconds in rows:
-        rate = count / seconds if seconds else 0
-        print(f"{name:45} {count:>8} {seconds:>9.1f} {rate:>11.0f}")
+    print_rows(rows)
     for name, row in results.get("portal", {}).items():
         print(
             f"4. portal, {PORTAL_USERS} users: {name:13} {int(row['Request Count']):>8} requests"
