@@ -102,6 +102,13 @@ def database_from_url(name: str, default: str) -> dict:
     except Exception as exc:  # dj_database_url raises several kinds
         raise ConfigError(f"{name}={value!r}: {exc}") from None
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        import sqlite3
+
+        if sqlite3.sqlite_version_info < (3, 35):
+            raise ConfigError(
+                f"{name}={value!r}: SQLite {sqlite3.sqlite_version} is too old; 3.35 or newer "
+                "is needed (UPDATE … RETURNING), or use PostgreSQL"
+            )
         # IMMEDIATE transactions take the write lock at BEGIN: two writers
         # queue instead of failing with "database is locked" on upgrade.
         config["OPTIONS"] = {

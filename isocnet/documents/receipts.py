@@ -17,13 +17,17 @@ from isocnet.payments.models import Allocation, CreditEntry, CreditKind, Payment
 def receipt_facts(invoice: Invoice, payment: Payment) -> dict:
     """Payments applied to ``invoice`` up to ``payment`` (in order), the
     total paid and the balance after it."""
+    # the invoice's allocations by its index, then their payments by key
+    # (never a join a planner with stale statistics turns into a payment scan)
     allocations = list(
-        Allocation.objects.filter(
-            invoice=invoice, payment_id__lte=payment.pk, payment__status="succeeded"
+        Allocation.objects.filter(invoice=invoice, payment_id__lte=payment.pk).order_by(
+            "payment_id", "id"
         )
-        .select_related("payment")
-        .order_by("payment_id", "id")
     )
+    payments = Payment.objects.in_bulk({a.payment_id for a in allocations})
+    allocations = [a for a in allocations if payments[a.payment_id].status == "succeeded"]
+    for a in allocations:
+        a.payment = payments[a.payment_id]
     credits = list(
         CreditEntry.objects.filter(
             invoice=invoice, kind=CreditKind.APPLIED, created_at__lte=payment.created_at
@@ -131,7 +135,11 @@ def receipt_pdfs_render(*, payment_ids: list[int]) -> int:
         )
         pairs = [
             (a.invoice, a.payment)
-            for a in Allocation.objects.filter(payment_id__in=chunk, payment__status="succeeded")
+            for a in Allocation.objects.filter(
+                payment_id__in=Payment.objects.filter(pk__in=chunk, status="succeeded")
+                .values_list("pk", flat=True)
+                .order_by()
+            )
             .select_related("invoice__customer", "payment")
             .order_by("payment_id", "id")
             if (a.invoice_id, a.payment_id) not in done

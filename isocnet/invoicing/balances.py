@@ -21,18 +21,13 @@ def invoice_settle(invoice: Invoice) -> Invoice:
     """Recompute from the ledgers and save. The caller holds the customer
     and invoice locks inside its transaction."""
     from isocnet.invoicing.models import CreditNote
-    from isocnet.payments.models import Allocation, CreditEntry, CreditKind, PaymentStatus
+    from isocnet.payments.models import CreditEntry, CreditKind
 
     if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID, InvoiceStatus.REFUNDED):
         raise Conflict(
             f"a {invoice.get_status_display().lower()} invoice takes no payments", field="invoice"
         )
-    paid = (
-        Allocation.objects.filter(
-            invoice=invoice, payment__status=PaymentStatus.SUCCEEDED
-        ).aggregate(s=Sum("amount_minor"))["s"]
-        or 0
-    )
+    paid = _paid_minor(invoice)
     credit = -(
         CreditEntry.objects.filter(
             invoice=invoice, kind__in=[CreditKind.APPLIED, CreditKind.UNAPPLIED]
@@ -61,3 +56,23 @@ def invoice_settle(invoice: Invoice) -> Invoice:
         ]
     )
     return invoice
+
+
+def _paid_minor(invoice: Invoice) -> int:
+    """What succeeded payments applied to the invoice: its allocations by the
+    invoice's index, then their payments by primary key. Two look-ups that
+    no planner can turn into a scan of every payment (a join can, with stale
+    statistics: 7,000 auto debits took 30 ms each instead of 14)."""
+    from isocnet.payments.models import Allocation, Payment, PaymentStatus
+
+    rows = list(
+        Allocation.objects.filter(invoice=invoice).values_list("payment_id", "amount_minor")
+    )
+    if not rows:
+        return 0
+    good = set(
+        Payment.objects.filter(
+            pk__in={p for p, _ in rows}, status=PaymentStatus.SUCCEEDED
+        ).values_list("pk", flat=True)
+    )
+    return sum(amount for p, amount in rows if p in good)

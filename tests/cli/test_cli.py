@@ -163,3 +163,17 @@ def test_deliver_command_sends_what_is_pending(tmp_path):
     assert sent >= 1
     assert len(list((tmp_path / "var" / "mail").glob("*.eml"))) == sent
     assert run(["deliver"], {}, tmp_path).stdout.startswith("sent 0")
+
+
+def test_an_sqlite_older_than_3_35_is_refused_naming_the_variable(monkeypatch):
+    import sqlite3
+
+    from isocnet.core.config import ConfigError, database_from_url
+
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
+    monkeypatch.setenv("SOME_DATABASE_URL", "sqlite:///var/x.sqlite3")
+    with pytest.raises(ConfigError, match=r"SOME_DATABASE_URL=.*SQLite 3.31.1 is too old; 3.35"):
+        database_from_url("SOME_DATABASE_URL", "")
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 40, 1))
+    assert database_from_url("SOME_DATABASE_URL", "")["NAME"].endswith("x.sqlite3")
