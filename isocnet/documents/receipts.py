@@ -4,6 +4,7 @@ including one payment, and the balance after it ($0.00 = paid in full)."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import prefetch_related_objects
 
 from isocnet.core import clock, formatting
 from isocnet.core.money import Money
@@ -144,6 +145,7 @@ def receipt_pdfs_render(*, payment_ids: list[int]) -> int:
             .order_by("payment_id", "id")
             if (a.invoice_id, a.payment_id) not in done
         ]
+        prefetch_related_objects([invoice for invoice, _ in pairs], "lines", "tax_lines")
         pdfs = render_many(
             [("invoice.typ", receipt_document_data(invoice, payment)) for invoice, payment in pairs]
         )
