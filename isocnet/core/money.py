@@ -189,14 +189,15 @@ class Money:
 
     def format(self, locale: str = "en_US") -> str:
         """Human form for documents and screens ("$49.95")."""
-        return _formatted(self.amount, self.currency, locale)
+        return _formatted(str(self.amount), self.currency, locale)
 
     def __str__(self) -> str:
         return f"{self.as_string()} {self.currency}"
 
 
 @lru_cache(maxsize=8192)
-def _formatted(amount: Decimal, currency: str, locale: str) -> str:
+def _formatted(amount: str, currency: str, locale: str) -> str:
     # Babel parses the locale and the CLDR pattern on every call (~70 µs); a
-    # billing run formats the same few prices thousands of times.
-    return format_currency(amount, currency, locale=locale)
+    # billing run formats the same few prices thousands of times. Keyed by the
+    # amount's text: Decimal("-0.00") == Decimal("0.00"), but they print apart.
+    return format_currency(Decimal(amount), currency, locale=locale)
