@@ -171,8 +171,6 @@ def invoice_pdfs_render(*, invoice_ids: list[int]) -> int:
     chunk is stored in one transaction. Returns how many it rendered.
     Safe to run twice or at once: the first stored PDF is the one that
     counts."""
-    from isocnet.documents.renderer import render_many
-
     stored = 0
     for start in range(0, len(invoice_ids), 50):
         chunk = invoice_ids[start : start + 50]
@@ -187,18 +185,17 @@ def invoice_pdfs_render(*, invoice_ids: list[int]) -> int:
             .prefetch_related("lines", "tax_lines")
             .order_by("pk")
         )
-        pdfs = render_many([("invoice.typ", invoice_document_data(i)) for i in invoices])
-        now = clock.now()
-        stored += StoredDocument.keep_first(
+        stored += StoredDocument.keep_rendered(
             [
-                StoredDocument.of(
-                    content,
-                    kind=DocumentKind.INVOICE,
-                    invoice=invoice,
-                    filename=invoice_filename(invoice),
-                    created_at=now,
+                (
+                    invoice_document_data(invoice),
+                    {
+                        "kind": DocumentKind.INVOICE,
+                        "invoice": invoice,
+                        "filename": invoice_filename(invoice),
+                    },
                 )
-                for invoice, content in zip(invoices, pdfs, strict=True)
+                for invoice in invoices
             ]
         )
     return stored

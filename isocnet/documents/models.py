@@ -59,9 +59,21 @@ class StoredDocument(models.Model):
         return self.filename
 
     @classmethod
-    def keep_first(cls, documents: list[StoredDocument]) -> int:
-        """Store these in one transaction, leaving any already stored for the
-        same invoice (or payment) as it is: the first stored is the one sent."""
+    def keep_rendered(cls, jobs: list[tuple[dict, dict]], *, template: str = "invoice.typ") -> int:
+        """Render each (data, fields) on the renderer's threads and store the
+        PDFs in one transaction, leaving any already stored for the same
+        invoice (or payment) as it is: the first stored is the one sent.
+        ``fields``: kind, invoice, filename and payment, as for ``of``.
+        Returns how many it rendered."""
+        from isocnet.core import clock
+        from isocnet.documents.renderer import render_many
+
+        pdfs = render_many([(template, data) for data, _ in jobs])
+        now = clock.now()
+        documents = [
+            cls.of(content, created_at=now, **fields)
+            for (_, fields), content in zip(jobs, pdfs, strict=True)
+        ]
         with transaction.atomic():
             return len(cls.objects.bulk_create(documents, ignore_conflicts=True))
 

@@ -124,8 +124,6 @@ def receipt_pdfs_render(*, payment_ids: list[int]) -> int:
     each was applied to) that have none yet, ahead of their emails: data read
     here, Typst on DOCUMENT_RENDER_THREADS threads (documents.renderer).
     Returns how many it rendered; safe to run twice or at once."""
-    from isocnet.documents.renderer import render_many
-
     stored = 0
     for start in range(0, len(payment_ids), 50):
         chunk = payment_ids[start : start + 50]
@@ -146,21 +144,18 @@ def receipt_pdfs_render(*, payment_ids: list[int]) -> int:
             if (a.invoice_id, a.payment_id) not in done
         ]
         prefetch_related_objects([invoice for invoice, _ in pairs], "lines", "tax_lines")
-        pdfs = render_many(
-            [("invoice.typ", receipt_document_data(invoice, payment)) for invoice, payment in pairs]
-        )
-        now = clock.now()
-        stored += StoredDocument.keep_first(
+        stored += StoredDocument.keep_rendered(
             [
-                StoredDocument.of(
-                    content,
-                    kind=DocumentKind.RECEIPT,
-                    invoice=invoice,
-                    payment=payment,
-                    filename=receipt_filename(invoice),
-                    created_at=now,
+                (
+                    receipt_document_data(invoice, payment),
+                    {
+                        "kind": DocumentKind.RECEIPT,
+                        "invoice": invoice,
+                        "payment": payment,
+                        "filename": receipt_filename(invoice),
+                    },
                 )
-                for (invoice, payment), content in zip(pairs, pdfs, strict=True)
+                for invoice, payment in pairs
             ]
         )
     return stored

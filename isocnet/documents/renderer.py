@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 
 import typst
@@ -43,18 +45,17 @@ def render_pdf(template: str, data: dict) -> bytes:
     return _compiler(template).compile(format="pdf", sys_inputs={"data": payload}, timestamp=0)
 
 
-_pool: list = []
+@cache
+def _executor(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="typst")
 
 
 def render_many(jobs: list[tuple[str, dict]]) -> list[bytes]:
     """render_pdf for each (template, data), on DOCUMENT_RENDER_THREADS
     threads at once; results in order."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from django.conf import settings
 
-    if len(jobs) <= 1 or settings.DOCUMENT_RENDER_THREADS <= 1:
+    threads = settings.DOCUMENT_RENDER_THREADS
+    if len(jobs) <= 1 or threads <= 1:
         return [render_pdf(template, data) for template, data in jobs]
-    if not _pool:
-        _pool.append(ThreadPoolExecutor(max_workers=settings.DOCUMENT_RENDER_THREADS))
-    return list(_pool[0].map(lambda job: render_pdf(*job), jobs))
+    return list(_executor(threads).map(lambda job: render_pdf(*job), jobs))
