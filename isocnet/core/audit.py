@@ -22,7 +22,25 @@ def audit_record(
     describes, so the change and its record commit (or vanish) together."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must be called inside the service's transaction")
-    return AuditEvent.objects.create(
+    event = audit_event(
+        actor=actor, action=action, obj=obj, customer_id=customer_id, before=before, after=after
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event(
+    *,
+    actor: Actor,
+    action: str,
+    obj: Any,
+    customer_id: int | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEvent:
+    """The audit row, unsaved: for services that write many at once
+    (``AuditEvent.objects.bulk_create``, in the same transaction)."""
+    return AuditEvent(
         created_at=clock.now(),
         actor=actor.label,
         action=action,

@@ -11,7 +11,7 @@ BILLING_BATCH_SIZE customers, in one transaction:
 4. insert the draft invoices, their lines and tax lines (three multi-row
    INSERTs), advance the services (one UPDATE per distinct change),
 5. take the batch's invoice numbers in one step under the series lock
-   (sequence_take(series, k)), number and issue the invoices (two UPDATEs),
+   (sequence_take(series, k)), number and issue the invoices (one UPDATE),
    and insert the audit rows, the "Customer Invoice" outbox rows and the
    run's items (three INSERTs), so the series lock is held only for the
    last few statements before the commit.
@@ -37,6 +37,7 @@ from django.db.models import Sum
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
+from isocnet.core.audit import audit_event
 from isocnet.core.errors import BillingError
 from isocnet.core.models import AuditEvent
 from isocnet.core.sequences import sequence_take
@@ -47,9 +48,10 @@ from isocnet.invoicing.billing_plan import (
     billed_periods,
     plan_draft,
     plan_gate,
+    plan_invoice,
     plan_line_rows,
     plan_periods,
-    service_change,
+    service_changes,
 )
 from isocnet.invoicing.models import (
     BillingRun,
@@ -60,8 +62,9 @@ from isocnet.invoicing.models import (
     InvoiceStatus,
     InvoiceTaxLine,
 )
-from isocnet.invoicing.services import bill_to_snapshot, invoice_series
-from isocnet.notifications.models import MessageKind, OutboxMessage
+from isocnet.invoicing.services import bill_to_snapshot, invoice_check_follows, invoice_series
+from isocnet.notifications.models import MessageKind
+from isocnet.notifications.services import notices_queue_new
 from isocnet.subscriptions.models import Subscription
 
 
@@ -144,21 +147,10 @@ def _issue(
     plans: list[CustomerPlan], *, date: dt.date, run: BillingRun, actor: Actor, subs_of: dict
 ) -> list[BillingRunItem]:
     now = clock.now()
-    invoices = Invoice.objects.bulk_create(
-        Invoice(
-            customer=plan.customer,
-            currency=plan.customer.currency,
-            due_date=plan.due_date,
-            bill_to=bill_to_snapshot(plan.customer),
-            created_at=now,
-            billing_run=run,
-            subtotal_minor=plan.totals.subtotal.minor(),
-            tax_minor=plan.totals.tax_total.minor(),
-            total_minor=plan.totals.total.minor(),
-            balance_minor=plan.totals.total.minor(),
-        )
-        for plan in plans
-    )
+    drafts = [plan_invoice(plan, run=run, now=now) for plan in plans]
+    for draft in drafts:
+        draft.bill_to = bill_to_snapshot(draft.customer)
+    invoices = Invoice.objects.bulk_create(drafts)
     InvoiceLine.objects.bulk_create(
         row
         for plan, invoice in zip(plans, invoices, strict=True)
@@ -191,24 +183,18 @@ def _issue(
     issued = _number_and_issue(invoices, series=series, date=date, now=now)
     if issued != len(invoices):
         raise BillingError(f"issued {issued} of {len(invoices)} invoices of a batch")
-    if (
-        numbers[0] > 1
-        and not Invoice.objects.filter(series=series, sequence=numbers[0] - 1).exists()
-    ):
-        raise BillingError(f"invoice number {invoices[0].number} does not follow its predecessor")
     for invoice in invoices:
         invoice.series, invoice.issue_date, invoice.issued_at = series, date, now
         invoice.status = InvoiceStatus.UNPAID
+    invoice_check_follows(invoices[0])  # the rest follow it by construction
 
     number_of = {invoice.customer_id: invoice.number for invoice in invoices}
     AuditEvent.objects.bulk_create(
         [
-            AuditEvent(
-                created_at=now,
-                actor=actor.label,
+            audit_event(
+                actor=actor,
                 action="invoice.issue",
-                object_type="Invoice",
-                object_id=str(invoice.pk),
+                obj=invoice,
                 customer_id=invoice.customer_id,
                 before={"status": "draft"},
                 after={
@@ -220,36 +206,21 @@ def _issue(
             for invoice in invoices
         ]
         + [
-            AuditEvent(
-                created_at=now,
-                actor=actor.label,
+            audit_event(
+                actor=actor,
                 action="subscription.billed",
-                object_type="Subscription",
-                object_id=str(sub_id),
+                obj=sub,
                 customer_id=customer_id,
                 before=before,
                 after={**after, "invoice": number_of[customer_id]},
             )
-            for sub_id, customer_id, before, after in sub_audit
+            for sub, customer_id, before, after in sub_audit
         ]
     )
-    OutboxMessage.objects.bulk_create(
-        [
-            OutboxMessage(
-                kind=MessageKind.INVOICE,
-                dedupe_key=f"invoice:{invoice.pk}",
-                customer_id=invoice.customer_id,
-                invoice_id=invoice.pk,
-                context={},
-                created_at=now,
-                next_attempt_at=now,
-            )
-            for invoice in invoices
-        ]
+    notices_queue_new(
+        kind=MessageKind.INVOICE,
+        notices=[(f"invoice:{i.pk}", i.customer_id, i.pk) for i in invoices],
     )
-    from isocnet.notifications.services import _wake_sender
-
-    transaction.on_commit(_wake_sender)
     for item, invoice in zip(items, invoices, strict=True):
         item.invoice = invoice
     return items
@@ -299,14 +270,9 @@ def _advance(plans: list[CustomerPlan], *, subs_of: dict, now: dt.datetime) -> l
     audit = []
     for plan in plans:
         subs = {s.pk: s for s in subs_of[plan.customer.pk]}
-        for outcome in plan.outcomes:
-            sub = subs[outcome.subscription_id]
-            change = service_change(outcome, sub)
-            if change is None:
-                continue
-            changes, before, after = change
+        for sub, changes, before, after in service_changes(plan, subs):
             by_change[tuple(sorted(changes.items()))].append(sub.pk)
-            audit.append((sub.pk, plan.customer.pk, before, after))
+            audit.append((sub, plan.customer.pk, before, after))
     for change, pks in by_change.items():
         Subscription.objects.filter(pk__in=pks).update(updated_at=now, **dict(change))
     return audit

@@ -205,6 +205,23 @@ def plan_gate(plan: CustomerPlan, *, billed: set[tuple[int, dt.date]]) -> str | 
 # -- what executing a plan writes (the one-by-one and the batch path alike) --
 
 
+def plan_invoice(plan: CustomerPlan, *, run, now: dt.datetime) -> Invoice:
+    """The draft invoice, unsaved, with the plan's totals (issuing numbers it,
+    snapshots the customer and applies credit)."""
+    totals = plan.totals
+    return Invoice(
+        customer=plan.customer,
+        currency=plan.customer.currency,
+        due_date=plan.due_date,
+        created_at=now,
+        billing_run=run,
+        subtotal_minor=totals.subtotal.minor(),
+        tax_minor=totals.tax_total.minor(),
+        total_minor=totals.total.minor(),
+        balance_minor=totals.total.minor(),
+    )
+
+
 def plan_line_rows(plan: CustomerPlan, invoice: Invoice) -> list[InvoiceLine]:
     """The invoice's lines, unsaved, numbered from 1."""
     return [
@@ -225,21 +242,22 @@ def plan_line_rows(plan: CustomerPlan, invoice: Invoice) -> list[InvoiceLine]:
     ]
 
 
-def service_change(
-    outcome: SubscriptionOutcome, sub: Subscription
-) -> tuple[dict, dict, dict] | None:
-    """How billing moves a service on: (the columns to update, the audit's
-    before, its after), or None when nothing changes."""
-    before = {"next_due_date": str(sub.next_due_date), "status": sub.status}
-    changes: dict = {}
-    if outcome.lines:
-        changes["next_due_date"] = outcome.next_due_date
-    if outcome.activates:
-        changes["status"] = SubscriptionStatus.ACTIVE
-    if outcome.ends:
-        changes.update(status=SubscriptionStatus.CANCELLED, cancel_at_period_end=False)
-    after = {**before, **{k: str(v) if k == "next_due_date" else v for k, v in changes.items()}}
-    after.pop("cancel_at_period_end", None)
-    if after == before:
-        return None
-    return changes, before, after
+def service_changes(plan: CustomerPlan, subs: dict[int, Subscription]):
+    """How billing moves each of the plan's services on: (the service, the
+    columns to update, the audit's before, its after), for those that change.
+    ``subs``: the plan's services by id."""
+    for outcome in plan.outcomes:
+        sub = subs[outcome.subscription_id]
+        before = {"next_due_date": str(sub.next_due_date), "status": sub.status}
+        changes: dict = {}
+        if outcome.lines:
+            changes["next_due_date"] = outcome.next_due_date
+        if outcome.activates:
+            changes["status"] = SubscriptionStatus.ACTIVE
+        if outcome.ends:
+            changes.update(status=SubscriptionStatus.CANCELLED, cancel_at_period_end=False)
+        shown = {k: str(v) if k == "next_due_date" else v for k, v in changes.items()}
+        after = {**before, **shown}
+        after.pop("cancel_at_period_end", None)
+        if after != before:
+            yield sub, changes, before, after

@@ -46,8 +46,9 @@ from isocnet.invoicing.billing_plan import (
     CustomerPlan,
     _charge_line,
     customer_plan,
+    plan_invoice,
     plan_line_rows,
-    service_change,
+    service_changes,
 )
 from isocnet.invoicing.dunning import DunningCounts, overdue_step
 from isocnet.invoicing.engine.totals import (
@@ -62,7 +63,7 @@ from isocnet.invoicing.models import (
     InvoiceLine,
     InvoiceTaxLine,
 )
-from isocnet.invoicing.services import issue_locked
+from isocnet.invoicing.services import invoice_check_follows, issue_locked
 from isocnet.notifications.models import MessageKind
 from isocnet.notifications.services import notice_queue
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
@@ -128,18 +129,8 @@ def _write_invoice(
     """Draft with the plan's totals, its lines and tax lines, then issue it.
     The caller holds the customer lock."""
     customer = plan.customer
-    totals = plan.totals
-    invoice = Invoice.objects.create(
-        customer=customer,
-        currency=customer.currency,
-        due_date=plan.due_date,
-        created_at=clock.now(),
-        billing_run=run,
-        subtotal_minor=totals.subtotal.minor(),
-        tax_minor=totals.tax_total.minor(),
-        total_minor=totals.total.minor(),
-        balance_minor=totals.total.minor(),
-    )
+    invoice = plan_invoice(plan, run=run, now=clock.now())
+    invoice.save(force_insert=True)
     rows = InvoiceLine.objects.bulk_create(plan_line_rows(plan, invoice))
     InvoiceTaxLine.objects.bulk_create(InvoiceTaxLine.rows_for(invoice, plan.totals))
     for line, row in zip(plan.lines, rows, strict=True):
@@ -151,7 +142,7 @@ def _write_invoice(
     invoice = issue_locked(
         invoice, issued_on=date, actor=actor, allow_zero=settings.ALLOW_ZERO_INVOICES
     )
-    _check_sequence(invoice)
+    invoice_check_follows(invoice)
     notice_queue(
         kind=MessageKind.INVOICE,
         key=f"invoice:{invoice.pk}",
@@ -160,19 +151,6 @@ def _write_invoice(
         known_new=True,
     )
     return invoice
-
-
-def _check_sequence(invoice: Invoice) -> None:
-    """Gate: the number directly follows its predecessor in the series."""
-    if (
-        invoice.sequence > 1
-        and not Invoice.objects.filter(
-            series=invoice.series, sequence=invoice.sequence - 1
-        ).exists()
-    ):
-        raise BillingError(
-            f"invoice number {invoice.number} does not follow the previous number of its series"
-        )
 
 
 def _advance(plan: CustomerPlan, *, actor: Actor, invoice: Invoice | None) -> None:
@@ -185,12 +163,7 @@ def _advance(plan: CustomerPlan, *, actor: Actor, invoice: Invoice | None) -> No
         ).only("pk", "customer_id", "next_due_date", "status", "cancel_at_period_end")
     }
     now = clock.now()
-    for outcome in plan.outcomes:
-        sub = subs[outcome.subscription_id]
-        change = service_change(outcome, sub)
-        if change is None:
-            continue
-        changes, before, after = change
+    for sub, changes, before, after in service_changes(plan, subs):
         Subscription.objects.filter(pk=sub.pk).update(updated_at=now, **changes)
         audit_record(
             actor=actor,

@@ -18,7 +18,7 @@ from isocnet.catalog.models import TaxRate
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
-from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.errors import BillingError, Conflict, InvalidInput, NotFound
 from isocnet.core.money import Money, is_float
 from isocnet.core.permissions import require
 from isocnet.core.sequences import sequence_take
@@ -171,6 +171,20 @@ def _recompute_draft(invoice: Invoice) -> None:
 def invoice_series(issue_date: dt.date) -> str:
     fmt = settings.INVOICE_NUMBER_FORMAT
     return f"invoice-{issue_date.year}" if "{year}" in fmt else "invoice"
+
+
+def invoice_check_follows(invoice: Invoice) -> None:
+    """Gate: the invoice's number directly follows its predecessor in the
+    series (a tampered counter would leave a gap or reuse a number)."""
+    if (
+        invoice.sequence > 1
+        and not Invoice.objects.filter(
+            series=invoice.series, sequence=invoice.sequence - 1
+        ).exists()
+    ):
+        raise BillingError(
+            f"invoice number {invoice.number} does not follow the previous number of its series"
+        )
 
 
 def bill_to_snapshot(customer) -> dict:

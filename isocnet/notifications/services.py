@@ -31,21 +31,38 @@ def notice_queue(
         raise RuntimeError("notice_queue must run inside the transaction that causes the notice")
     if not known_new and OutboxMessage.objects.filter(dedupe_key=key).exists():
         return False
-    now = clock.now()
-    row = OutboxMessage(
-        kind=kind,
-        dedupe_key=key,
-        customer_id=customer_id,
-        invoice_id=invoice_id,
-        context=context or {},
-        created_at=now,
-        next_attempt_at=now,
+    (row,) = notices_queue_new(
+        kind=kind, notices=[(key, customer_id, invoice_id)], context=context or {}
     )
-    # INSERT ... ON CONFLICT DO NOTHING: should a concurrent run record the
-    # same key first, it wins, and this transaction goes on unharmed.
-    OutboxMessage.objects.bulk_create([row], ignore_conflicts=True)
+    return (
+        known_new
+        or OutboxMessage.objects.filter(dedupe_key=key, created_at=row.created_at).exists()
+    )
+
+
+def notices_queue_new(
+    *, kind: str, notices: list[tuple[str, int, int | None]], context: dict | None = None
+) -> list[OutboxMessage]:
+    """Record these notices, (key, customer id, invoice id) each, in one
+    INSERT … ON CONFLICT DO NOTHING: should a concurrent run record a key
+    first, it wins, and this transaction goes on unharmed. The sender is
+    woken after the commit."""
+    now = clock.now()
+    rows = [
+        OutboxMessage(
+            kind=kind,
+            dedupe_key=key,
+            customer_id=customer_id,
+            invoice_id=invoice_id,
+            context=context or {},
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for key, customer_id, invoice_id in notices
+    ]
+    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
     transaction.on_commit(_wake_sender)
-    return known_new or OutboxMessage.objects.filter(dedupe_key=key, created_at=now).exists()
+    return rows
 
 
 _last_dispatch = [0.0]
