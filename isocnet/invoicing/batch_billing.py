@@ -62,7 +62,12 @@ from isocnet.invoicing.models import (
     InvoiceStatus,
     InvoiceTaxLine,
 )
-from isocnet.invoicing.services import bill_to_snapshot, invoice_check_follows, invoice_series
+from isocnet.invoicing.services import (
+    bill_to_snapshot,
+    invoice_check_follows,
+    invoice_series,
+    issue_audit,
+)
 from isocnet.notifications.models import MessageKind
 from isocnet.notifications.services import notices_queue_new
 from isocnet.subscriptions.models import Subscription
@@ -190,21 +195,7 @@ def _issue(
 
     number_of = {invoice.customer_id: invoice.number for invoice in invoices}
     AuditEvent.objects.bulk_create(
-        [
-            audit_event(
-                actor=actor,
-                action="invoice.issue",
-                obj=invoice,
-                customer_id=invoice.customer_id,
-                before={"status": "draft"},
-                after={
-                    "number": invoice.number,
-                    "total": invoice.total.as_string(),
-                    "due_date": invoice.due_date.isoformat(),
-                },
-            )
-            for invoice in invoices
-        ]
+        [audit_event(**issue_audit(invoice, actor=actor)) for invoice in invoices]
         + [
             audit_event(
                 actor=actor,

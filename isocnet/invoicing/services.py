@@ -173,6 +173,22 @@ def invoice_series(issue_date: dt.date) -> str:
     return f"invoice-{issue_date.year}" if "{year}" in fmt else "invoice"
 
 
+def issue_audit(invoice: Invoice, *, actor: Actor) -> dict:
+    """The facts of an "invoice.issue" audit row (audit_record or audit_event)."""
+    return {
+        "actor": actor,
+        "action": "invoice.issue",
+        "obj": invoice,
+        "customer_id": invoice.customer_id,
+        "before": {"status": "draft"},
+        "after": {
+            "number": invoice.number,
+            "total": invoice.total.as_string(),
+            "due_date": invoice.due_date.isoformat(),
+        },
+    }
+
+
 def invoice_check_follows(invoice: Invoice) -> None:
     """Gate: the invoice's number directly follows its predecessor in the
     series (a tampered counter would leave a gap or reuse a number)."""
@@ -244,18 +260,7 @@ def issue_locked(
     invoice.amount_paid_minor = invoice.credit_applied_minor = 0
     invoice.balance_minor = invoice.total_minor
     invoice.save()
-    audit_record(
-        actor=actor,
-        action="invoice.issue",
-        obj=invoice,
-        customer_id=customer.pk,
-        before={"status": "draft"},
-        after={
-            "number": invoice.number,
-            "total": invoice.total.as_string(),
-            "due_date": due.isoformat(),
-        },
-    )
+    audit_record(**issue_audit(invoice, actor=actor))
     if settings.AUTO_APPLY_CREDIT and invoice.balance_minor:
         from isocnet.payments.services import credit_apply_locked
 
