@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 
 from isocnet.core import clock, formatting
 from isocnet.documents.models import DocumentKind, StoredDocument
@@ -19,10 +19,30 @@ def default_card(customer_id: int) -> PaymentMethod | None:
     ).first()
 
 
+def invoices_prefetch(invoices: list[Invoice]) -> None:
+    """What a document or notice of each invoice reads, in four queries
+    for all of them instead of three per invoice: the lines, the tax lines
+    and the default card of each customer (invoices loaded with their
+    customer)."""
+    prefetch_related_objects(invoices, "lines", "tax_lines")
+    prefetch_related_objects(
+        [invoice.customer for invoice in invoices],
+        Prefetch(
+            "cards",
+            queryset=PaymentMethod.objects.filter(is_default=True, removed_at__isnull=True),
+            to_attr="default_cards",
+        ),
+    )
+
+
 def payment_method_line(invoice: Invoice) -> str:
     """The payment method as the invoice notice names it."""
-    if invoice.customer.auto_debit:
-        card = default_card(invoice.customer_id)
+    customer = invoice.customer
+    if customer.auto_debit:
+        if hasattr(customer, "default_cards"):  # invoices_prefetch
+            card = customer.default_cards[0] if customer.default_cards else None
+        else:
+            card = default_card(invoice.customer_id)
         if card:
             return f"Credit card (auto debit), {card.brand} ending in {card.last4}"
         return "Credit card (auto debit)"
@@ -182,9 +202,9 @@ def invoice_pdfs_render(*, invoice_ids: list[int]) -> int:
         invoices = list(
             Invoice.objects.filter(pk__in=set(chunk) - done, number__isnull=False)
             .select_related("customer")
-            .prefetch_related("lines", "tax_lines")
             .order_by("pk")
         )
+        invoices_prefetch(invoices)
         stored += StoredDocument.keep_rendered(
             [
                 (

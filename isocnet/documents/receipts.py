@@ -4,11 +4,10 @@ including one payment, and the balance after it ($0.00 = paid in full)."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import prefetch_related_objects
 
 from isocnet.core import clock, formatting
 from isocnet.core.money import Money
-from isocnet.documents.invoices import invoice_document_data
+from isocnet.documents.invoices import invoice_document_data, invoices_prefetch
 from isocnet.documents.models import DocumentKind, StoredDocument
 from isocnet.documents.renderer import render_pdf
 from isocnet.invoicing.models import Invoice
@@ -18,22 +17,49 @@ from isocnet.payments.models import Allocation, CreditEntry, CreditKind, Payment
 def receipt_facts(invoice: Invoice, payment: Payment) -> dict:
     """Payments applied to ``invoice`` up to ``payment`` (in order), the
     total paid and the balance after it."""
-    # the invoice's allocations by its index, then their payments by key
+    return receipts_facts([(invoice, payment)])[(invoice.pk, payment.pk)]
+
+
+def receipts_facts(pairs: list[tuple[Invoice, Payment]]) -> dict[tuple[int, int], dict]:
+    """``receipt_facts`` of each (invoice, payment), keyed by their ids, in
+    three queries for all of them."""
+    if not pairs:
+        return {}
+    invoice_ids = {invoice.pk for invoice, _ in pairs}
+    # the invoices' allocations by their index, then their payments by key
     # (never a join a planner with stale statistics turns into a payment scan)
     allocations = list(
-        Allocation.objects.filter(invoice=invoice, payment_id__lte=payment.pk).order_by(
-            "payment_id", "id"
-        )
+        Allocation.objects.filter(
+            invoice_id__in=invoice_ids, payment_id__lte=max(p.pk for _, p in pairs)
+        ).order_by("payment_id", "id")
     )
     payments = Payment.objects.in_bulk({a.payment_id for a in allocations})
-    allocations = [a for a in allocations if payments[a.payment_id].status == "succeeded"]
-    for a in allocations:
-        a.payment = payments[a.payment_id]
     credits = list(
         CreditEntry.objects.filter(
-            invoice=invoice, kind=CreditKind.APPLIED, created_at__lte=payment.created_at
-        )
+            invoice_id__in=invoice_ids,
+            kind=CreditKind.APPLIED,
+            created_at__lte=max(p.created_at for _, p in pairs),
+        ).order_by("id")
     )
+    facts = {}
+    for invoice, payment in pairs:
+        applied = [
+            a
+            for a in allocations
+            if a.invoice_id == invoice.pk
+            and a.payment_id <= payment.pk
+            and payments[a.payment_id].status == "succeeded"
+        ]
+        for a in applied:
+            a.payment, a.invoice = payments[a.payment_id], invoice
+        used = [
+            c for c in credits if c.invoice_id == invoice.pk and c.created_at <= payment.created_at
+        ]
+        facts[(invoice.pk, payment.pk)] = _facts(invoice, payment, applied, used)
+    return facts
+
+
+def _facts(invoice: Invoice, payment: Payment, allocations: list, credits: list) -> dict:
     zero = Money.zero(invoice.currency)
     rows = [
         {
@@ -62,8 +88,10 @@ def receipt_facts(invoice: Invoice, payment: Payment) -> dict:
     }
 
 
-def receipt_document_data(invoice: Invoice, payment: Payment) -> dict:
-    facts = receipt_facts(invoice, payment)
+def receipt_document_data(invoice: Invoice, payment: Payment, facts: dict | None = None) -> dict:
+    """What the receipt PDF shows (``facts``: its ``receipt_facts``, when
+    already read)."""
+    facts = facts or receipt_facts(invoice, payment)
     data = invoice_document_data(invoice)
     data["doc"] = {**data["doc"], "title": "RECEIPT"}
     data["applied"] = [{"label": "Total paid", "amount": formatting.money(-facts["paid"])}]
@@ -143,11 +171,12 @@ def receipt_pdfs_render(*, payment_ids: list[int]) -> int:
             .order_by("payment_id", "id")
             if (a.invoice_id, a.payment_id) not in done
         ]
-        prefetch_related_objects([invoice for invoice, _ in pairs], "lines", "tax_lines")
+        invoices_prefetch([invoice for invoice, _ in pairs])
+        facts = receipts_facts(pairs)
         stored += StoredDocument.keep_rendered(
             [
                 (
-                    receipt_document_data(invoice, payment),
+                    receipt_document_data(invoice, payment, facts[(invoice.pk, payment.pk)]),
                     {
                         "kind": DocumentKind.RECEIPT,
                         "invoice": invoice,

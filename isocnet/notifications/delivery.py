@@ -29,7 +29,7 @@ from django.db import close_old_connections, connection, transaction
 
 from isocnet.core import clock
 from isocnet.notifications.models import MessageKind, MessageStatus, OutboxMessage
-from isocnet.notifications.rendering import render_into
+from isocnet.notifications.rendering import RENDERED_FIELDS, render_many_into
 
 log = logging.getLogger(__name__)
 LEASE = dt.timedelta(minutes=5)
@@ -181,10 +181,6 @@ def deliver_pending(*, limit: int = 200) -> DeliveryReport:
             if server_down is not None:
                 _retry(message, server_down, report)
                 continue
-            if not message.rendered_at:
-                with transaction.atomic():
-                    render_into(message)
-                    message.save()
             try:
                 _send(_email(message, smtp), smtp)
             except _Permanent as exc:
@@ -209,21 +205,33 @@ def deliver_pending(*, limit: int = 200) -> DeliveryReport:
 
 def _claimed_messages(pks: list[int]):
     """The claimed rows in claim order, read 50 at a time (with their
-    invoice, customer and stored PDF)."""
+    invoice, customer and stored PDF); those never sent are rendered and
+    stored together first (the Message-ID is kept before the first send)."""
     for start in range(0, len(pks), 50):
         chunk = pks[start : start + 50]
         rows = OutboxMessage.objects.select_related("invoice__customer", "document").in_bulk(chunk)
-        _prepare_documents(rows.values())
+        _render_fresh([rows[pk] for pk in chunk])
         yield from (rows[pk] for pk in chunk)
 
 
-def _prepare_documents(messages) -> None:
+def _render_fresh(messages: list[OutboxMessage]) -> None:
+    """Render the messages of a batch that have never been rendered, with
+    the PDFs they attach, and store them in one transaction."""
+    fresh = [m for m in messages if not m.rendered_at]
+    if not fresh:
+        return
+    _prepare_documents(fresh)
+    render_many_into(fresh)
+    with transaction.atomic():
+        OutboxMessage.objects.bulk_update(fresh, RENDERED_FIELDS)
+
+
+def _prepare_documents(fresh: list[OutboxMessage]) -> None:
     """Render the PDFs these messages will attach and that no step rendered
-    yet, on parallel threads, before the messages are rendered one by one."""
+    yet, on parallel threads, before the messages themselves."""
     from isocnet.documents.invoices import invoice_pdfs_render
     from isocnet.documents.receipts import receipt_pdfs_render
 
-    fresh = [m for m in messages if not m.rendered_at]
     invoices = [m.invoice_id for m in fresh if m.kind == MessageKind.INVOICE]
     payments = [
         m.context["payment"]

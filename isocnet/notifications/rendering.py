@@ -49,6 +49,15 @@ class Rendered:
     document: StoredDocument | None = None  # the stored PDF attached, when there is one
 
 
+@dataclass
+class Known:
+    """What ``render_many_into`` read for a message before rendering it."""
+
+    document: StoredDocument | None = None  # the stored PDF it attaches
+    payment: object | None = None  # a receipt's payment
+    facts: dict | None = None  # a receipt's receipt_facts
+
+
 def invoice_url(invoice: Invoice) -> str:
     return f"{settings.PORTAL_URL}/invoices/{invoice.number}/"
 
@@ -162,23 +171,30 @@ def _dunning_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tu
 
 
 def render(
-    kind: str, invoice: Invoice, *, store_pdf: bool = True, context: dict | None = None
+    kind: str,
+    invoice: Invoice,
+    *,
+    store_pdf: bool = True,
+    context: dict | None = None,
+    known: Known | None = None,
 ) -> Rendered:
     """Render a notice for an invoice. ``store_pdf=False`` (previews) renders
     the PDF without keeping it. ``context``: the message's own facts (the
-    payment of a receipt, the reason of a failed charge)."""
+    payment of a receipt, the reason of a failed charge). ``known``: what
+    the caller has read already (``render_many_into``)."""
+    known = known or Known()
     ctx = _context(invoice)
-    document = None
     subject = SUBJECTS[kind].format(**ctx)
     customer = invoice.customer
     context = context or {}
     if kind == MessageKind.RECEIPT:
-        return _render_receipt(ctx, invoice, context, store_pdf=store_pdf)
+        return _render_receipt(ctx, invoice, context, store_pdf=store_pdf, known=known)
     if kind == MessageKind.INVOICE:
         text = render_to_string("notifications/invoice.txt", ctx)
         html = render_to_string("notifications/invoice.html", ctx)
+        document = None
         if store_pdf:
-            document = invoice_pdf(invoice)
+            document = known.document or invoice_pdf(invoice)
             attachment = (document.filename, bytes(document.content))
         else:
             from isocnet.documents.invoices import invoice_filename, render_invoice_pdf
@@ -218,6 +234,7 @@ def render(
         text = render_to_string("notifications/_notice.txt", ctx)
         html = render_to_string("notifications/_notice.html", ctx)
         attachment = None
+        document = None
         if kind == MessageKind.CREDIT_NOTE:
             from isocnet.documents.credit_notes import credit_note_document_data, credit_note_pdf
             from isocnet.documents.renderer import render_pdf
@@ -242,7 +259,14 @@ def render(
     )
 
 
-def _render_receipt(ctx: dict, invoice: Invoice, context: dict, *, store_pdf: bool) -> Rendered:
+def _render_receipt(
+    ctx: dict,
+    invoice: Invoice,
+    context: dict,
+    *,
+    store_pdf: bool,
+    known: Known,
+) -> Rendered:
     from isocnet.documents.receipts import (
         receipt_document_data,
         receipt_facts,
@@ -252,8 +276,8 @@ def _render_receipt(ctx: dict, invoice: Invoice, context: dict, *, store_pdf: bo
     from isocnet.documents.renderer import render_pdf
     from isocnet.payments.models import Payment
 
-    payment = Payment.objects.get(pk=context["payment"])
-    facts = receipt_facts(invoice, payment)
+    payment = known.payment or Payment.objects.get(pk=context["payment"])
+    facts = known.facts or receipt_facts(invoice, payment)
     ctx.update(
         total_paid=formatting.money(facts["paid"]),
         remaining=formatting.money(facts["balance"]) if facts["balance"].amount else "",
@@ -264,12 +288,12 @@ def _render_receipt(ctx: dict, invoice: Invoice, context: dict, *, store_pdf: bo
     )
     doc = None
     if store_pdf:
-        doc = receipt_pdf(invoice, payment)
+        doc = known.document or receipt_pdf(invoice, payment)
         attachment = (doc.filename, bytes(doc.content))
     else:
         attachment = (
             receipt_filename(invoice),
-            render_pdf("invoice.typ", receipt_document_data(invoice, payment)),
+            render_pdf("invoice.typ", receipt_document_data(invoice, payment, facts)),
         )
     customer = invoice.customer
     return Rendered(
@@ -292,7 +316,63 @@ def _tidy(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_into(message: OutboxMessage) -> None:
+# What rendering a message writes on it (``render_many_into`` saves these).
+RENDERED_FIELDS = [
+    "subject",
+    "body_text",
+    "body_html",
+    "to_email",
+    "cc_emails",
+    "document",
+    "message_id",
+    "rendered_at",
+]
+
+
+def render_many_into(messages: list[OutboxMessage]) -> None:
+    """Render these queued messages (loaded with their invoice and its
+    customer), reading what they show for all of them at once: lines, taxes
+    and cards (``invoices_prefetch``), the stored PDFs they attach, and the
+    payments and facts of the receipts. About a dozen queries per batch
+    instead of eight to twelve per message. The caller saves
+    ``RENDERED_FIELDS``."""
+    from isocnet.documents.invoices import invoices_prefetch
+    from isocnet.documents.models import DocumentKind
+    from isocnet.documents.receipts import receipts_facts
+    from isocnet.payments.models import Payment
+
+    known = {m.pk: Known() for m in messages}
+    notices = [m for m in messages if m.kind not in ACCOUNT_KINDS and m.invoice_id]
+    invoices_prefetch([m.invoice for m in notices])
+    receipts = [
+        m
+        for m in notices
+        if m.kind == MessageKind.RECEIPT and isinstance(m.context.get("payment"), int)
+    ]
+    payments = Payment.objects.in_bulk([m.context["payment"] for m in receipts])
+    receipts = [m for m in receipts if m.context["payment"] in payments]
+    facts = receipts_facts([(m.invoice, payments[m.context["payment"]]) for m in receipts])
+    for m in receipts:
+        payment = payments[m.context["payment"]]
+        known[m.pk].payment = payment
+        known[m.pk].facts = facts[(m.invoice_id, payment.pk)]
+    pdfs = {}
+    invoice_pdfs = StoredDocument.objects.filter(
+        invoice_id__in=[m.invoice_id for m in notices if m.kind == MessageKind.INVOICE],
+        kind=DocumentKind.INVOICE,
+    )
+    for doc in invoice_pdfs:
+        pdfs[(MessageKind.INVOICE, doc.invoice_id, None)] = doc
+    for doc in StoredDocument.objects.filter(payment_id__in=payments, kind=DocumentKind.RECEIPT):
+        pdfs[(MessageKind.RECEIPT, doc.invoice_id, doc.payment_id)] = doc
+    for message in messages:
+        payment = known[message.pk].payment
+        key = (message.kind, message.invoice_id, payment.pk if payment else None)
+        known[message.pk].document = pdfs.get(key)
+        render_into(message, known=known[message.pk])
+
+
+def render_into(message: OutboxMessage, *, known: Known | None = None) -> None:
     """Render a queued message and keep the result on it (first attempt)."""
     invoice = message.invoice
     if message.kind in ACCOUNT_KINDS:
@@ -300,7 +380,7 @@ def render_into(message: OutboxMessage) -> None:
 
         rendered = render_account(message)
     else:
-        rendered = render(message.kind, invoice, context=message.context)
+        rendered = render(message.kind, invoice, context=message.context, known=known)
     message.subject = rendered.subject
     message.body_text = rendered.text
     message.body_html = rendered.html

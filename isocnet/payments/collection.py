@@ -61,18 +61,31 @@ def _default_card(customer_id: int) -> PaymentMethod | None:
 
 
 def _start(
-    *, actor: Actor, invoice_id: int, amount: Money | None, card: PaymentMethod | None
+    *,
+    actor: Actor,
+    invoice_id: int,
+    amount: Money | None,
+    card: PaymentMethod | None,
+    customer_id: int | None = None,
 ) -> GatewayCall | None:
-    """Step 1. Returns the committed pending call, or None if nothing to do."""
+    """Step 1. Returns the committed pending call, or None if nothing to do.
+    ``customer_id``: the invoice's customer, when the caller knows it (an
+    invoice never changes customer)."""
     with transaction.atomic():
-        customer_id = Invoice.objects.values_list("customer_id", flat=True).get(pk=invoice_id)
+        if customer_id is None:
+            customer_id = Invoice.objects.values_list("customer_id", flat=True).get(pk=invoice_id)
         customer = customer_lock(customer_id)
         invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+        if invoice.customer_id != customer.pk:
+            raise InvalidInput("the invoice belongs to another customer", field="invoice")
         if invoice.status not in OPEN_STATUSES or invoice.balance_minor <= 0:
             return None
-        if GatewayCall.objects.filter(
-            invoice=invoice, kind=GatewayCall.Kind.CHARGE, status__in=IN_FLIGHT
-        ).exists():
+        earlier = list(
+            GatewayCall.objects.filter(invoice=invoice, kind=GatewayCall.Kind.CHARGE).values_list(
+                "status", flat=True
+            )
+        )
+        if any(status in IN_FLIGHT for status in earlier):
             raise Conflict(
                 "a card payment for this invoice is already in progress", field="invoice"
             )
@@ -84,9 +97,7 @@ def _start(
             raise InvalidInput(
                 f"must not exceed the balance of {invoice.balance.as_string()}", field="amount"
             )
-        attempt = (
-            GatewayCall.objects.filter(invoice=invoice, kind=GatewayCall.Kind.CHARGE).count() + 1
-        )
+        attempt = len(earlier) + 1
         return GatewayCall.objects.create(
             kind=GatewayCall.Kind.CHARGE,
             gateway=card.gateway,
@@ -132,10 +143,14 @@ def _call_gateway(call: GatewayCall) -> ChargeResult | None:
         return ChargeResult(status="failed", message=str(exc)[:300])
 
 
-def settle(*, actor: Actor, call_id: int, result: ChargeResult | None) -> GatewayCall:
-    """Step 3 (also used by reconciliation and webhooks): idempotent."""
+def settle(
+    *, actor: Actor, call_id: int, result: ChargeResult | None, customer_id: int | None = None
+) -> GatewayCall:
+    """Step 3 (also used by reconciliation and webhooks): idempotent.
+    ``customer_id``: the call's customer, when the caller knows it."""
     with transaction.atomic():
-        customer_id = GatewayCall.objects.values_list("customer_id", flat=True).get(pk=call_id)
+        if customer_id is None:
+            customer_id = GatewayCall.objects.values_list("customer_id", flat=True).get(pk=call_id)
         customer = customer_lock(customer_id)
         call = (
             GatewayCall.objects.select_for_update(of=("self",))
@@ -228,16 +243,25 @@ def settle(*, actor: Actor, call_id: int, result: ChargeResult | None) -> Gatewa
 
 
 def charge_invoice(
-    *, actor: Actor, invoice_id: int, amount: Money | None = None, card: PaymentMethod | None = None
+    *,
+    actor: Actor,
+    invoice_id: int,
+    amount: Money | None = None,
+    card: PaymentMethod | None = None,
+    customer_id: int | None = None,
 ) -> GatewayCall | None:
     """Charge (part of) an invoice's balance to a card (the default card
     unless one is given). Returns the settled call, or None if nothing was
-    owed or there is no card."""
+    owed or there is no card. ``customer_id``: the invoice's, if known."""
     require(actor, "card.charge")
-    call = _start(actor=actor, invoice_id=invoice_id, amount=amount, card=card)
+    call = _start(
+        actor=actor, invoice_id=invoice_id, amount=amount, card=card, customer_id=customer_id
+    )
     if call is None:
         return None
-    return settle(actor=actor, call_id=call.pk, result=_call_gateway(call))
+    return settle(
+        actor=actor, call_id=call.pk, result=_call_gateway(call), customer_id=call.customer_id
+    )
 
 
 def reconcile(*, actor: Actor) -> int:
@@ -315,20 +339,19 @@ def collect_invoices(*, actor: Actor, invoice_ids) -> dict:
     receipts of what was charged, so that their emails go out quickly."""
     counts = {"charged": 0, "declined": 0, "unknown": 0, "no_card": 0}
     paid: list[int] = []
-    for invoice_id in invoice_ids:
-        invoice = Invoice.objects.select_related("customer").get(pk=invoice_id)
-        if _default_card(invoice.customer_id) is None:
+    for invoice_id, customer_id, has_card in _with_cards(list(invoice_ids)):
+        if not has_card:  # a card added since is found by the next run
             with transaction.atomic():
                 created = notice_queue(
                     kind=MessageKind.CARD_NEEDED,
-                    key=f"card_needed:{invoice.pk}",
-                    customer_id=invoice.customer_id,
-                    invoice_id=invoice.pk,
+                    key=f"card_needed:{invoice_id}",
+                    customer_id=customer_id,
+                    invoice_id=invoice_id,
                 )
             counts["no_card"] += int(created)
             continue
         try:
-            call = charge_invoice(actor=actor, invoice_id=invoice_id)
+            call = charge_invoice(actor=actor, invoice_id=invoice_id, customer_id=customer_id)
         except Conflict:
             continue
         if call is None:
@@ -341,6 +364,27 @@ def collect_invoices(*, actor: Actor, invoice_ids) -> dict:
             paid.append(call.payment_id)
     _render_receipts(paid)
     return counts
+
+
+def _with_cards(invoice_ids: list[int]):
+    """(invoice id, customer id, whether the customer has a default card),
+    read 200 invoices at a time. Step 1 reads the card again under the lock."""
+    for start in range(0, len(invoice_ids), 200):
+        chunk = invoice_ids[start : start + 200]
+        customer_of = dict(
+            Invoice.objects.filter(pk__in=chunk).values_list("pk", "customer_id").order_by()
+        )
+        with_card = set(
+            PaymentMethod.objects.filter(
+                customer_id__in=set(customer_of.values()),
+                is_default=True,
+                removed_at__isnull=True,
+            ).values_list("customer_id", flat=True)
+        )
+        for invoice_id in chunk:
+            if invoice_id in customer_of:
+                customer_id = customer_of[invoice_id]
+                yield invoice_id, customer_id, customer_id in with_card
 
 
 def _render_receipts(payment_ids: list[int]) -> None:
