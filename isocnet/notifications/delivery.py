@@ -222,8 +222,20 @@ def _render_fresh(messages: list[OutboxMessage]) -> None:
         return
     _prepare_documents(fresh)
     render_many_into(fresh)
-    with transaction.atomic():
-        OutboxMessage.objects.bulk_update(fresh, RENDERED_FIELDS)
+    # one prepared UPDATE for all (Django's bulk_update builds a CASE per
+    # field and row: 300 ms a batch)
+    fields = [OutboxMessage._meta.get_field(name) for name in RENDERED_FIELDS]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    rows = [
+        [f.get_db_prep_save(getattr(m, f.attname), connection) for f in fields] + [m.pk]
+        for m in fresh
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(OutboxMessage._meta.db_table)} SET {assignments} WHERE id = %s",  # noqa: S608
+            rows,
+        )
 
 
 def _prepare_documents(fresh: list[OutboxMessage]) -> None:
