@@ -13,12 +13,6 @@ from isocnet.invoicing.models import Invoice
 from isocnet.payments.models import PaymentMethod
 
 
-def default_card(customer_id: int) -> PaymentMethod | None:
-    return PaymentMethod.objects.filter(
-        customer_id=customer_id, is_default=True, removed_at__isnull=True
-    ).first()
-
-
 def invoices_prefetch(invoices: list[Invoice]) -> None:
     """What a document or notice of each invoice reads, in four queries
     for all of them instead of three per invoice: the lines, the tax lines
@@ -29,7 +23,7 @@ def invoices_prefetch(invoices: list[Invoice]) -> None:
         [invoice.customer for invoice in invoices],
         Prefetch(
             "cards",
-            queryset=PaymentMethod.objects.filter(is_default=True, removed_at__isnull=True),
+            queryset=PaymentMethod.objects.defaults(),
             to_attr="default_cards",
         ),
     )
@@ -42,7 +36,7 @@ def payment_method_line(invoice: Invoice) -> str:
         if hasattr(customer, "default_cards"):  # invoices_prefetch
             card = customer.default_cards[0] if customer.default_cards else None
         else:
-            card = default_card(invoice.customer_id)
+            card = PaymentMethod.objects.default_of(invoice.customer_id)
         if card:
             return f"Credit card (auto debit), {card.brand} ending in {card.last4}"
         return "Credit card (auto debit)"

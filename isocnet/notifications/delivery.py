@@ -223,7 +223,7 @@ def _render_fresh(messages: list[OutboxMessage]) -> None:
     _prepare_documents(fresh)
     render_many_into(fresh)
     # one prepared UPDATE for all (Django's bulk_update builds a CASE per
-    # field and row: 300 ms a batch)
+    # field and row: 330 ms a batch of 50 under the profiler)
     fields = [OutboxMessage._meta.get_field(name) for name in RENDERED_FIELDS]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)

@@ -198,12 +198,7 @@ def auto_debit_set(*, actor: Actor, customer_id: int, enabled: bool) -> None:
 
     with transaction.atomic():
         customer = customer_lock(customer_id)
-        if (
-            enabled
-            and not PaymentMethod.objects.filter(
-                customer=customer, is_default=True, removed_at__isnull=True
-            ).exists()
-        ):
+        if enabled and not PaymentMethod.objects.defaults().filter(customer=customer).exists():
             raise Conflict("add a card first: auto debit charges your default card", field="card")
         want = PaymentPreference.CARD if enabled else PaymentPreference.CHECK
         if customer.payment_method != want:

@@ -57,9 +57,7 @@ def card_attach(
             details = gateway.attach_card(token=token, customer_ref=customer.account_number)
         except GatewayError as exc:
             raise InvalidInput(str(exc), field="token") from None
-        has_default = PaymentMethod.objects.filter(
-            customer=customer, is_default=True, removed_at__isnull=True
-        )
+        has_default = PaymentMethod.objects.defaults().filter(customer=customer)
         make_default = make_default and keep
         if make_default:
             has_default.update(is_default=False)

@@ -54,12 +54,6 @@ STALE_PENDING = dt.timedelta(minutes=10)
 NEVER_RECEIVED = "the gateway never received this charge"
 
 
-def _default_card(customer_id: int) -> PaymentMethod | None:
-    return PaymentMethod.objects.filter(
-        customer_id=customer_id, is_default=True, removed_at__isnull=True
-    ).first()
-
-
 def _start(
     *,
     actor: Actor,
@@ -89,7 +83,7 @@ def _start(
             raise Conflict(
                 "a card payment for this invoice is already in progress", field="invoice"
             )
-        card = card or _default_card(customer.pk)
+        card = card or PaymentMethod.objects.default_of(customer.pk)
         if card is None:
             return None
         charge = invoice.balance if amount is None else amount
@@ -312,9 +306,9 @@ def due_for_collection(date: dt.date) -> list[int]:
         ):
             last_call.setdefault(call.invoice_id, call)
         card_of = dict(
-            PaymentMethod.objects.filter(
-                customer_id__in={c for _, c in chunk}, is_default=True, removed_at__isnull=True
-            ).values_list("customer_id", "pk")
+            PaymentMethod.objects.defaults()
+            .filter(customer_id__in={c for _, c in chunk})
+            .values_list("customer_id", "pk")
         )
         for invoice_id, customer_id in chunk:
             last = last_call.get(invoice_id)
@@ -375,11 +369,9 @@ def _with_cards(invoice_ids: list[int]):
             Invoice.objects.filter(pk__in=chunk).values_list("pk", "customer_id").order_by()
         )
         with_card = set(
-            PaymentMethod.objects.filter(
-                customer_id__in=set(customer_of.values()),
-                is_default=True,
-                removed_at__isnull=True,
-            ).values_list("customer_id", flat=True)
+            PaymentMethod.objects.defaults()
+            .filter(customer_id__in=set(customer_of.values()))
+            .values_list("customer_id", flat=True)
         )
         for invoice_id in chunk:
             if invoice_id in customer_of:

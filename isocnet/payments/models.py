@@ -1,9 +1,21 @@
+from __future__ import annotations
+
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from isocnet.core.money import Money
 from isocnet.customers.models import Customer
 from isocnet.invoicing.models import Invoice
+
+
+class PaymentMethodQuerySet(models.QuerySet):
+    def defaults(self):
+        """The cards auto debit charges: each customer's default card that
+        is not removed (at most one per customer: one_default_card_per_customer)."""
+        return self.filter(is_default=True, removed_at__isnull=True)
+
+    def default_of(self, customer_id: int) -> PaymentMethod | None:
+        return self.defaults().filter(customer_id=customer_id).first()
 
 
 class PaymentMethod(models.Model):
@@ -24,6 +36,8 @@ class PaymentMethod(models.Model):
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PaymentMethodQuerySet.as_manager()
 
     class Meta:
         ordering = ["customer_id", "-is_default", "id"]

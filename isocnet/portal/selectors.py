@@ -51,9 +51,7 @@ def dashboard(customer: Customer) -> dict:
         "open_invoices": open_invoices,
         "next_due": open_invoices[0] if open_invoices else None,
         "services": services,
-        "card": PaymentMethod.objects.filter(
-            customer=customer, is_default=True, removed_at__isnull=True
-        ).first(),
+        "card": PaymentMethod.objects.default_of(customer.pk),
         "recent_payments": list(
             Payment.objects.filter(customer=customer).order_by("-received_on", "-id")[:5]
         ),

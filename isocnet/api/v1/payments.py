@@ -148,9 +148,7 @@ def create_payment(request, payload: PaymentIn):
         if invoice is None:
             raise NotFound(f"no issued invoice numbered {payload.invoice!r}", field="invoice")
         amount = clean_money(payload.amount, "amount", invoice.currency, allow_zero=False)
-        if not PaymentMethod.objects.filter(
-            customer=invoice.customer, is_default=True, removed_at__isnull=True
-        ).exists():
+        if not PaymentMethod.objects.defaults().filter(customer=invoice.customer).exists():
             raise Conflict("the customer has no card on file", field="method")
         call = charge_invoice(actor=actor, invoice_id=invoice.pk, amount=amount)
         if call is None:
