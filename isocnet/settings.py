@@ -94,6 +94,9 @@ try:
     ]
 except ValueError:
     raise ConfigError("COLLECTION_RETRY_DAYS: expected whole numbers of days, e.g. 3,5,7") from None
+# Auto debits started, and then settled, together in one transaction each
+# (docs/payments.md); the customers of a batch are locked for its settling.
+COLLECTION_BATCH = env_int("COLLECTION_BATCH", 50, minimum=1)
 CREDIT_NOTE_NUMBER_FORMAT = env_str("CREDIT_NOTE_NUMBER_FORMAT", "CN-{year}-{seq:06d}")
 RETURNED_PAYMENT_FEE = env_str("RETURNED_PAYMENT_FEE", "0.00")
 # The billing run (docs/billing-run.md)

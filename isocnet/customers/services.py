@@ -249,3 +249,15 @@ def customer_lock(customer_id: int) -> Customer:
         return Customer.objects.select_for_update().get(pk=customer_id)
     except (Customer.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"no customer with id {customer_id}", field="customer") from None
+
+
+def customers_lock(customer_ids) -> dict[int, Customer]:
+    """Lock many customer rows at once, in id order (the order every batch
+    takes them in, so two batches never deadlock), and return them by id.
+    Call inside a transaction; each customer's invoices are locked after."""
+    return {
+        customer.pk: customer
+        for customer in Customer.objects.select_for_update()
+        .filter(pk__in=set(customer_ids))
+        .order_by("pk")
+    }

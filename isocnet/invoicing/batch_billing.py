@@ -41,7 +41,7 @@ from isocnet.core.audit import audit_event
 from isocnet.core.errors import BillingError
 from isocnet.core.models import AuditEvent
 from isocnet.core.sequences import sequence_take
-from isocnet.customers.models import Customer
+from isocnet.customers.services import customers_lock
 from isocnet.invoicing.billing_plan import (
     BILLABLE,
     CustomerPlan,
@@ -86,9 +86,7 @@ def bill_batch(
     """Bill the plain cases among these customers in one transaction; return
     what was issued and which customers the caller must bill one by one."""
     with transaction.atomic():
-        customers = list(
-            Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk")
-        )
+        customers = list(customers_lock(customer_ids).values())
         ids = [c.pk for c in customers]
         subs_of = defaultdict(list)
         for sub in (

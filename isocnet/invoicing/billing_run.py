@@ -72,6 +72,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def _collection_counts() -> dict:
+    from isocnet.payments.collection import collection_counts
+
+    return collection_counts()
+
+
 @dataclass
 class RunSummary:
     date: dt.date
@@ -85,9 +91,7 @@ class RunSummary:
     dunning: DunningCounts = field(default_factory=DunningCounts)
     preview: list[dict] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    collection: dict = field(
-        default_factory=lambda: {"charged": 0, "declined": 0, "unknown": 0, "no_card": 0}
-    )
+    collection: dict = field(default_factory=lambda: _collection_counts())
 
 
 def bill_customer(

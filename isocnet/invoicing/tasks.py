@@ -98,11 +98,11 @@ def billing_run_distributed(
 
 
 def _collect_on_workers(actor: Actor, date: dt.date, size: int, timeout: int) -> dict:
-    from isocnet.payments.collection import due_for_collection
+    from isocnet.payments.collection import collection_counts, due_for_collection
     from isocnet.payments.tasks import collect_task
 
     ids = due_for_collection(date)
-    counts = {"charged": 0, "declined": 0, "unknown": 0, "no_card": 0}
+    counts = collection_counts()
     if not ids:
         return counts
     parts = (
@@ -112,7 +112,7 @@ def _collect_on_workers(actor: Actor, date: dt.date, size: int, timeout: int) ->
     )
     for part in parts:
         for key in counts:
-            counts[key] += part[key]
+            counts[key] += part.get(key, 0)
     return counts
 
 

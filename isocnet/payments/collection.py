@@ -13,15 +13,23 @@ Unknown and stale pending calls are reconciled by asking the gateway about
 the key (``isocnet reconcile``, and at the start of every billing run): the
 charge is settled once, or found never to have happened. A webhook for the
 charge settles it the same way. Nothing is blindly retried.
+
+Auto debit takes these steps a batch at a time (``COLLECTION_BATCH``
+invoices): step 1 for the whole batch in one transaction, step 2 call by
+call, step 3 for the whole batch in one transaction, each under the locks
+of the batch's customers taken in id order. A kill between the steps leaves
+at most a batch of pending calls, reconciled as above.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+from collections import defaultdict
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
@@ -30,7 +38,7 @@ from isocnet.core.errors import Conflict, InvalidInput
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
 from isocnet.customers.models import PaymentPreference
-from isocnet.customers.services import customer_lock
+from isocnet.customers.services import customer_lock, customers_lock
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
 from isocnet.notifications.models import MessageKind
 from isocnet.notifications.services import notice_queue
@@ -91,29 +99,94 @@ def _start(
             raise InvalidInput(
                 f"must not exceed the balance of {invoice.balance.as_string()}", field="amount"
             )
-        attempt = len(earlier) + 1
-        return GatewayCall.objects.create(
-            kind=GatewayCall.Kind.CHARGE,
-            gateway=card.gateway,
-            idempotency_key=f"invoice:{invoice.pk}:charge:{attempt}",
+        call = _new_call(
+            actor=actor,
             customer=customer,
             invoice=invoice,
             card=card,
-            amount_minor=charge.minor(),
-            currency=invoice.currency,
-            attempt=attempt,
-            created_at=clock.now(),
-            created_by=actor.label,
-            request={
-                "operation": "charge",
-                "card": card.token,
-                "amount_minor": charge.minor(),
-                "currency": invoice.currency,
-                "idempotency_key": f"invoice:{invoice.pk}:charge:{attempt}",
-                "description": f"Invoice #{invoice.number}",
-                "source": "auto_debit" if actor.label == "system" else "staff",
-            },
+            charge=charge,
+            earlier=earlier,
         )
+        call.save(force_insert=True)
+        return call
+
+
+def _new_call(*, actor, customer, invoice, card, charge: Money, earlier: list) -> GatewayCall:
+    """The pending call (unsaved) for charging ``charge`` of ``invoice`` to
+    ``card``; ``earlier``: the statuses of the invoice's earlier charges."""
+    attempt = len(earlier) + 1
+    key = f"invoice:{invoice.pk}:charge:{attempt}"
+    return GatewayCall(
+        kind=GatewayCall.Kind.CHARGE,
+        gateway=card.gateway,
+        idempotency_key=key,
+        customer=customer,
+        invoice=invoice,
+        card=card,
+        amount_minor=charge.minor(),
+        currency=invoice.currency,
+        attempt=attempt,
+        created_at=clock.now(),
+        created_by=actor.label,
+        request={
+            "operation": "charge",
+            "card": card.token,
+            "amount_minor": charge.minor(),
+            "currency": invoice.currency,
+            "idempotency_key": key,
+            "description": f"Invoice #{invoice.number}",
+            "source": "auto_debit" if actor.label == "system" else "staff",
+        },
+    )
+
+
+def _start_many(*, actor: Actor, invoices: list[tuple[int, int]]) -> list[GatewayCall]:
+    """Step 1 for a batch of auto debits, (invoice id, customer id) each, in
+    one transaction: the customers locked in id order, then their invoices;
+    each invoice still open, with nothing in flight and a default card, gets
+    its pending call for the whole balance. Returns the committed calls."""
+    with transaction.atomic():
+        customers = customers_lock(customer_id for _, customer_id in invoices)
+        locked = {
+            invoice.pk: invoice
+            for invoice in Invoice.objects.select_for_update()
+            .filter(pk__in=[invoice_id for invoice_id, _ in invoices])
+            .order_by("pk")
+        }
+        earlier = defaultdict(list)
+        for invoice_id, status in GatewayCall.objects.filter(
+            invoice_id__in=list(locked), kind=GatewayCall.Kind.CHARGE
+        ).values_list("invoice_id", "status"):
+            earlier[invoice_id].append(status)
+        card_of = {
+            card.customer_id: card
+            for card in PaymentMethod.objects.defaults().filter(customer_id__in=list(customers))
+        }
+        calls = []
+        for invoice_id, customer_id in invoices:
+            invoice = locked.get(invoice_id)
+            card = card_of.get(customer_id)
+            if (
+                invoice is None
+                or invoice.customer_id != customer_id
+                or invoice.status not in OPEN_STATUSES
+                or invoice.balance_minor <= 0
+                or any(status in IN_FLIGHT for status in earlier[invoice_id])
+                or card is None
+            ):
+                continue  # paid, voided or in flight since it was found due; or no card
+            calls.append(
+                _new_call(
+                    actor=actor,
+                    customer=customers[customer_id],
+                    invoice=invoice,
+                    card=card,
+                    charge=invoice.balance,
+                    earlier=earlier[invoice_id],
+                )
+            )
+        GatewayCall.objects.bulk_create(calls)
+        return calls
 
 
 def _call_gateway(call: GatewayCall) -> ChargeResult | None:
@@ -151,89 +224,144 @@ def settle(
             .select_related("card", "invoice")
             .get(pk=call_id)
         )
-        late_success = (
-            call.status == CallStatus.FAILED
-            and call.message == NEVER_RECEIVED
-            and result is not None
-            and result.succeeded
-        )
-        if call.status not in IN_FLIGHT and not late_success:
-            return call  # settled already (by the run, a webhook or reconciliation)
-        # A success from the gateway always wins over our own guess that a
-        # charge never arrived: the money was taken, so it is recorded.
-        now = clock.now()
-        if result is None:
-            call.status = CallStatus.UNKNOWN
-            call.response = {"status": "no answer (timeout)"}
-            call.save(update_fields=["status", "response"])
-            return call
-        call.completed_at = now
-        call.charge_id = result.charge_id
-        call.response = {
-            "status": result.status,
-            "charge_id": result.charge_id,
-            "decline_code": result.decline_code,
-            "message": result.message,
-            "hard_decline": result.hard_decline,
-        }
-        if result.succeeded:
-            call.status = CallStatus.SUCCEEDED
-            paid = apply_payment_locked(
-                actor=actor,
-                customer=customer,
-                money=Money.from_minor(call.amount_minor, call.currency),
-                method=PaymentKind.CARD,
-                reference=f"{call.card.brand} ending in {call.card.last4}",
-                received=clock.today(),
-                invoice_id=call.invoice_id,
-                card=call.card,
-                allow_closed_invoice=True,
-            )
-            call.payment = paid.payment
-        elif result.status == "declined":
-            call.status = CallStatus.DECLINED
-            call.decline_code = result.decline_code
-            call.hard_decline = result.hard_decline
-            call.message = result.message[:300]
-            if not call.customer_initiated:
-                # Auto debit: retry on schedule and tell the customer. A payment
-                # the customer makes in the portal is answered on screen instead.
-                schedule = settings.COLLECTION_RETRY_DAYS
-                if not result.hard_decline and call.attempt <= len(schedule):
-                    call.next_retry_on = clock.today() + dt.timedelta(
-                        days=schedule[call.attempt - 1]
-                    )
-                notice_queue(
-                    kind=MessageKind.PAYMENT_FAILED,
-                    key=f"payment_failed:{call.pk}",
-                    customer_id=customer.pk,
-                    invoice_id=call.invoice_id,
-                    context={
-                        "reason": call.message,
-                        "card": f"{call.card.brand} ending in {call.card.last4}",
-                        "next_retry_on": call.next_retry_on.isoformat()
-                        if call.next_retry_on
-                        else None,
-                    },
+        return _settle_locked(actor=actor, customer=customer, call=call, result=result)
+
+
+def _settle_many(
+    *, actor: Actor, outcomes: list[tuple[GatewayCall, ChargeResult | None]]
+) -> list[GatewayCall]:
+    """Step 3 for a batch: every call settled in one transaction (the
+    customers locked in id order, then the calls). Should any of them fail,
+    the batch is rolled back and each is settled on its own, as ``settle``
+    does, so one bad call never holds back the others; the first error is
+    raised after the rest are settled (the bad call stays pending, for
+    reconciliation)."""
+    if not outcomes:
+        return []
+    try:
+        with transaction.atomic():
+            customers = customers_lock(call.customer_id for call, _ in outcomes)
+            locked = {
+                call.pk: call
+                for call in GatewayCall.objects.select_for_update(of=("self",))
+                .select_related("card", "invoice")
+                .filter(pk__in=[call.pk for call, _ in outcomes])
+                .order_by("pk")
+            }
+            return [
+                _settle_locked(
+                    actor=actor,
+                    customer=customers[call.customer_id],
+                    call=locked[call.pk],
+                    result=result,
                 )
-        else:
-            call.status = CallStatus.FAILED
-            call.message = result.message[:300]
-        call.save()
-        audit_record(
-            actor=actor,
-            action=f"card.charge.{call.status}",
-            obj=call,
-            customer_id=customer.pk,
-            after={
-                "invoice": call.invoice.number if call.invoice else None,
-                "amount": str(call.amount_minor),
-                "key": call.idempotency_key,
-                "decline": call.decline_code,
-                "charge_id": call.charge_id,
-            },
+                for call, result in outcomes
+            ]
+    except (OperationalError, InterfaceError):
+        raise  # a lost connection, a deadlock: the caller's retry starts over
+    except Exception as exc:  # a fault of one call: settled alone, it shows which
+        log.warning(
+            "settling %s charges together failed (%s); settling each on its own",
+            len(outcomes),
+            exc,
         )
+    settled, errors = [], []
+    for call, result in outcomes:
+        try:
+            settled.append(
+                settle(actor=actor, call_id=call.pk, result=result, customer_id=call.customer_id)
+            )
+        except Exception as exc:  # left pending: reconciliation settles it from the gateway
+            log.exception("settling charge %s failed", call.idempotency_key)
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+    return settled
+
+
+def _settle_locked(
+    *, actor: Actor, customer, call: GatewayCall, result: ChargeResult | None
+) -> GatewayCall:
+    """Step 3 with the customer and the call locked by the caller."""
+    late_success = (
+        call.status == CallStatus.FAILED
+        and call.message == NEVER_RECEIVED
+        and result is not None
+        and result.succeeded
+    )
+    if call.status not in IN_FLIGHT and not late_success:
+        return call  # settled already (by the run, a webhook or reconciliation)
+    # A success from the gateway always wins over our own guess that a
+    # charge never arrived: the money was taken, so it is recorded.
+    now = clock.now()
+    if result is None:
+        call.status = CallStatus.UNKNOWN
+        call.response = {"status": "no answer (timeout)"}
+        call.save(update_fields=["status", "response"])
         return call
+    call.completed_at = now
+    call.charge_id = result.charge_id
+    call.response = {
+        "status": result.status,
+        "charge_id": result.charge_id,
+        "decline_code": result.decline_code,
+        "message": result.message,
+        "hard_decline": result.hard_decline,
+    }
+    if result.succeeded:
+        call.status = CallStatus.SUCCEEDED
+        paid = apply_payment_locked(
+            actor=actor,
+            customer=customer,
+            money=Money.from_minor(call.amount_minor, call.currency),
+            method=PaymentKind.CARD,
+            reference=f"{call.card.brand} ending in {call.card.last4}",
+            received=clock.today(),
+            invoice_id=call.invoice_id,
+            card=call.card,
+            allow_closed_invoice=True,
+        )
+        call.payment = paid.payment
+    elif result.status == "declined":
+        call.status = CallStatus.DECLINED
+        call.decline_code = result.decline_code
+        call.hard_decline = result.hard_decline
+        call.message = result.message[:300]
+        if not call.customer_initiated:
+            # Auto debit: retry on schedule and tell the customer. A payment
+            # the customer makes in the portal is answered on screen instead.
+            schedule = settings.COLLECTION_RETRY_DAYS
+            if not result.hard_decline and call.attempt <= len(schedule):
+                call.next_retry_on = clock.today() + dt.timedelta(days=schedule[call.attempt - 1])
+            notice_queue(
+                kind=MessageKind.PAYMENT_FAILED,
+                key=f"payment_failed:{call.pk}",
+                customer_id=customer.pk,
+                invoice_id=call.invoice_id,
+                context={
+                    "reason": call.message,
+                    "card": f"{call.card.brand} ending in {call.card.last4}",
+                    "next_retry_on": call.next_retry_on.isoformat() if call.next_retry_on else None,
+                },
+            )
+    else:
+        call.status = CallStatus.FAILED
+        call.message = result.message[:300]
+    call.save()
+    audit_record(
+        actor=actor,
+        action=f"card.charge.{call.status}",
+        obj=call,
+        customer_id=customer.pk,
+        after={
+            "invoice": call.invoice.number if call.invoice else None,
+            "amount": str(call.amount_minor),
+            "key": call.idempotency_key,
+            "decline": call.decline_code,
+            "charge_id": call.charge_id,
+        },
+    )
+    return call
 
 
 def charge_invoice(
@@ -322,6 +450,13 @@ def due_for_collection(date: dt.date) -> list[int]:
     return ids
 
 
+def collection_counts() -> dict:
+    """What a collection did: charged, declined, unknown (no answer: left
+    for reconciliation), not sent (tried again by the next run) and no card
+    on file (the customer was asked for one)."""
+    return {"charged": 0, "declined": 0, "unknown": 0, "not_sent": 0, "no_card": 0}
+
+
 def collect_due(*, actor: Actor, date: dt.date) -> dict:
     """The billing run's collection step (in one process; with workers the
     ids go to the collection queue in chunks: isocnet.payments.tasks)."""
@@ -329,10 +464,13 @@ def collect_due(*, actor: Actor, date: dt.date) -> dict:
 
 
 def collect_invoices(*, actor: Actor, invoice_ids) -> dict:
-    """Charge each of these invoices (the three steps above), then render the
-    receipts of what was charged, so that their emails go out quickly."""
-    counts = {"charged": 0, "declined": 0, "unknown": 0, "no_card": 0}
+    """Charge each of these invoices (the three steps above, a batch of
+    ``settings.COLLECTION_BATCH`` at a time), then render the receipts of
+    what was charged, so that their emails go out quickly."""
+    require(actor, "card.charge")
+    counts = collection_counts()
     paid: list[int] = []
+    batch: list[tuple[int, int]] = []
     for invoice_id, customer_id, has_card in _with_cards(list(invoice_ids)):
         if not has_card:  # a card added since is found by the next run
             with transaction.atomic():
@@ -344,20 +482,42 @@ def collect_invoices(*, actor: Actor, invoice_ids) -> dict:
                 )
             counts["no_card"] += int(created)
             continue
-        try:
-            call = charge_invoice(actor=actor, invoice_id=invoice_id, customer_id=customer_id)
-        except Conflict:
-            continue
-        if call is None:
-            continue
+        batch.append((invoice_id, customer_id))
+        if len(batch) == settings.COLLECTION_BATCH:
+            _charge_batch(actor=actor, invoices=batch, counts=counts, paid=paid)
+            batch = []
+    _charge_batch(actor=actor, invoices=batch, counts=counts, paid=paid)
+    _render_receipts(paid)
+    return counts
+
+
+# A batch's pending calls must reach the gateway well before reconciliation
+# could take them for abandoned (STALE_PENDING): those a slow gateway leaves
+# unsent past this are settled as never sent, and the next run tries again.
+SEND_WITHIN = STALE_PENDING / 2
+NOT_SENT = "not sent: the gateway was too slow for the rest of the batch"
+
+
+def _charge_batch(*, actor: Actor, invoices, counts: dict, paid: list) -> None:
+    if not invoices:
+        return
+    calls = _start_many(actor=actor, invoices=invoices)
+    started = time.monotonic()
+    outcomes = []
+    for call in calls:
+        if time.monotonic() - started > SEND_WITHIN.total_seconds():
+            outcomes.append((call, ChargeResult(status="failed", message=NOT_SENT)))
+        else:
+            outcomes.append((call, _call_gateway(call)))
+    for call in _settle_many(actor=actor, outcomes=outcomes):
         key = {CallStatus.SUCCEEDED: "charged", CallStatus.DECLINED: "declined"}.get(
             call.status, "unknown"
         )
+        if call.message == NOT_SENT:
+            key = "not_sent"
         counts[key] += 1
         if call.payment_id:
             paid.append(call.payment_id)
-    _render_receipts(paid)
-    return counts
 
 
 def _with_cards(invoice_ids: list[int]):

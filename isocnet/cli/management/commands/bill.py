@@ -84,6 +84,11 @@ class Command(BaseCommand):
                 if dry_run
                 else f"; charged {summary.collection['charged']}, declined {summary.collection['declined']}, "
                 f"unknown {summary.collection['unknown']}, no card on file {summary.collection['no_card']}"
+                + (
+                    f", not sent (tried again by the next run) {summary.collection['not_sent']}"
+                    if summary.collection.get("not_sent")
+                    else ""
+                )
             )
         )
         for problem in summary.problems:

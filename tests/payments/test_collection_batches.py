@@ -1,0 +1,165 @@
+"""Auto debit a batch at a time (COLLECTION_BATCH): the same outcome as one
+by one, one bad call holds back no other, and a slow gateway never leaves
+calls pending long enough to be taken for abandoned."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from isocnet.core.actors import Actor
+from isocnet.invoicing.models import Invoice
+from isocnet.payments import collection
+from isocnet.payments.models import GatewayCall, Payment, SandboxCharge
+from tests.factories import make_customer, make_plan
+from tests.invariants import check_invariants
+from tests.invoicing.billing_helpers import run, subscribe
+from tests.payments.test_collection import card_customer
+
+pytestmark = pytest.mark.django_db
+D = dt.date
+DUE = D(2026, 12, 1)
+# each a customer of its own; the check payer is never charged
+TOKENS = [
+    "tok_visa",
+    "tok_chargeDeclined",
+    "tok_mastercard",
+    "tok_timeoutAfterCharge",
+    "tok_chargeDeclinedExpiredCard",
+    "tok_visa",
+    "tok_timeoutBeforeCharge",
+    "tok_chargeDeclinedInsufficientFunds",
+]
+
+
+def outcome(customers) -> list:
+    """What each customer sees: invoice status and balance, the call's
+    status, retry date and decline, and the messages queued for them."""
+    rows = []
+    for customer in customers:
+        invoice = customer.invoices.get()
+        calls = [
+            (c.status, c.decline_code, c.next_retry_on, c.amount_minor, c.attempt)
+            for c in GatewayCall.objects.filter(customer=customer).order_by("id")
+        ]
+        kinds = sorted(customer.messages.values_list("kind", flat=True))
+        rows.append((invoice.status, invoice.balance_minor, calls, kinds))
+        check_invariants(customer)
+    return rows
+
+
+@pytest.mark.parametrize("batch", [1, 3, 50])
+def test_a_batch_ends_each_invoice_as_charging_it_alone_would(settings, batch):
+    settings.COLLECTION_BATCH = batch
+    customers = [card_customer(token=token) for token in TOKENS]
+    check_payer = make_customer(payment_method="check")
+    subscribe(check_payer, make_plan(price="20.00"), DUE)
+    summary = run(DUE)
+    assert summary.collection == {
+        "charged": 2 + 1,  # two visas and the mastercard
+        "declined": 3,
+        "unknown": 2,  # no answer: left for reconciliation
+        "not_sent": 0,
+        "no_card": 0,
+    }
+    assert outcome(customers) == [
+        ("paid", 0, [("succeeded", "", None, 4995, 1)], ["invoice", "receipt"]),
+        (
+            "unpaid",
+            4995,
+            [("declined", "generic_decline", D(2026, 12, 4), 4995, 1)],
+            ["invoice", "payment_failed"],
+        ),
+        ("paid", 0, [("succeeded", "", None, 4995, 1)], ["invoice", "receipt"]),
+        ("unpaid", 4995, [("unknown", "", None, 4995, 1)], ["invoice"]),
+        (
+            "unpaid",
+            4995,
+            [("declined", "expired_card", None, 4995, 1)],  # hard: no retry date
+            ["invoice", "payment_failed"],
+        ),
+        ("paid", 0, [("succeeded", "", None, 4995, 1)], ["invoice", "receipt"]),
+        ("unpaid", 4995, [("unknown", "", None, 4995, 1)], ["invoice"]),
+        (
+            "unpaid",
+            4995,
+            [("declined", "insufficient_funds", D(2026, 12, 4), 4995, 1)],
+            ["invoice", "payment_failed"],
+        ),
+    ]
+    assert not GatewayCall.objects.filter(customer=check_payer).exists()
+    assert SandboxCharge.objects.count() == 3 + 3 + 1  # charged, declined, charged then silent
+
+
+@pytest.mark.django_db(transaction=True)  # the failed run closes its connection, as it does live
+def test_a_call_that_cannot_be_settled_holds_back_none_of_the_others(monkeypatch):
+    customers = [card_customer() for _ in range(5)]
+    run(D(2026, 11, 20))  # issued, due 12/01
+    victim = customers[2].invoices.get()
+    real = collection.apply_payment_locked
+
+    def apply(**kw):
+        if kw["invoice_id"] == victim.pk:
+            raise RuntimeError("disk full")
+        return real(**kw)
+
+    monkeypatch.setattr(collection, "apply_payment_locked", apply)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run(DUE)
+    assert SandboxCharge.objects.count() == 5  # every card was charged once
+    assert Payment.objects.count() == 4  # and recorded, but the one
+    assert GatewayCall.objects.get(invoice=victim).status == "pending"
+    for customer in customers:
+        if customer != customers[2]:
+            assert customer.invoices.get().status == "paid"
+
+    # the fault gone, the morning's reconciliation settles it: one payment
+    monkeypatch.setattr(collection, "apply_payment_locked", real)
+    run(D(2026, 12, 2))  # a day later, the call is stale
+    assert Invoice.objects.get(pk=victim.pk).status == "paid"
+    assert (Payment.objects.count(), SandboxCharge.objects.count()) == (5, 5)
+    for customer in customers:
+        check_invariants(customer)
+
+
+def test_calls_a_slow_gateway_leaves_unsent_fail_quietly_and_the_next_run_charges_them(
+    monkeypatch,
+):
+    customers = [card_customer() for _ in range(3)]
+    monkeypatch.setattr(collection, "SEND_WITHIN", dt.timedelta(0))  # the gateway "took" too long
+    summary = run(DUE)
+    assert summary.collection["not_sent"] == 3
+    assert not SandboxCharge.objects.exists()  # nothing reached the gateway
+    assert set(GatewayCall.objects.values_list("status", "message")) == {
+        ("failed", collection.NOT_SENT)
+    }
+    assert all(kinds == ["invoice"] for *_, kinds in outcome(customers))  # no failure email
+
+    monkeypatch.setattr(collection, "SEND_WITHIN", collection.STALE_PENDING / 2)
+    summary = run(DUE)
+    assert summary.collection["charged"] == 3
+    assert SandboxCharge.objects.count() == 3
+    assert [c.attempt for c in GatewayCall.objects.filter(status="succeeded")] == [2, 2, 2]
+    for customer in customers:
+        check_invariants(customer)
+
+
+def test_a_batch_takes_its_locks_and_commits_once_not_per_invoice(settings):
+    """Statements per auto debit beyond the first ten, one by one and in a
+    batch that starts and settles its calls in a transaction each: measured
+    29 and 18 (each transaction here is a savepoint in the test's)."""
+    for _ in range(100):
+        card_customer()
+    run(D(2026, 11, 20))
+    due = collection.due_for_collection(DUE)
+    per_invoice = {}
+    for batch, ids in ((1, due[:50]), (50, due[50:])):
+        settings.COLLECTION_BATCH = batch
+        with CaptureQueriesContext(connection) as ten:
+            collection.collect_invoices(actor=Actor("system"), invoice_ids=ids[:10])
+        with CaptureQueriesContext(connection) as forty:
+            collection.collect_invoices(actor=Actor("system"), invoice_ids=ids[10:])
+        per_invoice[batch] = (len(forty) - len(ten)) / 30
+    assert Payment.objects.count() == 100
+    assert per_invoice[50] <= 18 and per_invoice[50] <= per_invoice[1] - 10, per_invoice
