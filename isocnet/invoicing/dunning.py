@@ -178,15 +178,32 @@ def _customers_past_suspension(date: dt.date) -> list[int]:
     return sorted(set(_past_suspension(date).values_list("customer_id", flat=True)))
 
 
+def _suspended_for_nonpayment(customer_ids):
+    return Subscription.objects.filter(
+        customer_id__in=customer_ids,
+        status=SubscriptionStatus.SUSPENDED,
+        suspended_for_nonpayment=True,
+    )
+
+
+def resume_many_if_paid_up(*, actor: Actor, customer_ids, date: dt.date) -> int:
+    """``resume_if_paid_up`` for many customers: one look-up for them all,
+    then each customer with a suspended service on its own."""
+    with_suspended = set(
+        _suspended_for_nonpayment(list(customer_ids)).values_list("customer_id", flat=True)
+    )
+    return sum(
+        resume_if_paid_up(actor=actor, customer_id=customer_id, date=date)
+        for customer_id in sorted(with_suspended)
+    )
+
+
 def resume_if_paid_up(*, actor: Actor, customer_id: int, date: dt.date) -> int:
     """Resume services suspended for non-payment when no open invoice of the
     customer is past its suspension date. Call inside or outside a
     transaction; it locks the customer."""
-    suspended = Subscription.objects.filter(
-        customer_id=customer_id, status=SubscriptionStatus.SUSPENDED, suspended_for_nonpayment=True
-    )
-    if not suspended.exists():  # nearly every payment: nothing to resume, no lock needed
-        return 0
+    if not _suspended_for_nonpayment([customer_id]).exists():
+        return 0  # nearly every payment: nothing to resume, no lock needed
     with transaction.atomic():
         customer_lock(customer_id)
         if _past_suspension(date).filter(customer_id=customer_id).exists():

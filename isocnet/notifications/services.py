@@ -41,24 +41,31 @@ def notice_queue(
 
 
 def notices_queue_new(
-    *, kind: str, notices: list[tuple[str, int, int | None]], context: dict | None = None
+    *,
+    kind: str,
+    notices: list[tuple[str, int, int | None]],
+    context: dict | None = None,
+    contexts: list[dict] | None = None,
 ) -> list[OutboxMessage]:
     """Record these notices, (key, customer id, invoice id) each, in one
     INSERT … ON CONFLICT DO NOTHING: should a concurrent run record a key
     first, it wins, and this transaction goes on unharmed. The sender is
-    woken after the commit."""
+    woken after the commit. ``context``: the same for every notice;
+    ``contexts``: one for each."""
     now = clock.now()
+    if contexts is None:
+        contexts = [context or {}] * len(notices)
     rows = [
         OutboxMessage(
             kind=kind,
             dedupe_key=key,
             customer_id=customer_id,
             invoice_id=invoice_id,
-            context=context or {},
+            context=notice_context,
             created_at=now,
             next_attempt_at=now,
         )
-        for key, customer_id, invoice_id in notices
+        for (key, customer_id, invoice_id), notice_context in zip(notices, contexts, strict=True)
     ]
     OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
     transaction.on_commit(_wake_sender)

@@ -33,8 +33,9 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
-from isocnet.core.audit import audit_record
+from isocnet.core.audit import audit_event, audit_record
 from isocnet.core.errors import Conflict, InvalidInput
+from isocnet.core.models import AuditEvent
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
 from isocnet.customers.models import PaymentPreference
@@ -52,7 +53,7 @@ from isocnet.payments.models import (
     PaymentMethod,
     WebhookEvent,
 )
-from isocnet.payments.services import apply_payment_locked
+from isocnet.payments.services import CardCharge, apply_payment_locked, card_payments_apply_locked
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = (CallStatus.PENDING, CallStatus.UNKNOWN)
@@ -248,15 +249,11 @@ def _settle_many(
                 .filter(pk__in=[call.pk for call, _ in outcomes])
                 .order_by("pk")
             }
-            return [
-                _settle_locked(
-                    actor=actor,
-                    customer=customers[call.customer_id],
-                    call=locked[call.pk],
-                    result=result,
-                )
-                for call, result in outcomes
-            ]
+            return _settle_locked_many(
+                actor=actor,
+                customers=customers,
+                outcomes=[(locked[call.pk], result) for call, result in outcomes],
+            )
     except (OperationalError, InterfaceError):
         raise  # a lost connection, a deadlock: the caller's retry starts over
     except Exception as exc:  # a fault of one call: settled alone, it shows which
@@ -299,15 +296,7 @@ def _settle_locked(
         call.response = {"status": "no answer (timeout)"}
         call.save(update_fields=["status", "response"])
         return call
-    call.completed_at = now
-    call.charge_id = result.charge_id
-    call.response = {
-        "status": result.status,
-        "charge_id": result.charge_id,
-        "decline_code": result.decline_code,
-        "message": result.message,
-        "hard_decline": result.hard_decline,
-    }
+    _record_answer(call, result, now)
     if result.succeeded:
         call.status = CallStatus.SUCCEEDED
         paid = apply_payment_locked(
@@ -353,15 +342,89 @@ def _settle_locked(
         action=f"card.charge.{call.status}",
         obj=call,
         customer_id=customer.pk,
-        after={
-            "invoice": call.invoice.number if call.invoice else None,
-            "amount": str(call.amount_minor),
-            "key": call.idempotency_key,
-            "decline": call.decline_code,
-            "charge_id": call.charge_id,
-        },
+        after=_call_audit(call),
     )
     return call
+
+
+def _record_answer(call: GatewayCall, result: ChargeResult, now) -> None:
+    call.completed_at = now
+    call.charge_id = result.charge_id
+    call.response = {
+        "status": result.status,
+        "charge_id": result.charge_id,
+        "decline_code": result.decline_code,
+        "message": result.message,
+        "hard_decline": result.hard_decline,
+    }
+
+
+def _call_audit(call: GatewayCall) -> dict:
+    return {
+        "invoice": call.invoice.number if call.invoice else None,
+        "amount": str(call.amount_minor),
+        "key": call.idempotency_key,
+        "decline": call.decline_code,
+        "charge_id": call.charge_id,
+    }
+
+
+def _settle_locked_many(
+    *, actor: Actor, customers: dict, outcomes: list[tuple[GatewayCall, ChargeResult | None]]
+) -> list[GatewayCall]:
+    """Step 3 for calls the caller has locked, with their customers: the
+    charges that succeeded recorded together (``card_payments_apply_locked``,
+    the same rows as one by one), every other outcome by ``_settle_locked``."""
+    succeeded = [
+        (call, result)
+        for call, result in outcomes
+        if call.status in IN_FLIGHT
+        and call.invoice_id is not None
+        and result is not None
+        and result.succeeded
+    ]
+    paid = card_payments_apply_locked(
+        actor=actor,
+        charges=[
+            CardCharge(
+                customer=customers[call.customer_id],
+                invoice_id=call.invoice_id,
+                money=Money.from_minor(call.amount_minor, call.currency),
+                card=call.card,
+            )
+            for call, _ in succeeded
+        ],
+    )
+    now = clock.now()
+    for (call, result), payment in zip(succeeded, paid, strict=True):
+        _record_answer(call, result, now)
+        call.status = CallStatus.SUCCEEDED
+        call.payment = payment.payment
+    GatewayCall.objects.bulk_update(
+        [call for call, _ in succeeded],
+        ["status", "completed_at", "charge_id", "response", "payment"],
+    )
+    AuditEvent.objects.bulk_create(
+        [
+            audit_event(
+                actor=actor,
+                action=f"card.charge.{call.status}",
+                obj=call,
+                customer_id=call.customer_id,
+                after=_call_audit(call),
+            )
+            for call, _ in succeeded
+        ]
+    )
+    recorded = {call.pk for call, _ in succeeded}
+    return [
+        call
+        if call.pk in recorded
+        else _settle_locked(
+            actor=actor, customer=customers[call.customer_id], call=call, result=result
+        )
+        for call, result in outcomes
+    ]
 
 
 def charge_invoice(

@@ -11,6 +11,7 @@ account serialise and never over-apply. Invariants kept:
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -18,17 +19,19 @@ from django.db.models import Sum
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
-from isocnet.core.audit import audit_record
+from isocnet.core.audit import audit_event, audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.models import AuditEvent
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
 from isocnet.core.validation import clean_choice, clean_date, clean_line, clean_money
 from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_lock
-from isocnet.invoicing.balances import invoice_settle
+from isocnet.invoicing.balances import invoice_settle, invoices_settle
+from isocnet.invoicing.dunning import resume_many_if_paid_up
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
 from isocnet.notifications.models import MessageKind
-from isocnet.notifications.services import notice_queue
+from isocnet.notifications.services import notice_queue, notices_queue_new
 from isocnet.payments.models import Allocation, CreditEntry, CreditKind, Payment, PaymentKind
 
 
@@ -185,16 +188,133 @@ def apply_payment_locked(
         action="payment.record",
         obj=payment,
         customer_id=customer.pk,
-        after={
-            "amount": payment.amount.as_string(),
-            "method": method,
-            "reference": reference,
-            "received_on": received.isoformat(),
-            "allocations": {a.invoice.number: a.amount.as_string() for a in result.allocations},
-            "credit": result.credit.as_string() if result.credit else "0",
-        },
+        after=_payment_audit(result),
     )
     return result
+
+
+def _payment_audit(result: PaymentResult) -> dict:
+    payment = result.payment
+    return {
+        "amount": payment.amount.as_string(),
+        "method": payment.method,
+        "reference": payment.reference,
+        "received_on": payment.received_on.isoformat(),
+        "allocations": {a.invoice.number: a.amount.as_string() for a in result.allocations},
+        "credit": result.credit.as_string() if result.credit else "0",
+    }
+
+
+@dataclass
+class CardCharge:
+    """Money a card charge took, to be recorded against one invoice."""
+
+    customer: Customer
+    invoice_id: int
+    money: Money
+    card: object  # PaymentMethod
+
+    @property
+    def reference(self) -> str:
+        return f"{self.card.brand} ending in {self.card.last4}"
+
+
+def card_payments_apply_locked(*, actor: Actor, charges: list[CardCharge]) -> list[PaymentResult]:
+    """Record and apply many card charges, each to its invoice, as
+    ``apply_payment_locked(..., invoice_id=…, card=…, allow_closed_invoice=True)``
+    does one: the same rows, receipts and audit. The plain case (an open
+    invoice charged for no more than its balance, once here) takes a dozen
+    statements for the lot; any other goes through ``apply_payment_locked``.
+    The caller holds the customers' locks. Results are in ``charges`` order."""
+    invoices = {
+        invoice.pk: invoice
+        for invoice in Invoice.objects.select_for_update()
+        .filter(pk__in=[charge.invoice_id for charge in charges])
+        .order_by("pk")
+    }
+    times = Counter(charge.invoice_id for charge in charges)
+
+    def plain(charge: CardCharge) -> bool:
+        invoice = invoices.get(charge.invoice_id)
+        return (
+            invoice is not None
+            and times[charge.invoice_id] == 1
+            and invoice.status in OPEN_STATUSES
+            and 0 < charge.money.minor() <= invoice.balance_minor
+        )
+
+    bulk = [charge for charge in charges if plain(charge)]
+    now, received = clock.now(), clock.today()
+    payments = Payment.objects.bulk_create(
+        [
+            Payment(
+                customer=charge.customer,
+                amount_minor=charge.money.minor(),
+                currency=charge.customer.currency,
+                method=PaymentKind.CARD,
+                reference=charge.reference,
+                received_on=received,
+                recorded_by=actor.label,
+                created_at=now,
+                card=charge.card,
+            )
+            for charge in bulk
+        ]
+    )
+    allocations = Allocation.objects.bulk_create(
+        [
+            Allocation(
+                payment=payment,
+                invoice=invoices[charge.invoice_id],
+                amount_minor=payment.amount_minor,
+                created_at=now,
+            )
+            for charge, payment in zip(bulk, payments, strict=True)
+        ]
+    )
+    invoices_settle([invoices[charge.invoice_id] for charge in bulk])
+    notices_queue_new(
+        kind=MessageKind.RECEIPT,
+        notices=[
+            (f"receipt:{p.pk}:{a.invoice_id}", p.customer_id, a.invoice_id)
+            for p, a in zip(payments, allocations, strict=True)
+        ],
+        contexts=[{"payment": payment.pk} for payment in payments],
+    )
+    resume_many_if_paid_up(
+        actor=actor, customer_ids={charge.customer.pk for charge in bulk}, date=received
+    )
+    done = {
+        id(charge): PaymentResult(payment=payment, allocations=[allocation])
+        for charge, payment, allocation in zip(bulk, payments, allocations, strict=True)
+    }
+    AuditEvent.objects.bulk_create(
+        [
+            audit_event(
+                actor=actor,
+                action="payment.record",
+                obj=result.payment,
+                customer_id=result.payment.customer_id,
+                after=_payment_audit(result),
+            )
+            for result in done.values()
+        ]
+    )
+    return [
+        done.get(id(charge))
+        or apply_payment_locked(
+            actor=actor,
+            customer=charge.customer,
+            money=charge.money,
+            method=PaymentKind.CARD,
+            reference=charge.reference,
+            received=received,
+            invoice_id=charge.invoice_id,
+            card=charge.card,
+            allow_closed_invoice=True,
+        )
+        for charge in charges
+    ]
 
 
 def credit_apply_locked(*, actor: Actor, invoice: Invoice) -> Money:
