@@ -33,7 +33,7 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
-from isocnet.core.audit import audit_event, audit_record
+from isocnet.core.audit import audit_event
 from isocnet.core.errors import Conflict, InvalidInput
 from isocnet.core.models import AuditEvent
 from isocnet.core.money import Money
@@ -337,13 +337,7 @@ def _settle_locked(
         call.status = CallStatus.FAILED
         call.message = result.message[:300]
     call.save()
-    audit_record(
-        actor=actor,
-        action=f"card.charge.{call.status}",
-        obj=call,
-        customer_id=customer.pk,
-        after=_call_audit(call),
-    )
+    _charge_audit(actor, call).save(force_insert=True)
     return call
 
 
@@ -359,14 +353,22 @@ def _record_answer(call: GatewayCall, result: ChargeResult, now) -> None:
     }
 
 
-def _call_audit(call: GatewayCall) -> dict:
-    return {
-        "invoice": call.invoice.number if call.invoice else None,
-        "amount": str(call.amount_minor),
-        "key": call.idempotency_key,
-        "decline": call.decline_code,
-        "charge_id": call.charge_id,
-    }
+def _charge_audit(actor: Actor, call: GatewayCall) -> AuditEvent:
+    """The audit row of a settled call (unsaved; the caller is inside the
+    settling transaction)."""
+    return audit_event(
+        actor=actor,
+        action=f"card.charge.{call.status}",
+        obj=call,
+        customer_id=call.customer_id,
+        after={
+            "invoice": call.invoice.number if call.invoice else None,
+            "amount": str(call.amount_minor),
+            "key": call.idempotency_key,
+            "decline": call.decline_code,
+            "charge_id": call.charge_id,
+        },
+    )
 
 
 def _settle_locked_many(
@@ -404,18 +406,7 @@ def _settle_locked_many(
         [call for call, _ in succeeded],
         ["status", "completed_at", "charge_id", "response", "payment"],
     )
-    AuditEvent.objects.bulk_create(
-        [
-            audit_event(
-                actor=actor,
-                action=f"card.charge.{call.status}",
-                obj=call,
-                customer_id=call.customer_id,
-                after=_call_audit(call),
-            )
-            for call, _ in succeeded
-        ]
-    )
+    AuditEvent.objects.bulk_create([_charge_audit(actor, call) for call, _ in succeeded])
     recorded = {call.pk for call, _ in succeeded}
     return [
         call
