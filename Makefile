@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf bench chromium reliability
+.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf bench bench-collection chromium reliability
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ISOCNET Billing needs Python 3.11 or newer")'
@@ -67,6 +67,10 @@ bench-pdf: install
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/pipeline.py $${BENCH_N:-10000}
+
+# Auto debit alone (no receipt PDFs), with its statement count.
+bench-collection: install
+	$(BIN)/python bench/collection.py $${BENCH_N:-2000}
 
 # The long fault, time and concurrency tests (docs/reliability.md), on
 # PostgreSQL when TEST_DATABASE_URL names one. RELIABILITY_FULL=1 for the

@@ -122,6 +122,38 @@ def test_four_runs_started_together_bill_10000_services_once():
 @pytest.mark.reliability
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_four_collections_at_once_charge_each_card_once(settings):
+    """RELIABILITY_FULL=1: 1,000 auto debits (CI: 400) collected by four
+    runs at once, two of them going through the invoices backwards, in
+    batches of 50: every batch locks its customers in id order, so the four
+    never deadlock, and each invoice is charged once."""
+    import os
+
+    from isocnet.payments.collection import collect_invoices, due_for_collection
+    from isocnet.payments.models import GatewayCall
+    from tests.reliability.bulk import build_customers
+
+    settings.COLLECTION_BATCH = 50
+    n = 1000 if os.environ.get("RELIABILITY_FULL") else 400
+    build_customers(n, services_each=1, due=DAY, card_behaviour=lambda i: "ok")
+    run(DAY - dt.timedelta(days=10))  # issued, due on DAY: nothing charged yet
+    assert not GatewayCall.objects.exists()
+    with clock.frozen_at(DAY):
+        due = due_for_collection(DAY)
+        orders = iter([due, due[::-1], due, due[::-1]])
+        results = together(4, lambda: collect_invoices(actor=RUNNER, invoice_ids=next(orders)))
+    assert len(due) == n
+    assert sum(r["charged"] for r in results) == n
+    assert SandboxCharge.objects.count() == n  # the gateway's ledger: one charge each
+    assert Payment.objects.count() == n
+    assert GatewayCall.objects.count() == n
+    assert set(Invoice.objects.values_list("status", flat=True)) == {"paid"}
+    assert OutboxMessage.objects.filter(kind="receipt").count() == n
+
+
+@pytest.mark.reliability
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_1000_auto_debits_with_10_percent_timing_out_after_the_charge():
     """RELIABILITY_FULL=1: 1,000 auto debits (CI: 200). The gateway charges
     every card but never answers for one in ten; reconciliation settles each
