@@ -563,7 +563,16 @@ def _charge_batch(*, actor: Actor, invoices, counts: dict, paid: list) -> None:
             outcomes.append((call, ChargeResult(status="failed", message=NOT_SENT)))
         else:
             outcomes.append((call, _call_gateway(call)))
-    for call in _settle_many(actor=actor, outcomes=outcomes):
+    # The gateway has answered: what it took must be recorded now, so a lost
+    # connection is retried here (settling is idempotent) rather than left
+    # for the next morning's reconciliation.
+    from isocnet.invoicing.billing_run import resuming
+
+    settled = resuming(
+        lambda: _settle_many(actor=actor, outcomes=outcomes),
+        what=f"auto debit: settling {len(outcomes)} charges",
+    )
+    for call in settled:
         key = {CallStatus.SUCCEEDED: "charged", CallStatus.DECLINED: "declined"}.get(
             call.status, "unknown"
         )

@@ -265,3 +265,33 @@ def test_the_batch_writes_the_rows_one_by_one_would_field_for_field(settings):
         ("card.charge.succeeded", "GatewayCall", "system", ANY),
         ("payment.record", "Payment", "system", ANY),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_while_recording_a_batch_is_retried_at_once(monkeypatch):
+    """The gateway has charged the batch; the database connection drops
+    while the answers are recorded. They are recorded on a fresh connection
+    straight away, not left pending until the next reconciliation."""
+    from django.db import OperationalError
+
+    from isocnet.invoicing import billing_run
+
+    customers = [card_customer() for _ in range(4)]
+    run(D(2026, 11, 20))
+    real, cuts = collection._settle_locked_many, []
+
+    def cut_once(**kw):
+        if not cuts:
+            cuts.append(1)
+            raise OperationalError("terminating connection due to administrator command")
+        return real(**kw)
+
+    monkeypatch.setattr(collection, "_settle_locked_many", cut_once)
+    monkeypatch.setattr(billing_run.time, "sleep", lambda seconds: None)
+    summary = run(DUE)
+    assert cuts == [1]
+    assert summary.collection["charged"] == 4
+    assert (SandboxCharge.objects.count(), Payment.objects.count()) == (4, 4)
+    assert not GatewayCall.objects.filter(status="pending").exists()
+    for customer in customers:
+        check_invariants(customer)
