@@ -35,3 +35,27 @@ def test_a_past_date_bills_that_day():
     invoice = Invoice.objects.get()
     assert invoice.issue_date == dt.date(2026, 12, 1)
     assert OutboxMessage.objects.get(kind="invoice").next_attempt_at.date() == dt.date(2026, 12, 1)
+
+
+def test_the_summary_says_which_auto_debits_wait_for_their_retry_date():
+    """A card declined on the due date is retried three days later: the
+    next morning's run says it found the invoice and why it did not charge."""
+    from tests.payments.test_collection import card_customer
+
+    card_customer(token="tok_chargeDeclined")
+    card_customer(token="tok_visa")
+    out = io.StringIO()
+    with clock.frozen_at(dt.datetime(2026, 12, 1, 6, 0, tzinfo=CHICAGO)):
+        call_command("bill", "--date", "2026-12-01", stdout=out, stderr=io.StringIO())
+    assert (
+        "open auto-debit invoices due by 2026-12-01: 2; this run charged 1, declined 1, "
+        "unknown 0, no card on file 0\n" in out.getvalue()
+    )
+    out = io.StringIO()
+    with clock.frozen_at(dt.datetime(2026, 12, 2, 6, 0, tzinfo=CHICAGO)):
+        call_command("bill", "--date", "2026-12-02", stdout=out, stderr=io.StringIO())
+    assert (
+        "open auto-debit invoices due by 2026-12-02: 1; this run charged 0, declined 0, "
+        "unknown 0, no card on file 0; not tried (waiting for a retry date or a new card, "
+        "or in flight) 1\n" in out.getvalue()
+    )

@@ -78,15 +78,20 @@ class Command(BaseCommand):
             f"  refused by checks: {summary.refused}, errors: {summary.errors}\n"
             f"  marked overdue: {d.marked_overdue}, notices queued: {d.notices}, "
             f"customers suspended: {d.suspended_customers}, reactivated: {d.reactivated_customers}\n"
-            f"  auto-debit invoices due for collection: {d.to_collect}"
+            f"  open auto-debit invoices due by {summary.date.isoformat()}: {d.to_collect}"
             + (
                 ""
                 if dry_run
-                else f"; charged {summary.collection['charged']}, declined {summary.collection['declined']}, "
+                else f"; this run charged {summary.collection['charged']}, declined {summary.collection['declined']}, "
                 f"unknown {summary.collection['unknown']}, no card on file {summary.collection['no_card']}"
                 + (
                     f", not sent (tried again by the next run) {summary.collection['not_sent']}"
                     if summary.collection.get("not_sent")
+                    else ""
+                )
+                + (
+                    f"; not tried (waiting for a retry date or a new card, or in flight) {waiting}"
+                    if (waiting := d.to_collect - sum(summary.collection.values())) > 0
                     else ""
                 )
             )
