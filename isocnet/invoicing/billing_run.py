@@ -91,7 +91,7 @@ class RunSummary:
     dunning: DunningCounts = field(default_factory=DunningCounts)
     preview: list[dict] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    collection: dict = field(default_factory=lambda: _collection_counts())
+    collection: dict = field(default_factory=_collection_counts)
 
 
 def bill_customer(

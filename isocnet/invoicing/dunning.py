@@ -193,7 +193,7 @@ def resume_many_if_paid_up(*, actor: Actor, customer_ids, date: dt.date) -> int:
         _suspended_for_nonpayment(list(customer_ids)).values_list("customer_id", flat=True)
     )
     return sum(
-        resume_if_paid_up(actor=actor, customer_id=customer_id, date=date)
+        _resume_if_nothing_past_suspension(actor=actor, customer_id=customer_id, date=date)
         for customer_id in sorted(with_suspended)
     )
 
@@ -204,6 +204,11 @@ def resume_if_paid_up(*, actor: Actor, customer_id: int, date: dt.date) -> int:
     transaction; it locks the customer."""
     if not _suspended_for_nonpayment([customer_id]).exists():
         return 0  # nearly every payment: nothing to resume, no lock needed
+    return _resume_if_nothing_past_suspension(actor=actor, customer_id=customer_id, date=date)
+
+
+def _resume_if_nothing_past_suspension(*, actor: Actor, customer_id: int, date: dt.date) -> int:
+    """For a customer known to have a service suspended for non-payment."""
     with transaction.atomic():
         customer_lock(customer_id)
         if _past_suspension(date).filter(customer_id=customer_id).exists():

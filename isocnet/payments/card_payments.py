@@ -165,7 +165,7 @@ def card_payment_make(
                 after={
                     "amount": request.amount.as_string(),
                     "apply_to": call.request["apply_to"],
-                    "card": f"{card.brand} ending in {card.last4}",
+                    "card": str(card),
                     "key": key,
                 },
             )

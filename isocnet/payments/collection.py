@@ -33,7 +33,7 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
-from isocnet.core.audit import audit_event
+from isocnet.core.audit import audit_event, audit_record
 from isocnet.core.errors import Conflict, InvalidInput
 from isocnet.core.models import AuditEvent
 from isocnet.core.money import Money
@@ -304,7 +304,7 @@ def _settle_locked(
             customer=customer,
             money=Money.from_minor(call.amount_minor, call.currency),
             method=PaymentKind.CARD,
-            reference=f"{call.card.brand} ending in {call.card.last4}",
+            reference=str(call.card),
             received=clock.today(),
             invoice_id=call.invoice_id,
             card=call.card,
@@ -329,7 +329,7 @@ def _settle_locked(
                 invoice_id=call.invoice_id,
                 context={
                     "reason": call.message,
-                    "card": f"{call.card.brand} ending in {call.card.last4}",
+                    "card": str(call.card),
                     "next_retry_on": call.next_retry_on.isoformat() if call.next_retry_on else None,
                 },
             )
@@ -337,7 +337,7 @@ def _settle_locked(
         call.status = CallStatus.FAILED
         call.message = result.message[:300]
     call.save()
-    _charge_audit(actor, call).save(force_insert=True)
+    audit_record(actor=actor, **_charge_audit(call))
     return call
 
 
@@ -353,11 +353,10 @@ def _record_answer(call: GatewayCall, result: ChargeResult, now) -> None:
     }
 
 
-def _charge_audit(actor: Actor, call: GatewayCall) -> AuditEvent:
-    """The audit row of a settled call (unsaved; the caller is inside the
-    settling transaction)."""
-    return audit_event(
-        actor=actor,
+def _charge_audit(call: GatewayCall) -> dict:
+    """What the audit row of a settled call says (for ``audit_record``, or
+    ``audit_event`` when a batch writes its rows together)."""
+    return dict(
         action=f"card.charge.{call.status}",
         obj=call,
         customer_id=call.customer_id,
@@ -406,7 +405,9 @@ def _settle_locked_many(
         [call for call, _ in succeeded],
         ["status", "completed_at", "charge_id", "response", "payment"],
     )
-    AuditEvent.objects.bulk_create([_charge_audit(actor, call) for call, _ in succeeded])
+    AuditEvent.objects.bulk_create(
+        [audit_event(actor=actor, **_charge_audit(call)) for call, _ in succeeded]
+    )
     recorded = {call.pk for call, _ in succeeded}
     return [
         call

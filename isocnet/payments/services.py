@@ -212,11 +212,7 @@ class CardCharge:
     customer: Customer
     invoice_id: int
     money: Money
-    card: object  # PaymentMethod
-
-    @property
-    def reference(self) -> str:
-        return f"{self.card.brand} ending in {self.card.last4}"
+    card: object  # PaymentMethod: its str() is the payment's reference
 
 
 def card_payments_apply_locked(*, actor: Actor, charges: list[CardCharge]) -> list[PaymentResult]:
@@ -252,7 +248,7 @@ def card_payments_apply_locked(*, actor: Actor, charges: list[CardCharge]) -> li
                 amount_minor=charge.money.minor(),
                 currency=charge.customer.currency,
                 method=PaymentKind.CARD,
-                reference=charge.reference,
+                reference=str(charge.card),
                 received_on=received,
                 recorded_by=actor.label,
                 created_at=now,
@@ -307,7 +303,7 @@ def card_payments_apply_locked(*, actor: Actor, charges: list[CardCharge]) -> li
             customer=charge.customer,
             money=charge.money,
             method=PaymentKind.CARD,
-            reference=charge.reference,
+            reference=str(charge.card),
             received=received,
             invoice_id=charge.invoice_id,
             card=charge.card,
