@@ -295,3 +295,29 @@ def test_a_connection_lost_while_recording_a_batch_is_retried_at_once(monkeypatc
     assert not GatewayCall.objects.filter(status="pending").exists()
     for customer in customers:
         check_invariants(customer)
+
+
+def test_a_batch_charge_brings_back_services_suspended_for_non_payment():
+    """An expired card is declined and the services are suspended after the
+    final warning; with a new card the next run charges the invoice in a
+    batch, and the services come back in the same transaction."""
+    from isocnet.payments.cards import card_attach
+    from isocnet.subscriptions.models import Subscription
+    from tests.factories import ACTOR
+
+    customer = card_customer(token="tok_chargeDeclinedExpiredCard")
+    other = card_customer()
+    day = D(2026, 11, 20)
+    while day <= D(2026, 12, 18):
+        run(day)
+        day += dt.timedelta(days=1)
+    sub = Subscription.objects.get(customer=customer)
+    assert (sub.status, sub.suspended_for_nonpayment) == ("suspended", True)
+    card_attach(actor=ACTOR, customer_id=customer.pk, token="tok_visa")
+    summary = run(D(2026, 12, 19))
+    assert summary.collection["charged"] == 1
+    sub.refresh_from_db()
+    assert (sub.status, sub.suspended_for_nonpayment) == ("active", False)
+    assert Subscription.objects.get(customer=other).status == "active"
+    for each in (customer, other):
+        check_invariants(each)
