@@ -211,7 +211,13 @@ def test_database_connections_terminated_mid_run_the_run_resumes(tmp_path):
     out, err = run.communicate(timeout=300)
     assert run.returncode == 0, err[-3000:]
     assert terminated == 3
-    assert err.count("database error (terminating connection") == 3
+    # one retry per termination, whatever psycopg makes of it: usually the
+    # server's "terminating connection due to administrator command", but
+    # "server closed the connection unexpectedly" when the socket closes
+    # before that message is read (a CI run saw 2 of one and 1 of the other)
+    retries = [line for line in err.splitlines() if ": database error (" in line]
+    assert len(retries) == 3, err[-3000:]
+    assert all("connection" in line for line in retries), retries
     assert f"invoices issued: {customers}," in out
     assert "errors: 0" in out
     _assert_whole(services_each=2)
