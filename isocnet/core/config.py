@@ -116,6 +116,13 @@ def database_from_url(name: str, default: str) -> dict:
             "timeout": 30,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    else:
+        # PostgreSQL: a connection outlives the web request (or Celery task)
+        # that opened it, instead of a new server process per page view;
+        # checked before its first use in each request, so one the server
+        # dropped meanwhile is replaced rather than failing the page.
+        config["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 300, minimum=0)
+        config["CONN_HEALTH_CHECKS"] = True
     return config
 
 

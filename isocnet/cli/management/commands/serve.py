@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
 
 
@@ -29,6 +29,9 @@ class Command(BaseCommand):
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             raise CommandError("the database has unapplied migrations: run `isocnet migrate` first")
         call_command("collectstatic", interactive=False, verbosity=0)
+        # The workers are forked from this process: none may inherit its
+        # database connection (two processes on one socket corrupt both).
+        connections.close_all()
         from gunicorn.app.base import BaseApplication
 
         from isocnet.wsgi import application
