@@ -27,8 +27,15 @@ def open_invoices_minor(customer_id: int) -> int:
     )
 
 
-def account_summary(customer: Customer) -> AccountSummary:
-    open_minor = open_invoices_minor(customer.pk)
+def account_summary(
+    customer: Customer, *, open_invoices: list[Invoice] | None = None
+) -> AccountSummary:
+    """``open_invoices``: the customer's open invoices when the caller has
+    just read them all (the portal's dashboard), saving the sum's query."""
+    if open_invoices is None:
+        open_minor = open_invoices_minor(customer.pk)
+    else:
+        open_minor = sum(invoice.balance_minor for invoice in open_invoices)
     credit_minor = (
         CreditEntry.objects.filter(customer=customer).aggregate(s=Sum("amount_minor"))["s"] or 0
     )

@@ -47,7 +47,7 @@ def dashboard(customer: Customer) -> dict:
         .order_by("id")
     )
     return {
-        "summary": account_summary(customer),
+        "summary": account_summary(customer, open_invoices=open_invoices),
         "open_invoices": open_invoices,
         "next_due": open_invoices[0] if open_invoices else None,
         "services": services,
