@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf bench bench-collection chromium reliability
+.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf bench bench-collection chromium wrk reliability
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ISOCNET Billing needs Python 3.11 or newer")'
@@ -36,6 +36,14 @@ chromium:
 		else echo "The browser tests need Debian's chromium: apt-get install chromium" >&2; exit 1; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# wrk, the load generator of the portal benchmark (Debian's package).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "== installing Debian's wrk for the portal benchmark"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+		else echo "The portal benchmark needs Debian's wrk: apt-get install wrk" >&2; exit 1; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -64,7 +72,7 @@ bench-pdf: install
 
 # The billing pipeline on PostgreSQL (docs/performance.md): BENCH_N customers
 # (default 10000), in-process and on BENCH_WORKERS Celery workers on Redis.
-bench: install
+bench: install wrk
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/pipeline.py $${BENCH_N:-10000}
 

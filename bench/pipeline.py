@@ -8,8 +8,8 @@ measure and print one table:
    emails delivered to a local SMTP sink (in its own process), auto debit
    on the sandbox, and the receipt emails (with their PDFs) it causes;
 3. the same whole run on WORKERS Celery workers (Redis), end to end;
-4. the client portal: 50 signed-in customers (locust, no think time) on
-   their dashboard and invoice list, against `isocnet serve` on the same
+4. the client portal: 50 connections of signed-in customers (wrk, no think
+   time; BENCH_LOAD=locust for locust) on their dashboard and invoice list, against `isocnet serve` on the same
    database (after step 2, so every customer has an invoice, a PDF, a
    payment or not);
 5. peak RSS of each process.
@@ -26,9 +26,11 @@ each time.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -49,6 +51,7 @@ DAY = dt.date(2026, 12, 1)
 STEPS = set(os.environ.get("BENCH_STEPS", "generate,pipeline,portal,workers").split(","))
 PORTAL_USERS = int(os.environ.get("BENCH_PORTAL_USERS", "50"))
 PORTAL_SECONDS = int(os.environ.get("BENCH_PORTAL_SECONDS", "60"))
+LOAD = os.environ.get("BENCH_LOAD", "wrk")  # or locust
 
 
 def recreate_database() -> None:
@@ -303,9 +306,8 @@ def in_process(rows: list) -> None:
 
 
 def portal(results: dict) -> None:
-    """Step 4: the portal under PORTAL_USERS concurrent signed-in customers."""
-    import csv
-    import json
+    """Step 4: the portal under PORTAL_USERS concurrent signed-in customers,
+    with wrk (BENCH_LOAD=wrk, the default) or locust (BENCH_LOAD=locust)."""
     import socket
     import tempfile
 
@@ -334,9 +336,11 @@ def portal(results: dict) -> None:
             }
         )
     User.objects.filter(portal__isnull=False).update(password=make_password(password))
-    connections.close_all()
     work = Path(tempfile.mkdtemp(prefix="isocnet-bench-portal-"))
     (work / "users.json").write_text(json.dumps(users))
+    if LOAD == "wrk":
+        (work / "sessions").write_text("\n".join(_sessions(users)) + "\n")
+    connections.close_all()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -354,6 +358,81 @@ def portal(results: dict) -> None:
             break
         except OSError:
             time.sleep(0.2)
+    host = f"http://127.0.0.1:{port}"
+    if LOAD == "wrk":
+        results["portal"] = _load_wrk(host, work, env)
+    else:
+        results["portal"] = _load_locust(host, work, env)
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    pids = children.read_text().split() if children.exists() else []
+    rss = []
+    for pid in [str(server.pid), *pids]:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            rss.append(
+                int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
+            )
+        except (OSError, StopIteration):
+            pass
+    server.terminate()
+    server.wait(timeout=30)
+    results["portal_rss"] = rss
+
+
+def _sessions(users: list[dict]) -> list[str]:
+    """A signed-in session for each bench customer, as the sign-in page
+    would leave it (the sign-ins themselves are not what step 4 measures)."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    keys = []
+    for user in User.objects.filter(email__in=[u["email"] for u in users]).order_by("id"):
+        client = Client()
+        client.force_login(user, backend="isocnet.portal.auth.AccountBackend")
+        keys.append(client.cookies["sessionid"].value)
+    return keys
+
+
+def _load_wrk(host: str, work: Path, env: dict) -> dict:
+    """wrk (C, epoll; Debian's package) on each page in turn for half of
+    PORTAL_SECONDS: 2 threads, PORTAL_USERS connections, no think time."""
+    rows = {}
+    for name, page in (("dashboard", "/portal/dashboard/"), ("invoice list", "/portal/invoices/")):
+        out = subprocess.run(  # noqa: S603
+            [
+                shutil.which("wrk") or "wrk",
+                "-t2",
+                f"-c{PORTAL_USERS}",
+                f"-d{max(PORTAL_SECONDS // 2, 1)}s",
+                "--timeout",
+                "30s",
+                "-s",
+                str(ROOT / "bench" / "portal.lua"),
+                host + page,
+            ],
+            env={**env, "SESSIONS": str(work / "sessions"), "PAGE": page},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        row = json.loads(out.strip().splitlines()[-1])
+        rows[name] = {
+            "requests": row["requests"],
+            "per_second": row["requests"] / row["seconds"],
+            "p50": row["p50_ms"],
+            "p95": row["p95_ms"],
+            "p99": row["p99_ms"],
+            "failures": row["bad"] + row["socket_errors"],
+        }
+    return rows
+
+
+def _load_locust(host: str, work: Path, env: dict) -> dict:
+    """locust (tests/load/locustfile.py): each simulated customer signs in
+    over HTTP, then alternates the two pages; every answer is checked for
+    another account's data."""
+    import csv
+
     locust = Path(sys.executable).with_name("locust")
     subprocess.run(  # noqa: S603
         [
@@ -369,7 +448,7 @@ def portal(results: dict) -> None:
             "-t",
             f"{PORTAL_SECONDS}s",
             "--host",
-            f"http://127.0.0.1:{port}",
+            host,
             "--csv",
             str(work / "locust"),
         ],
@@ -377,25 +456,20 @@ def portal(results: dict) -> None:
         capture_output=True,
         check=False,
     )
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
-    pids = children.read_text().split() if children.exists() else []
-    rss = []
-    for pid in [str(server.pid), *pids]:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-            rss.append(
-                int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
-            )
-        except (OSError, StopIteration):
-            pass
-    server.terminate()
-    server.wait(timeout=30)
     with open(work / "locust_stats.csv") as f:
         stats = {row["Name"]: row for row in csv.DictReader(f)}
-    results["portal"] = {
-        name: stats[name] for name in ("dashboard", "invoice list", "Aggregated") if name in stats
+    return {
+        name: {
+            "requests": int(row["Request Count"]),
+            "per_second": float(row["Requests/s"]),
+            "p50": float(row["50%"]),
+            "p95": float(row["95%"]),
+            "p99": float(row["99%"]),
+            "failures": int(row["Failure Count"]),
+        }
+        for name, row in stats.items()
+        if name in ("dashboard", "invoice list", "Aggregated")
     }
-    results["portal_rss"] = rss
 
 
 def on_workers(rows: list) -> dict:
@@ -503,9 +577,9 @@ def main() -> None:
     print_rows(rows)
     for name, row in results.get("portal", {}).items():
         print(
-            f"4. portal, {PORTAL_USERS} users: {name:13} {int(row['Request Count']):>8} requests"
-            f" {float(row['Requests/s']):>8.0f}/s  p50 {row['50%']} ms  p95 {row['95%']} ms"
-            f"  p99 {row['99%']} ms  failures {row['Failure Count']}"
+            f"4. portal ({LOAD}), {PORTAL_USERS} connections: {name:13} {row['requests']:>8}"
+            f" requests {row['per_second']:>6.0f}/s  p50 {row['p50']:.0f} ms"
+            f"  p95 {row['p95']:.0f} ms  p99 {row['p99']:.0f} ms  failures {row['failures']}"
         )
     print(
         f"peak RSS: this process {rss_main:.0f} MB; workers "
