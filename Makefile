@@ -27,22 +27,23 @@ demo: install
 # names one (e.g. postgres://postgres@127.0.0.1:5432/test).
 test: install lint chromium test-sqlite test-postgres
 
-# The portal's browser tests drive Debian's Chromium (never a downloaded
-# browser): installed here when missing (as root, or with sudo).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "== installing Debian's chromium for the browser tests"; \
+# $(call debian_package,PACKAGE,WHAT FOR): Debian's PACKAGE (its command of
+# the same name), installed when missing, as root or with sudo.
+define debian_package
+	@command -v $(1) >/dev/null 2>&1 || { \
+		echo "== installing Debian's $(1) for $(2)"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
-		else echo "The browser tests need Debian's chromium: apt-get install chromium" >&2; exit 1; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+		else echo "Debian's $(1) is needed for $(2): apt-get install $(1) (as root)" >&2; exit 1; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(1) >/dev/null; }
+endef
 
-# wrk, the load generator of the portal benchmark (Debian's package).
+# The portal's browser tests drive Debian's Chromium (never a downloaded browser).
+chromium:
+	$(call debian_package,chromium,the browser tests)
+
+# wrk, the load generator of the portal benchmark.
 wrk:
-	@command -v wrk >/dev/null 2>&1 || { \
-		echo "== installing Debian's wrk for the portal benchmark"; \
-		if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
-		else echo "The portal benchmark needs Debian's wrk: apt-get install wrk" >&2; exit 1; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
+	$(call debian_package,wrk,the portal benchmark)
 
 lint: install
 	$(BIN)/ruff check .
