@@ -390,6 +390,7 @@ def _sessions(users: list[dict]) -> list[str]:
         client = Client()
         client.force_login(user, backend="isocnet.portal.auth.AccountBackend")
         keys.append(client.cookies["sessionid"].value)
+    assert len(keys) == len(users), f"{len(keys)} sessions for {len(users)} customers"
     return keys
 
 
