@@ -17,24 +17,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from django.conf import settings
-from django.db import (
-    DatabaseError,
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
-    connection,
-    transaction,
-)
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
+from isocnet.core.db import resuming
 from isocnet.core.errors import BillingError
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
@@ -69,7 +61,6 @@ from isocnet.notifications.services import notice_queue
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def _collection_counts() -> dict:
@@ -330,29 +321,6 @@ def _count(item: BillingRunItem, summary: RunSummary) -> None:
     elif item.outcome == BillingRunItem.Outcome.REFUSED:
         summary.refused += 1
         summary.problems.append(f"{item.customer.account_number}: {item.message}")
-
-
-CONNECTION_RETRIES = 3
-
-
-def resuming(work: Callable[[], T], *, what: str) -> T:
-    """``work()``, tried again on a sound connection after an operational
-    database error: a lost connection (a restarted or failed-over server, a
-    terminated backend), a deadlock, a serialization failure. Only for work
-    that is safe to repeat: each transaction in it committed whole or not at
-    all, and the next attempt re-reads what is still to do under the lock
-    (a customer, a batch, the dunning step, collection), so a commit whose
-    answer was lost does nothing twice."""
-    for attempt in range(1, CONNECTION_RETRIES + 1):
-        try:
-            return work()
-        except (OperationalError, InterfaceError) as exc:
-            if attempt == CONNECTION_RETRIES:
-                raise
-            log.warning("%s: database error (%s); trying again", what, str(exc).strip()[:200])
-            connection.close_if_unusable_or_obsolete()
-            time.sleep(attempt)  # seconds: a restarting server needs a moment
-    raise AssertionError("unreachable")
 
 
 def _bill_resuming(*, customer_id: int, date: dt.date, run: BillingRun, actor: Actor):

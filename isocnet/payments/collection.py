@@ -34,6 +34,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_event, audit_record
+from isocnet.core.db import resuming
 from isocnet.core.errors import Conflict, InvalidInput
 from isocnet.core.models import AuditEvent
 from isocnet.core.money import Money
@@ -567,8 +568,6 @@ def _charge_batch(*, actor: Actor, invoices, counts: dict, paid: list) -> None:
     # The gateway has answered: what it took must be recorded now, so a lost
     # connection is retried here (settling is idempotent) rather than left
     # for the next morning's reconciliation.
-    from isocnet.invoicing.billing_run import resuming
-
     settled = resuming(
         lambda: _settle_many(actor=actor, outcomes=outcomes),
         what=f"auto debit: settling {len(outcomes)} charges",

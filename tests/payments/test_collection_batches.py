@@ -274,7 +274,7 @@ def test_a_connection_lost_while_recording_a_batch_is_retried_at_once(monkeypatc
     straight away, not left pending until the next reconciliation."""
     from django.db import OperationalError
 
-    from isocnet.invoicing import billing_run
+    from isocnet.core import db as core_db
 
     customers = [card_customer() for _ in range(4)]
     run(D(2026, 11, 20))
@@ -287,7 +287,7 @@ def test_a_connection_lost_while_recording_a_batch_is_retried_at_once(monkeypatc
         return real(**kw)
 
     monkeypatch.setattr(collection, "_settle_locked_many", cut_once)
-    monkeypatch.setattr(billing_run.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(core_db.time, "sleep", lambda seconds: None)
     summary = run(DUE)
     assert cuts == [1]
     assert summary.collection["charged"] == 4
