@@ -79,22 +79,22 @@ class Command(BaseCommand):
             f"  marked overdue: {d.marked_overdue}, notices queued: {d.notices}, "
             f"customers suspended: {d.suspended_customers}, reactivated: {d.reactivated_customers}\n"
             f"  open auto-debit invoices due by {summary.date.isoformat()}: {d.to_collect}"
-            + (
-                ""
-                if dry_run
-                else f"; this run charged {summary.collection['charged']}, declined {summary.collection['declined']}, "
-                f"unknown {summary.collection['unknown']}, no card on file {summary.collection['no_card']}"
-                + (
-                    f", not sent (tried again by the next run) {summary.collection['not_sent']}"
-                    if summary.collection.get("not_sent")
-                    else ""
-                )
-                + (
-                    f"; not tried (waiting for a retry date or a new card, or in flight) {waiting}"
-                    if (waiting := d.to_collect - sum(summary.collection.values())) > 0
-                    else ""
-                )
-            )
+            + ("" if dry_run else _collection_outcome(summary))
         )
         for problem in summary.problems:
             self.stderr.write(f"  ! {problem}")
+
+
+def _collection_outcome(summary) -> str:
+    """What this run's auto debit did with the open auto-debit invoices."""
+    counts, due = summary.collection, summary.dunning.to_collect
+    text = (
+        f"; this run charged {counts['charged']}, declined {counts['declined']}, "
+        f"unknown {counts['unknown']}, no card on file {counts['no_card']}"
+    )
+    if counts.get("not_sent"):
+        text += f", not sent (tried again by the next run) {counts['not_sent']}"
+    waiting = due - sum(counts.values())
+    if waiting > 0:
+        text += f"; not tried (waiting for a retry date or a new card, or in flight) {waiting}"
+    return text
