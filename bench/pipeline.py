@@ -232,6 +232,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def peak_rss_of(pid) -> float | None:
+    """Another running process's peak RSS in MB (VmHWM), None once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        return int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
+    except (OSError, StopIteration):
+        return None
+
+
 def deliver_all(deliver_pending) -> int:
     """Send everything pending; returns how many were sent."""
     sent = 0
@@ -367,15 +376,7 @@ def portal(results: dict) -> None:
         results["portal"] = _load_locust(host, work, env)
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
     pids = children.read_text().split() if children.exists() else []
-    rss = []
-    for pid in [str(server.pid), *pids]:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-            rss.append(
-                int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
-            )
-        except (OSError, StopIteration):
-            pass
+    rss = [mb for pid in [server.pid, *pids] if (mb := peak_rss_of(pid)) is not None]
     server.terminate()
     server.wait(timeout=30)
     results["portal_rss"] = rss
@@ -542,13 +543,8 @@ def on_workers(rows: list) -> dict:
     rows.append((f"3. full pipeline, {WORKERS} Celery workers", invoices, elapsed))
     rss = {}
     for p in procs:
-        try:
-            status = Path(f"/proc/{p.pid}/status").read_text()
-            rss[p.pid] = (
-                int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
-            )
-        except (OSError, StopIteration):
-            pass
+        if (mb := peak_rss_of(p.pid)) is not None:
+            rss[p.pid] = mb
         p.terminate()
     for p in procs:
         try:
