@@ -101,6 +101,7 @@ def database_from_url(name: str, default: str) -> dict:
         config = dj_database_url.parse(value, conn_max_age=0)
     except Exception as exc:  # dj_database_url raises several kinds
         raise ConfigError(f"{name}={value!r}: {exc}") from None
+    max_age = env_int("DATABASE_CONN_MAX_AGE", 300, minimum=0)  # checked on SQLite too
     if config["ENGINE"] == "django.db.backends.sqlite3":
         import sqlite3
 
@@ -121,7 +122,7 @@ def database_from_url(name: str, default: str) -> dict:
         # that opened it, instead of a new server process per page view;
         # checked before its first use in each request, so one the server
         # dropped meanwhile is replaced rather than failing the page.
-        config["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 300, minimum=0)
+        config["CONN_MAX_AGE"] = max_age
         config["CONN_HEALTH_CHECKS"] = True
     return config
 

@@ -35,6 +35,7 @@ def run(args, env_extra, tmp_path, check=True):
     [
         ("CURRENCY", "XYZ"),
         ("DATABASE_URL", "mysql://localhost/db"),
+        ("DATABASE_CONN_MAX_AGE", "-5"),
         ("EMAIL_URL", "ftp://mail.example"),
         ("EMAIL_URL", "smtp://mail.example:notaport"),
         ("TIME_ZONE", "Mars/Olympus_Mons"),
