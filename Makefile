@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf bench bench-collection chromium wrk reliability
+.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf bench bench-collection chromium qpdf wrk reliability
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ISOCNET Billing needs Python 3.11 or newer")'
@@ -18,14 +18,12 @@ install: $(STAMP)
 demo: install
 	$(BIN)/isocnet migrate --noinput
 	$(BIN)/isocnet demo
-	$(BIN)/isocnet bill
 	@echo "Billing runs: http://127.0.0.1:8000/admin/invoicing/billingrun/"
-	@echo "Invoice emails, sent by the server within seconds: var/mail/*.eml and http://127.0.0.1:8000/admin/notifications/outboxmessage/"
 	$(BIN)/isocnet serve --host 127.0.0.1 --port 8000
 
 # The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL
 # names one (e.g. postgres://postgres@127.0.0.1:5432/test).
-test: install lint chromium test-sqlite test-postgres
+test: install lint chromium qpdf test-sqlite test-postgres
 
 # $(call debian_package,PACKAGE,WHAT FOR): Debian's PACKAGE (its command of
 # the same name), installed when missing, as root or with sudo.
@@ -40,6 +38,10 @@ endef
 # The portal's browser tests drive Debian's Chromium (never a downloaded browser).
 chromium:
 	$(call debian_package,chromium,the browser tests)
+
+# qpdf checks every kind of PDF we send (tests/documents/test_pdf_validity.py).
+qpdf:
+	$(call debian_package,qpdf,the PDF validity tests)
 
 # wrk, the load generator of the portal benchmark.
 wrk:

@@ -57,7 +57,7 @@ COMPANY_PHONE = env_str("COMPANY_PHONE", "+1 217 555 0100")
 COMPANY_WEBSITE = env_str("COMPANY_WEBSITE", "https://www.isocnet.example")
 INVOICE_NUMBER_FORMAT = env_str("INVOICE_NUMBER_FORMAT", "{year}-{seq:06d}")
 ACCOUNT_NUMBER_FORMAT = env_str("ACCOUNT_NUMBER_FORMAT", "C{seq:06d}")
-PAYMENT_TERMS_DAYS = env_int("PAYMENT_TERMS_DAYS", 14, minimum=0)
+PAYMENT_TERMS_DAYS = env_int("PAYMENT_TERMS_DAYS", 10, minimum=0)
 AUTO_APPLY_CREDIT = env_bool("AUTO_APPLY_CREDIT", True)
 DOCUMENT_LOCALE = env_str("DOCUMENT_LOCALE", "en_US")
 DOCUMENT_DATE_FORMAT = env_str("DOCUMENT_DATE_FORMAT", "long")
@@ -98,6 +98,7 @@ except ValueError:
 # (docs/payments.md); the customers of a batch are locked for its settling.
 COLLECTION_BATCH = env_int("COLLECTION_BATCH", 50, minimum=1)
 CREDIT_NOTE_NUMBER_FORMAT = env_str("CREDIT_NOTE_NUMBER_FORMAT", "CN-{year}-{seq:06d}")
+RECEIPT_NUMBER_FORMAT = env_str("RECEIPT_NUMBER_FORMAT", "R-{year}-{seq:06d}")
 RETURNED_PAYMENT_FEE = env_str("RETURNED_PAYMENT_FEE", "0.00")
 # The billing run (docs/billing-run.md)
 INVOICE_LEAD_DAYS = env_int("INVOICE_LEAD_DAYS", 14, minimum=0)
@@ -129,6 +130,8 @@ SUSPENSION_WARNING_DAYS = env_int("SUSPENSION_WARNING_DAYS", 3, minimum=0)
 for _name, _fmt in (
     ("INVOICE_NUMBER_FORMAT", INVOICE_NUMBER_FORMAT),
     ("ACCOUNT_NUMBER_FORMAT", ACCOUNT_NUMBER_FORMAT),
+    ("CREDIT_NOTE_NUMBER_FORMAT", CREDIT_NOTE_NUMBER_FORMAT),
+    ("RECEIPT_NUMBER_FORMAT", RECEIPT_NUMBER_FORMAT),
 ):
     try:
         _fmt.format(year=2026, seq=1)
@@ -302,6 +305,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and PORTAL_URL.startswith("https://"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_FAILURE_VIEW = "isocnet.portal.views.errors.csrf_failure"
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)

@@ -26,3 +26,7 @@ urlpatterns = [
     path("webhooks/<str:gateway_name>", gateway_webhook, name="gateway-webhook"),
     path("sandbox/card-form", card_form, name="sandbox-card-form"),
 ]
+
+handler404 = "isocnet.portal.views.errors.not_found"
+handler403 = "isocnet.portal.views.errors.forbidden"
+handler500 = "isocnet.portal.views.errors.server_error"

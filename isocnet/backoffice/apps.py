@@ -14,6 +14,7 @@ class BackofficeConfig(AppConfig):
         admin.site.site_header = f"{settings.COMPANY_NAME} Billing — back office"
         admin.site.site_title = f"{settings.COMPANY_NAME} Billing"
         admin.site.index_title = "Billing"
+        admin.site.site_url = "/portal/"  # "View site": the client portal, staff stay signed in
 
         from django.db.models.signals import post_migrate
 

@@ -122,9 +122,9 @@ def reports(request):
                 for r in revenue
             ],
         )
-    if wanted == "payments":
+    if wanted == "payments-by-day":
         return _csv(
-            f"payments-{start}-{end}",
+            f"payments-by-day-{start}-{end}",
             [["day", "method", "count", "amount"]]
             + [
                 [

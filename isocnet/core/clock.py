@@ -36,6 +36,11 @@ def today() -> dt.date:
     return now().astimezone(_zone()).date()
 
 
+def localdate(moment: dt.datetime) -> dt.date:
+    """The business date (in the provider's TIME_ZONE) of an aware moment."""
+    return moment.astimezone(_zone()).date()
+
+
 def _as_aware(moment: dt.date | dt.datetime) -> dt.datetime:
     if isinstance(moment, dt.datetime):
         if moment.tzinfo is None:

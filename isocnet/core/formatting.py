@@ -30,3 +30,8 @@ def short_date(value: dt.date | None) -> str:
     if value is None:
         return ""
     return babel_format_date(value, format="MM/dd/yyyy", locale=settings.DOCUMENT_LOCALE)
+
+
+def quantity(value) -> str:
+    """1, 2.5 — a quantity without trailing zeros (never 1.0000)."""
+    return f"{value.normalize():f}"

@@ -15,16 +15,32 @@ from isocnet.invoicing.models import CreditNote
 
 
 def credit_note_document_data(note: CreditNote) -> dict:
+    """What the credit note PDF shows: its own number and date, the invoice
+    it corrects, the amount credited and how the credit was used (applied
+    to that invoice, kept as account credit), and the invoice's balance
+    after it. Nothing on it is due, so it has no due date and no slip."""
     invoice = note.invoice
     data = invoice_document_data(invoice)
-    amount = formatting.money(note.amount)
+    fmt = formatting.money
+    amount = fmt(note.amount)
+    applied = Money.from_minor(note.applied_minor, note.currency)
+    kept = Money.from_minor(note.to_credit_minor, note.currency)
     data["doc"] = {
         **data["doc"],
         "title": "CREDIT NOTE",
         "number_label": "Credit note",
         "number": note.number,
+        "date_label": "Date",
         "issue_date": formatting.date(note.issue_date),
+        "due_date": "",
+        "extra": [
+            {
+                "label": "Corrects invoice",
+                "value": f"#{invoice.number} of {formatting.date(invoice.issue_date)}",
+            }
+        ],
     }
+    data["bill_to_label"] = "CREDIT TO"
     data["lines"] = [
         {
             "description": f"Credit for invoice #{invoice.number}: {note.reason}",
@@ -36,27 +52,29 @@ def credit_note_document_data(note: CreditNote) -> dict:
     ]
     data["subtotal"] = amount
     data["taxes"] = []
+    data["total_label"] = "Amount credited"
     data["total"] = amount
-    applied = [
-        {
-            "label": f"Applied to invoice #{invoice.number}",
-            "amount": formatting.money(Money.from_minor(note.applied_minor, note.currency)),
-        }
-    ]
-    if note.to_credit_minor:
-        applied.append(
+    data["applied"] = []
+    data["balance"] = None
+    used = []
+    if applied.minor():
+        used.append({"label": f"Applied to invoice #{invoice.number}", "amount": fmt(applied)})
+    if kept.minor():
+        used.append(
             {
-                "label": "Added to your account credit",
-                "amount": formatting.money(Money.from_minor(note.to_credit_minor, note.currency)),
+                "label": "Kept as account credit (it pays your next invoices)",
+                "amount": fmt(kept),
             }
         )
-    data["applied"] = applied
-    data["balance"] = formatting.money(invoice.balance)
+    data["used"] = used
+    # the invoice's balance when the note is rendered: once, for its email, and stored
+    after = invoice.balance
+    data["invoice_balance_line"] = f"Balance of invoice #{invoice.number}: {fmt(after)}"
     data["stamp"] = None
     data["how_to_pay_title"] = "About this credit note"
     data["how_to_pay"] = [
-        f"This credit note reduces what you owe on invoice #{invoice.number}. Nothing is to be paid "
-        f"on it. The balance of invoice #{invoice.number} is now {formatting.money(invoice.balance)}."
+        f"This credit note reduces what you owe on invoice #{invoice.number}; nothing is to be "
+        f"paid on it. After it, the balance of invoice #{invoice.number} is {fmt(after)}."
     ]
     data["slip"] = None
     return data
@@ -93,9 +111,15 @@ def refund_pdf(refund) -> StoredDocument:
         **data["doc"],
         "title": "REFUND",
         "number_label": "Refund",
-        "number": f"R-{refund.pk:06d}",
-        "issue_date": formatting.date(refund.completed_at.date() if refund.completed_at else None),
+        "number": f"RF-{refund.pk:06d}",
+        "date_label": "Date",
+        "issue_date": formatting.date(
+            clock.localdate(refund.completed_at) if refund.completed_at else None
+        ),
+        "due_date": "",
+        "extra": [{"label": "Invoice", "value": f"#{invoice.number}"}],
     }
+    data["bill_to_label"] = "REFUND TO"
     data["lines"] = [
         {
             "description": f"Refund of your payment of {formatting.date(payment.received_on)} "
@@ -114,6 +138,8 @@ def refund_pdf(refund) -> StoredDocument:
         stamp="REFUNDED",
         slip=None,
         balance=formatting.money(invoice.balance),
+        balance_label=f"Balance of invoice #{invoice.number}",
+        total_label="Amount refunded",
         how_to_pay_title="About this refund",
         how_to_pay=[
             f"{amount} has been returned to your {payment.reference or 'card'}. "
@@ -125,7 +151,7 @@ def refund_pdf(refund) -> StoredDocument:
         kind=DocumentKind.REFUND,
         invoice=invoice,
         payment=payment,
-        filename=f"Refund-R-{refund.pk:06d}.pdf",
+        filename=f"Refund-RF-{refund.pk:06d}.pdf",
         content=content,
         sha256=hashlib.sha256(content).hexdigest(),
         size=len(content),

@@ -57,26 +57,32 @@ def company() -> dict:
     }
 
 
-def _quantity(value) -> str:
-    text = f"{value.normalize():f}"
-    return text
-
-
 def invoice_document_data(invoice: Invoice) -> dict:
+    """What the invoice PDF shows: the invoice **as issued**. Its balance is
+    what it asked for at issue (the total less the account credit applied
+    then); payments made afterwards belong on receipts and statements, never
+    on the invoice, so the PDF reads the same whenever it is rendered."""
     fmt = formatting.money
     prefetch_related_objects([invoice], "lines", "tax_lines")  # once, for every reader
     bill_to = invoice.bill_to or {}
+    due = invoice.amount_due_at_issue
     applied = []
-    if invoice.credit_applied_minor:
-        applied.append({"label": "Account credit applied", "amount": fmt(-invoice.credit_applied)})
-    if invoice.amount_paid_minor:
-        applied.append({"label": "Payments received", "amount": fmt(-invoice.amount_paid)})
+    if invoice.credit_applied_at_issue.minor():
+        applied.append(
+            {"label": "Account credit applied", "amount": fmt(-invoice.credit_applied_at_issue)}
+        )
     auto_debit = invoice.customer.auto_debit
     method = payment_method_line(invoice)
-    if auto_debit:
+    due_date = formatting.date(invoice.due_date)
+    if not due.minor():
+        how = [
+            "Nothing is due: this invoice was paid in full from your account credit.",
+            f"Your account, invoices and receipts: {settings.PORTAL_URL}",
+        ]
+    elif auto_debit:
         how = [
             f"Payment method: {method}.",
-            f"The balance will be charged automatically to your card on {formatting.date(invoice.due_date)}.",
+            f"The balance will be charged automatically to your card on {due_date}.",
             f"Manage your card and pay online: {settings.PORTAL_URL}",
         ]
     else:
@@ -92,7 +98,7 @@ def invoice_document_data(invoice: Invoice) -> dict:
             "number_label": "Invoice number",
             "number": invoice.number,
             "issue_date": formatting.date(invoice.issue_date),
-            "due_date": formatting.date(invoice.due_date),
+            "due_date": due_date,
             "account_number": bill_to.get("account_number", ""),
         },
         "bill_to": {
@@ -111,7 +117,7 @@ def invoice_document_data(invoice: Invoice) -> dict:
                     if line.period_start
                     else ""
                 ),
-                "quantity": _quantity(line.quantity),
+                "quantity": formatting.quantity(line.quantity),
                 "unit_price": fmt(line.unit_price),
                 "amount": fmt(line.amount),
             }
@@ -127,20 +133,21 @@ def invoice_document_data(invoice: Invoice) -> dict:
         ],
         "total": fmt(invoice.total),
         "applied": applied,
-        "balance": fmt(invoice.balance),
-        "stamp": "PAID" if invoice.balance_minor == 0 and invoice.status == "paid" else None,
+        "balance_label": "Balance",
+        "balance": fmt(due),
+        "stamp": "PAID" if not due.minor() else None,
         "how_to_pay": how,
         "payment_method": method,
         "slip": None,
     }
-    if not auto_debit and invoice.balance_minor:
+    if not auto_debit and due.minor():
         data["slip"] = {
             "payable_to": settings.COMPANY_CHECKS_PAYABLE_TO,
             "mail_to": [settings.COMPANY_NAME, *company()["address"]],
             "account_number": bill_to.get("account_number", ""),
             "invoice_number": invoice.number,
-            "amount_due": fmt(invoice.balance),
-            "due_date": formatting.date(invoice.due_date),
+            "amount_due": fmt(due),
+            "due_date": due_date,
         }
     return data
 

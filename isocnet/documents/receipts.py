@@ -10,8 +10,8 @@ from isocnet.core.money import Money
 from isocnet.documents.invoices import invoice_document_data, invoices_prefetch
 from isocnet.documents.models import DocumentKind, StoredDocument
 from isocnet.documents.renderer import render_pdf
-from isocnet.invoicing.models import Invoice
-from isocnet.payments.models import Allocation, CreditEntry, CreditKind, Payment
+from isocnet.invoicing.models import CreditNote, Invoice
+from isocnet.payments.models import Allocation, CreditEntry, CreditKind, Payment, Receipt
 
 
 def receipt_facts(invoice: Invoice, payment: Payment) -> dict:
@@ -41,6 +41,11 @@ def receipts_facts(pairs: list[tuple[Invoice, Payment]]) -> dict[tuple[int, int]
             created_at__lte=max(p.created_at for _, p in pairs),
         ).order_by("id")
     )
+    notes = list(
+        CreditNote.objects.filter(
+            invoice_id__in=invoice_ids, created_at__lte=max(p.created_at for _, p in pairs)
+        ).values_list("invoice_id", "applied_minor", "created_at")
+    )
     facts = {}
     for invoice, payment in pairs:
         applied = [
@@ -55,11 +60,16 @@ def receipts_facts(pairs: list[tuple[Invoice, Payment]]) -> dict[tuple[int, int]
         used = [
             c for c in credits if c.invoice_id == invoice.pk and c.created_at <= payment.created_at
         ]
-        facts[(invoice.pk, payment.pk)] = _facts(invoice, payment, applied, used)
+        credited = sum(
+            minor for i, minor, at in notes if i == invoice.pk and at <= payment.created_at
+        )
+        facts[(invoice.pk, payment.pk)] = _facts(invoice, payment, applied, used, credited)
     return facts
 
 
-def _facts(invoice: Invoice, payment: Payment, allocations: list, credits: list) -> dict:
+def _facts(
+    invoice: Invoice, payment: Payment, allocations: list, credits: list, credited_minor: int
+) -> dict:
     zero = Money.zero(invoice.currency)
     rows = [
         {
@@ -67,14 +77,16 @@ def _facts(invoice: Invoice, payment: Payment, allocations: list, credits: list)
             "method": a.payment.get_method_display(),
             "reference": a.payment.reference or "—",
             "amount": formatting.money(a.amount),
+            "this": a.payment_id == payment.pk,
         }
         for a in allocations
     ] + [
         {
-            "date": formatting.date(c.created_at.date()),
+            "date": formatting.date(clock.localdate(c.created_at)),
             "method": "Account credit",
             "reference": c.memo,
             "amount": formatting.money(-c.amount),
+            "this": False,
         }
         for c in credits
     ]
@@ -83,43 +95,73 @@ def _facts(invoice: Invoice, payment: Payment, allocations: list, credits: list)
     return {
         "rows": rows,
         "paid": paid,
-        "balance": invoice.total - paid,
+        "balance": invoice.total - paid - Money.from_minor(credited_minor, invoice.currency),
+        "credited": Money.from_minor(credited_minor, invoice.currency),
         "this_payment": this_payment,
     }
 
 
-def receipt_document_data(invoice: Invoice, payment: Payment, facts: dict | None = None) -> dict:
-    """What the receipt PDF shows (``facts``: its ``receipt_facts``, when
-    already read)."""
+def receipt_document_data(
+    invoice: Invoice, payment: Payment, facts: dict | None = None, receipt: Receipt | None = None
+) -> dict:
+    """What the receipt PDF shows (``facts``: its ``receipt_facts``, and
+    ``receipt`` its row, when already read): the receipt's own number and
+    date, the payment (date, method, reference, amount applied), what the
+    invoice was for, every payment received on it so far and the balance
+    after this one, once ($0.00 = paid in full)."""
     facts = facts or receipt_facts(invoice, payment)
+    receipt = receipt or receipt_of(invoice, payment)
     data = invoice_document_data(invoice)
-    data["doc"] = {**data["doc"], "title": "RECEIPT"}
-    data["applied"] = [{"label": "Total paid", "amount": formatting.money(-facts["paid"])}]
-    data["balance"] = formatting.money(facts["balance"])
+    fmt = formatting.money
+    balance = facts["balance"]
+    data["doc"] = {
+        **data["doc"],
+        "title": "RECEIPT",
+        "number_label": "Receipt number",
+        "number": receipt.number if receipt else "",
+        "date_label": "Receipt date",
+        "issue_date": formatting.date(receipt.issue_date if receipt else payment.received_on),
+        "due_date": "",
+        "extra": [{"label": "Invoice", "value": f"#{invoice.number}"}],
+    }
+    data["bill_to_label"] = "RECEIVED FROM"
+    data["payment"] = {
+        "date": formatting.date(payment.received_on),
+        "method": payment.get_method_display(),
+        "reference": payment.reference or "—",
+        "amount": fmt(facts["this_payment"]),
+    }
+    data["applied"] = []
+    data["balance"] = None  # printed once, under the payments received
+    if facts["credited"].minor():
+        data["credited"] = {"label": "Less credit notes", "amount": fmt(facts["credited"])}
     data["payments"] = facts["rows"]
-    if facts["balance"].amount == 0:
-        data["stamp"] = "PAID IN FULL"
-        data["receipt_balance_line"] = (
-            f"Balance: {formatting.money(facts['balance'])} — PAID IN FULL"
-        )
-    else:
-        data["stamp"] = None
-        data["receipt_balance_line"] = f"Remaining balance: {formatting.money(facts['balance'])}"
+    data["total_paid"] = fmt(facts["paid"])
+    data["stamp"] = "PAID IN FULL" if balance.amount == 0 else None
+    data["receipt_balance_line"] = (
+        f"Balance: {fmt(balance)} — PAID IN FULL"
+        if balance.amount == 0
+        else f"Remaining balance: {fmt(balance)}"
+    )
     data["how_to_pay_title"] = "About this receipt"
     data["how_to_pay"] = [
         "This is a receipt: the payments above have been applied to your account. It does not need to be paid.",
     ]
-    if facts["balance"].amount:
+    if balance.amount:
         data["how_to_pay"].append(
-            f"The remaining balance of {formatting.money(facts['balance'])} is due on "
+            f"The remaining balance of {fmt(balance)} is due on "
             f"{formatting.date(invoice.due_date)}."
         )
     data["slip"] = None
     return data
 
 
-def receipt_filename(invoice: Invoice) -> str:
-    return f"Receipt-{invoice.number}.pdf"
+def receipt_of(invoice: Invoice, payment: Payment) -> Receipt | None:
+    return Receipt.objects.filter(invoice=invoice, payment=payment).first()
+
+
+def receipt_filename(receipt: Receipt | None, invoice: Invoice) -> str:
+    return receipt.filename if receipt else f"Receipt-{invoice.number}.pdf"
 
 
 def receipt_pdf(invoice: Invoice, payment: Payment) -> StoredDocument:
@@ -128,7 +170,8 @@ def receipt_pdf(invoice: Invoice, payment: Payment) -> StoredDocument:
     ).first()
     if stored is not None:
         return stored
-    content = render_pdf("invoice.typ", receipt_document_data(invoice, payment))
+    receipt = receipt_of(invoice, payment)
+    content = render_pdf("invoice.typ", receipt_document_data(invoice, payment, receipt=receipt))
     try:
         with transaction.atomic():
             document = StoredDocument.of(
@@ -136,7 +179,7 @@ def receipt_pdf(invoice: Invoice, payment: Payment) -> StoredDocument:
                 kind=DocumentKind.RECEIPT,
                 invoice=invoice,
                 payment=payment,
-                filename=receipt_filename(invoice),
+                filename=receipt_filename(receipt, invoice),
                 created_at=clock.now(),
             )
             document.save(force_insert=True)
@@ -173,15 +216,26 @@ def receipt_pdfs_render(*, payment_ids: list[int]) -> int:
         ]
         invoices_prefetch([invoice for invoice, _ in pairs])
         facts = receipts_facts(pairs)
+        receipts = {
+            (r.invoice_id, r.payment_id): r
+            for r in Receipt.objects.filter(payment_id__in={p.pk for _, p in pairs})
+        }
         stored += StoredDocument.keep_rendered(
             [
                 (
-                    receipt_document_data(invoice, payment, facts[(invoice.pk, payment.pk)]),
+                    receipt_document_data(
+                        invoice,
+                        payment,
+                        facts[(invoice.pk, payment.pk)],
+                        receipt=receipts.get((invoice.pk, payment.pk)),
+                    ),
                     {
                         "kind": DocumentKind.RECEIPT,
                         "invoice": invoice,
                         "payment": payment,
-                        "filename": receipt_filename(invoice),
+                        "filename": receipt_filename(
+                            receipts.get((invoice.pk, payment.pk)), invoice
+                        ),
                     },
                 )
                 for invoice, payment in pairs

@@ -35,7 +35,7 @@ def statement_document_data(statement) -> dict:
         "payments": money(statement.payments),
         "lines": [
             {
-                "date": formatting.short_date(line.date),
+                "date": formatting.date(line.date),  # one date format across the document
                 "description": line.description,
                 "charges": money(line.charges) if line.charges is not None else "",
                 "payments": money(line.payments) if line.payments is not None else "",

@@ -189,6 +189,7 @@ def _issue(
     for invoice in invoices:
         invoice.series, invoice.issue_date, invoice.issued_at = series, date, now
         invoice.status = InvoiceStatus.UNPAID
+        invoice.issued_balance_minor = invoice.total_minor
     invoice_check_follows(invoices[0])  # the rest follow it by construction
 
     number_of = {invoice.customer_id: invoice.number for invoice in invoices}
@@ -221,7 +222,7 @@ def _issue(
 _ISSUE_SQL = """
 UPDATE invoicing_invoice
    SET number = v.column2, sequence = v.column3, series = %s, issue_date = %s,
-       issued_at = %s, status = %s
+       issued_at = %s, status = %s, issued_balance_minor = invoicing_invoice.total_minor
   FROM (VALUES {rows}) AS v
  WHERE invoicing_invoice.id = v.column1 AND invoicing_invoice.status = %s
 """  # (VALUES columns are column1, column2, … in both databases)

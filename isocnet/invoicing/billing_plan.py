@@ -32,6 +32,7 @@ from isocnet.invoicing.models import (
     Invoice,
     InvoiceLine,
 )
+from isocnet.invoicing.services import earliest_due_date
 from isocnet.payments.services import available_credit_minor
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 
@@ -66,6 +67,16 @@ class CustomerPlan:
             "lines": [
                 {"description": line.description, "amount": amount.as_string()}
                 for line, amount in zip(self.lines, self.amounts, strict=True)
+            ],
+            "subtotal": self.totals.subtotal.as_string() if self.totals else None,
+            "taxes": [
+                {
+                    "name": t.key.name,
+                    "percent": f"{t.key.percent.normalize():f}",
+                    "taxable": t.taxable.as_string(),
+                    "amount": t.tax.as_string(),
+                }
+                for t in (self.totals.taxes if self.totals else ())
             ],
             "tax": self.totals.tax_total.as_string() if self.totals else None,
             "total": self.totals.total.as_string() if self.totals else None,
@@ -158,9 +169,8 @@ def plan_draft(
         plan.refusal = f"a service is priced in another currency than the customer's: {exc}"
         return plan
     dues = [line.due_date for line in plan.lines if line.due_date]
-    plan.due_date = (
-        max(min(dues), date) if dues else date + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
-    )
+    due = min(dues) if dues else date + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
+    plan.due_date = max(due, earliest_due_date(customer, date))
     return plan
 
 

@@ -54,6 +54,12 @@ class Invoice(models.Model):
     credit_applied_minor = models.BigIntegerField(default=0)
     credited_minor = models.BigIntegerField(default=0, help_text="Reduced by credit notes")
     balance_minor = models.BigIntegerField(default=0)
+    issued_balance_minor = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="What the invoice asked for when issued: the total less the account credit "
+        "applied at issue. Set once, then frozen (the notice and the PDF show it).",
+    )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField()
     issued_at = models.DateTimeField(null=True, blank=True)
@@ -132,6 +138,17 @@ class Invoice(models.Model):
     @property
     def balance(self) -> Money:
         return self._money(self.balance_minor)
+
+    @property
+    def amount_due_at_issue(self) -> Money:
+        """The amount the invoice asked for when it was issued (its notice's
+        "Amount due"): the total less the credit applied at issue."""
+        minor = self.total_minor if self.issued_balance_minor is None else self.issued_balance_minor
+        return self._money(minor)
+
+    @property
+    def credit_applied_at_issue(self) -> Money:
+        return self.total - self.amount_due_at_issue
 
     @property
     def credited(self) -> Money:

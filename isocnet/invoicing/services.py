@@ -168,6 +168,16 @@ def _recompute_draft(invoice: Invoice) -> None:
     invoice.save(update_fields=["subtotal_minor", "tax_minor", "total_minor", "balance_minor"])
 
 
+def earliest_due_date(customer, issued_on: dt.date) -> dt.date:
+    """Payment terms: a check or mail-in payer's invoice is due no earlier
+    than PAYMENT_TERMS_DAYS after its issue (time for the mail); an
+    auto-debit customer's is charged on its due date, which may be the
+    issue date."""
+    if customer.auto_debit:
+        return issued_on
+    return issued_on + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
+
+
 def invoice_series(issue_date: dt.date) -> str:
     fmt = settings.INVOICE_NUMBER_FORMAT
     return f"invoice-{issue_date.year}" if "{year}" in fmt else "invoice"
@@ -243,10 +253,11 @@ def issue_locked(
         )
     if invoice.total_minor == 0 and not allow_zero:
         raise Conflict("the invoice total is zero", field="total")
+    customer = invoice.customer
     due = invoice.due_date or issued_on + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
     if due < issued_on:
         raise InvalidInput("the due date is before the issue date", field="due_date")
-    customer = invoice.customer
+    due = max(due, earliest_due_date(customer, issued_on))
     series = invoice_series(issued_on)
     (seq,) = sequence_take(series)
     invoice.number = settings.INVOICE_NUMBER_FORMAT.format(year=issued_on.year, seq=seq)
@@ -265,6 +276,9 @@ def issue_locked(
         from isocnet.payments.services import credit_apply_locked
 
         credit_apply_locked(actor=actor, invoice=invoice)
+    # What the invoice asks for, as issued: its notice and PDF say this.
+    invoice.issued_balance_minor = invoice.balance_minor
+    invoice.save(update_fields=["issued_balance_minor"])
     return invoice
 
 

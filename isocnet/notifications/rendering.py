@@ -21,6 +21,7 @@ from isocnet.documents.models import StoredDocument
 from isocnet.invoicing.dunning import suspension_date
 from isocnet.invoicing.models import Invoice
 from isocnet.notifications.models import ACCOUNT_KINDS, MessageKind, OutboxMessage
+from isocnet.payments.selectors import SCHEDULED, AutoDebitState, auto_debit_states
 
 SUBJECTS = {
     MessageKind.INVOICE: "Customer Invoice",
@@ -56,6 +57,9 @@ class Known:
     document: StoredDocument | None = None  # the stored PDF it attaches
     payment: object | None = None  # a receipt's payment
     facts: dict | None = None  # a receipt's receipt_facts
+    receipt: object | None = None  # a receipt's Receipt row
+    autopay: AutoDebitState | None = None  # an invoice notice's automatic payment
+    autopay_read: bool = False  # whether ``autopay`` was read (None: never tried)
 
 
 def invoice_url(invoice: Invoice) -> str:
@@ -90,6 +94,55 @@ def _context(invoice: Invoice) -> dict:
         "payable_to": settings.COMPANY_CHECKS_PAYABLE_TO,
         "mail_to": ", ".join([settings.COMPANY_NAME, *address]),
     }
+
+
+def _invoice_context(invoice: Invoice, autopay: AutoDebitState | None) -> dict:
+    """The "Customer Invoice" notice says what the invoice asked for when it
+    was issued (its total less the credit applied then), whatever was paid
+    since; only line 5, about the automatic card payment, follows where
+    that payment stands when the message is rendered, so that it is true
+    when it is read (docs/notifications.md)."""
+    ctx = _context(invoice)
+    due = invoice.amount_due_at_issue
+    ctx.update(
+        amount_due=formatting.money(due),
+        balance_due=bool(due.minor()),
+        autopay_line=_autopay_line(invoice, due, autopay) if invoice.customer.auto_debit else "",
+        paid_from_credit=not due.minor(),
+    )
+    return ctx
+
+
+def _autopay_line(invoice: Invoice, due: Money, state: AutoDebitState | None) -> str:
+    """Line 5 for an auto-debit customer, true at the moment it is written."""
+    if not due.minor():
+        return (
+            "This invoice was paid in full from your account credit, so nothing will be taken "
+            "from your credit card."
+        )
+    state = state or SCHEDULED
+    card = f" ({state.card})" if state.card else ""
+    amount = formatting.money(state.amount or due)
+    if state.state == "taken":
+        return (
+            f"Your payment of {amount} was taken automatically from your credit card{card} on "
+            f"{formatting.date(state.on)}; the receipt follows in a separate email."
+        )
+    if state.state == "in_flight":
+        return (
+            f"Your payment of {amount} is being taken automatically from your credit card{card} "
+            f"today, {formatting.date(state.on)}; the receipt follows in a separate email."
+        )
+    if state.state == "declined":
+        return (
+            f"We tried to take your payment of {amount} automatically from your credit card{card} "
+            f"on {formatting.date(state.on)}, but it was declined; a separate email says what "
+            "happens next."
+        )
+    return (
+        f"Your payment of {formatting.money(due)} will be taken automatically from your credit "
+        f"card on {formatting.date(invoice.due_date)}."
+    )
 
 
 def _dunning_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tuple[str, str]:
@@ -190,6 +243,10 @@ def render(
     if kind == MessageKind.RECEIPT:
         return _render_receipt(ctx, invoice, context, store_pdf=store_pdf, known=known)
     if kind == MessageKind.INVOICE:
+        autopay = (
+            known.autopay if known.autopay_read else auto_debit_states([invoice.pk]).get(invoice.pk)
+        )
+        ctx = _invoice_context(invoice, autopay)
         text = render_to_string("notifications/invoice.txt", ctx)
         html = render_to_string("notifications/invoice.html", ctx)
         document = None
@@ -271,6 +328,7 @@ def _render_receipt(
         receipt_document_data,
         receipt_facts,
         receipt_filename,
+        receipt_of,
         receipt_pdf,
     )
     from isocnet.documents.renderer import render_pdf
@@ -278,7 +336,9 @@ def _render_receipt(
 
     payment = known.payment or Payment.objects.get(pk=context["payment"])
     facts = known.facts or receipt_facts(invoice, payment)
+    receipt = known.receipt or receipt_of(invoice, payment)
     ctx.update(
+        receipt_number=receipt.number if receipt else "",
         total_paid=formatting.money(facts["paid"]),
         remaining=formatting.money(facts["balance"]) if facts["balance"].amount else "",
         payment_date=formatting.date(payment.received_on),
@@ -292,8 +352,10 @@ def _render_receipt(
         attachment = (doc.filename, bytes(doc.content))
     else:
         attachment = (
-            receipt_filename(invoice),
-            render_pdf("invoice.typ", receipt_document_data(invoice, payment, facts)),
+            receipt_filename(receipt, invoice),
+            render_pdf(
+                "invoice.typ", receipt_document_data(invoice, payment, facts, receipt=receipt)
+            ),
         )
     customer = invoice.customer
     return Rendered(
@@ -339,7 +401,7 @@ def render_many_into(messages: list[OutboxMessage]) -> None:
     from isocnet.documents.invoices import invoices_prefetch
     from isocnet.documents.models import DocumentKind
     from isocnet.documents.receipts import receipts_facts
-    from isocnet.payments.models import Payment
+    from isocnet.payments.models import Payment, Receipt
 
     known = {m.pk: Known() for m in messages}
     notices = [m for m in messages if m.kind not in ACCOUNT_KINDS and m.invoice_id]
@@ -352,10 +414,20 @@ def render_many_into(messages: list[OutboxMessage]) -> None:
     payments = Payment.objects.in_bulk([m.context["payment"] for m in receipts])
     receipts = [m for m in receipts if m.context["payment"] in payments]
     facts = receipts_facts([(m.invoice, payments[m.context["payment"]]) for m in receipts])
+    receipt_rows = {
+        (r.invoice_id, r.payment_id): r for r in Receipt.objects.filter(payment_id__in=payments)
+    }
     for m in receipts:
         payment = payments[m.context["payment"]]
         known[m.pk].payment = payment
         known[m.pk].facts = facts[(m.invoice_id, payment.pk)]
+        known[m.pk].receipt = receipt_rows.get((m.invoice_id, payment.pk))
+    invoice_ids = [m.invoice_id for m in notices if m.kind == MessageKind.INVOICE]
+    autopay = auto_debit_states(invoice_ids) if invoice_ids else {}
+    for m in notices:
+        if m.kind == MessageKind.INVOICE:
+            known[m.pk].autopay = autopay.get(m.invoice_id)
+            known[m.pk].autopay_read = True
     pdfs = {}
     invoice_pdfs = StoredDocument.objects.filter(
         invoice_id__in=[m.invoice_id for m in notices if m.kind == MessageKind.INVOICE],

@@ -139,6 +139,44 @@ class Allocation(models.Model):
         return Money.from_minor(self.amount_minor, self.invoice.currency)
 
 
+class Receipt(models.Model):
+    """The receipt of a payment applied to an invoice: what the "Invoice
+    Payment Confirmation" email and its PDF are. Numbered gaplessly in its
+    own series when the payment is recorded (RECEIPT_NUMBER_FORMAT)."""
+
+    number = models.CharField(max_length=40, unique=True)
+    series = models.CharField(max_length=40)
+    sequence = models.PositiveBigIntegerField()
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="receipts")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="receipts")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="receipts")
+    amount_minor = models.BigIntegerField(help_text="What the payment applied to the invoice")
+    currency = models.CharField(max_length=3)
+    issue_date = models.DateField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "invoice"], name="receipt_once_per_payment"),
+            models.UniqueConstraint(fields=["series", "sequence"], name="receipt_number_once"),
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gt=0), name="receipt_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Receipt #{self.number}"
+
+    @property
+    def amount(self) -> Money:
+        return Money.from_minor(self.amount_minor, self.currency)
+
+    @property
+    def filename(self) -> str:
+        return f"Receipt-{self.number}.pdf"
+
+
 class CreditKind(models.TextChoices):
     OVERPAYMENT = "overpayment", "Overpayment"
     APPLIED = "applied", "Applied to invoice"

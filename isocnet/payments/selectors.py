@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Sum
 
+from isocnet.core import clock
 from isocnet.core.money import Money
 from isocnet.customers.models import Customer
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
-from isocnet.payments.models import CreditEntry
+from isocnet.payments.models import CUSTOMER_KEY_PREFIX, CallStatus, CreditEntry, GatewayCall
 
 
 @dataclass(frozen=True)
@@ -45,3 +47,52 @@ def account_summary(
         credit=Money.from_minor(credit_minor, currency),
         balance=Money.from_minor(open_minor - credit_minor, currency),
     )
+
+
+@dataclass(frozen=True)
+class AutoDebitState:
+    """Where the automatic card payment of an invoice stands, for what the
+    customer reads about it (the invoice notice's line 5, the portal).
+
+    ``state``: ``scheduled`` (not tried yet), ``in_flight`` (sent to the
+    gateway, no answer yet), ``taken`` (charged) or ``declined`` (the last
+    try was declined)."""
+
+    state: str
+    amount: Money | None = None
+    on: dt.date | None = None  # the day it was taken or tried
+    card: str = ""  # "Visa ending in 4242"
+
+
+SCHEDULED = AutoDebitState("scheduled")
+
+
+def auto_debit_states(invoice_ids: list[int]) -> dict[int, AutoDebitState]:
+    """``AutoDebitState`` of each invoice, from its automatic charges (the
+    schedule's gateway calls, not payments a customer made in the portal),
+    in one query for them all. Invoices never tried are absent (SCHEDULED)."""
+    calls = (
+        GatewayCall.objects.filter(invoice_id__in=invoice_ids, kind=GatewayCall.Kind.CHARGE)
+        .exclude(idempotency_key__startswith=CUSTOMER_KEY_PREFIX)
+        .select_related("card")
+        .order_by("invoice_id", "id")
+    )
+    states: dict[int, AutoDebitState] = {}
+    for call in calls:
+        if states.get(call.invoice_id, SCHEDULED).state == "taken":
+            continue  # a charge that went through is what the customer needs to know
+        state = {
+            CallStatus.SUCCEEDED: "taken",
+            CallStatus.PENDING: "in_flight",
+            CallStatus.UNKNOWN: "in_flight",
+            CallStatus.DECLINED: "declined",
+        }.get(call.status)
+        if state is None:  # failed before it reached the gateway: not tried
+            continue
+        states[call.invoice_id] = AutoDebitState(
+            state,
+            amount=Money.from_minor(call.amount_minor, call.currency),
+            on=clock.localdate(call.completed_at or call.created_at),
+            card=str(call.card) if call.card_id else "",
+        )
+    return states

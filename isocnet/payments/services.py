@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
@@ -24,6 +25,7 @@ from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.models import AuditEvent
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
+from isocnet.core.sequences import sequence_take
 from isocnet.core.validation import clean_choice, clean_date, clean_line, clean_money
 from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_lock
@@ -31,8 +33,15 @@ from isocnet.invoicing.balances import invoice_settle, invoices_settle
 from isocnet.invoicing.dunning import resume_many_if_paid_up
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
 from isocnet.notifications.models import MessageKind
-from isocnet.notifications.services import notice_queue, notices_queue_new
-from isocnet.payments.models import Allocation, CreditEntry, CreditKind, Payment, PaymentKind
+from isocnet.notifications.services import notices_queue_new
+from isocnet.payments.models import (
+    Allocation,
+    CreditEntry,
+    CreditKind,
+    Payment,
+    PaymentKind,
+    Receipt,
+)
 
 
 @dataclass
@@ -162,14 +171,7 @@ def apply_payment_locked(
         invoice_settle(invoice)
         result.allocations.append(allocation)
         remaining -= take
-        notice_queue(
-            kind=MessageKind.RECEIPT,
-            key=f"receipt:{payment.pk}:{invoice.pk}",
-            customer_id=customer.pk,
-            invoice_id=invoice.pk,
-            context={"payment": payment.pk},
-            known_new=True,
-        )
+    receipts_issue(result.allocations)
     if remaining:
         CreditEntry.objects.create(
             customer=customer,
@@ -191,6 +193,45 @@ def apply_payment_locked(
         after=_payment_audit(result),
     )
     return result
+
+
+def receipts_issue(allocations: list[Allocation]) -> list[Receipt]:
+    """A numbered receipt for each allocation of a payment to an invoice
+    (one payment, or a batch of card charges), and its "Invoice Payment
+    Confirmation" notice, in the caller's transaction: the numbers are
+    taken in one step from the year's gapless receipt series."""
+    if not allocations:
+        return []
+    today, now = clock.today(), clock.now()
+    fmt = settings.RECEIPT_NUMBER_FORMAT
+    series = f"receipt-{today.year}" if "{year}" in fmt else "receipt"
+    numbers = sequence_take(series, len(allocations))
+    receipts = Receipt.objects.bulk_create(
+        [
+            Receipt(
+                number=fmt.format(year=today.year, seq=seq),
+                series=series,
+                sequence=seq,
+                payment_id=a.payment_id,
+                invoice_id=a.invoice_id,
+                customer_id=a.payment.customer_id,
+                amount_minor=a.amount_minor,
+                currency=a.payment.currency,
+                issue_date=today,
+                created_at=now,
+            )
+            for a, seq in zip(allocations, numbers, strict=True)
+        ]
+    )
+    notices_queue_new(
+        kind=MessageKind.RECEIPT,
+        notices=[
+            (f"receipt:{r.payment_id}:{r.invoice_id}", r.customer_id, r.invoice_id)
+            for r in receipts
+        ],
+        contexts=[{"payment": r.payment_id, "receipt": r.pk} for r in receipts],
+    )
+    return receipts
 
 
 def _payment_audit(result: PaymentResult) -> dict:
@@ -269,14 +310,7 @@ def card_payments_apply_locked(*, actor: Actor, charges: list[CardCharge]) -> li
         ]
     )
     invoices_settle([invoices[charge.invoice_id] for charge in bulk])
-    notices_queue_new(
-        kind=MessageKind.RECEIPT,
-        notices=[
-            (f"receipt:{p.pk}:{a.invoice_id}", p.customer_id, a.invoice_id)
-            for p, a in zip(payments, allocations, strict=True)
-        ],
-        contexts=[{"payment": payment.pk} for payment in payments],
-    )
+    receipts_issue(allocations)
     resume_many_if_paid_up(
         actor=actor, customer_ids={charge.customer.pk for charge in bulk}, date=received
     )

@@ -20,6 +20,10 @@ def customer_view(view):
             return redirect_to_login(request.get_full_path())
         login = getattr(request.user, "portal", None)
         if login is None:
+            if request.user.is_staff:
+                # Staff following "View site" from the back office: say where
+                # they are instead of signing them out of the back office.
+                return render(request, "portal/staff_here.html", status=403)
             logout(request)
             return redirect_to_login(request.get_full_path())
         request.customer = login.customer

@@ -70,6 +70,9 @@ class PayForm(forms.Form):
     auto_debit = forms.BooleanField(
         required=False, label="Pay my invoices automatically with this card (auto debit)"
     )
+    # Set by the confirmation page: a saved card is charged only once the
+    # customer has seen the amount and the card and pressed "Pay … now".
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, cards=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -7,11 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Q
 from django.http import Http404
 
+from isocnet.core import clock, formatting
 from isocnet.core.money import Money
 from isocnet.customers.models import Customer
+from isocnet.documents.invoices import company, invoice_document_data
 from isocnet.invoicing.models import OPEN_STATUSES, CreditNote, Invoice, InvoiceStatus
 from isocnet.payments.models import (
     CreditEntry,
@@ -20,10 +23,11 @@ from isocnet.payments.models import (
     Payment,
     PaymentMethod,
     PaymentStatus,
+    Receipt,
     Refund,
 )
 from isocnet.payments.returns import shortfall_minor
-from isocnet.payments.selectors import account_summary
+from isocnet.payments.selectors import account_summary, auto_debit_states
 from isocnet.subscriptions.models import Subscription
 
 VISIBLE = ~Q(status__in=[InvoiceStatus.DRAFT])
@@ -78,12 +82,89 @@ def invoice(customer: Customer, number: str) -> Invoice:
     return found
 
 
-def invoice_payments(invoice: Invoice) -> list[Payment]:
+def invoice_payments(invoice: Invoice) -> list[Receipt]:
+    """The receipts of the payments applied to this invoice (each with its
+    payment and the amount applied), oldest first; returned payments left out."""
     return list(
-        Payment.objects.filter(allocations__invoice=invoice, status=PaymentStatus.SUCCEEDED)
-        .distinct()
-        .order_by("received_on", "id")
+        Receipt.objects.filter(invoice=invoice, payment__status=PaymentStatus.SUCCEEDED)
+        .select_related("payment", "payment__card", "payment__gateway_call")
+        .order_by("payment__received_on", "payment_id")
     )
+
+
+def invoice_page(invoice: Invoice) -> dict:
+    """What the portal's invoice page shows: the invoice as issued (its
+    lines and totals, as on the PDF), then where it stands now: what was
+    applied since, the balance due today, and how it was (or will be) paid."""
+    doc = invoice_document_data(invoice)
+    fmt = formatting.money
+    receipts = invoice_payments(invoice)
+    applied = []
+    if invoice.credit_applied_minor:
+        applied.append(("Account credit applied", fmt(-invoice.credit_applied)))
+    if invoice.amount_paid_minor:
+        applied.append(("Payments received", fmt(-invoice.amount_paid)))
+    if invoice.credited_minor:
+        applied.append(("Credit notes", fmt(-invoice.credited)))
+    customer = invoice.customer
+    card = PaymentMethod.objects.default_of(customer.pk) if customer.auto_debit else None
+    autopay = auto_debit_states([invoice.pk]).get(invoice.pk)
+    due = formatting.date(invoice.due_date)
+    balance = fmt(invoice.balance)
+    if invoice.status == InvoiceStatus.VOID:
+        title, how = "Voided", ["This invoice was voided: nothing is owed on it."]
+    elif invoice.status in OPEN_STATUSES and invoice.balance_minor:
+        title = "How to pay"
+        if autopay and autopay.state == "in_flight":
+            how = [
+                f"Your payment of {fmt(autopay.amount)} is being taken from your {autopay.card}."
+            ]
+        elif customer.auto_debit and card:
+            how = [
+                f"The balance of {balance} will be charged automatically to your {card} on {due}."
+            ]
+            if autopay and autopay.state == "declined":
+                how = [
+                    f"We could not charge your {autopay.card} on {formatting.date(autopay.on)}: "
+                    "please pay now, or update your card, to avoid an interruption."
+                ]
+        else:
+            how = [
+                f"Pay {balance} online with the Pay now button, or by check or money order payable "
+                f"to {settings.COMPANY_CHECKS_PAYABLE_TO}.",
+                f"Please write invoice number {invoice.number} on your check and mail it to "
+                f"{', '.join([settings.COMPANY_NAME, *company()['address']])}.",
+            ]
+    else:
+        title = "How it was paid"
+        how = [
+            f"{formatting.date(r.payment.received_on)}: {fmt(r.amount)} by "
+            f"{_paid_by(r.payment)} (receipt #{r.number})."
+            for r in receipts
+        ]
+        if invoice.credit_applied_minor:
+            how.append(f"{fmt(invoice.credit_applied)} from your account credit.")
+        if invoice.credited_minor:
+            how.append(f"{fmt(invoice.credited)} by credit note.")
+        if invoice.status == InvoiceStatus.PAID:
+            how.insert(0, "Paid in full. Thank you!")
+    return {
+        "doc": doc,
+        "applied": applied,
+        "balance": balance,
+        "how_title": title,
+        "how": how,
+        "receipts": receipts,
+    }
+
+
+def _paid_by(payment: Payment) -> str:
+    if payment.method == "card":
+        call = getattr(payment, "gateway_call", None)
+        auto = ", taken automatically" if call and not call.customer_initiated else ""
+        return f"credit card ({payment.reference or 'card'}{auto})"
+    ref = f" {payment.reference}" if payment.reference else ""
+    return f"{payment.get_method_display().lower()}{ref}"
 
 
 def payment(customer: Customer, payment_id: int) -> Payment:
@@ -135,6 +216,7 @@ class StatementLine:
     charges: Money | None
     payments: Money | None
     balance: Money | None = None
+    posted: dt.datetime | None = None  # when it was recorded: same-day entries in that order
 
 
 @dataclass
@@ -159,7 +241,11 @@ def _ledger(customer: Customer, until: dt.date) -> list[StatementLine]:
     for inv in Invoice.objects.filter(customer=customer, issue_date__lte=until).exclude(
         status__in=[InvoiceStatus.DRAFT, InvoiceStatus.VOID]
     ):
-        out.append(StatementLine(inv.issue_date, f"Invoice #{inv.number}", inv.total, None))
+        out.append(
+            StatementLine(
+                inv.issue_date, f"Invoice #{inv.number}", inv.total, None, posted=inv.issued_at
+            )
+        )
     for pay in Payment.objects.filter(customer=customer, received_on__lte=until):
         ref = f" ({pay.reference})" if pay.reference else ""
         out.append(
@@ -168,16 +254,27 @@ def _ledger(customer: Customer, until: dt.date) -> list[StatementLine]:
                 f"Payment, {pay.get_method_display().lower()}{ref}",
                 None,
                 pay.amount,
+                posted=pay.created_at,
             )
         )
         if pay.status == PaymentStatus.VOIDED and pay.voided_at:
-            day = pay.voided_at.date()
+            day = clock.localdate(pay.voided_at)
             # credit of it already removed comes back as a charge on an invoice
             back = pay.amount - Money.from_minor(shortfall_minor(pay), cur)
             if day <= until and back.minor():
-                out.append(StatementLine(day, f"Payment returned{ref}", back, None))
+                out.append(
+                    StatementLine(day, f"Payment returned{ref}", back, None, posted=pay.voided_at)
+                )
     for note in CreditNote.objects.filter(customer=customer, issue_date__lte=until):
-        out.append(StatementLine(note.issue_date, f"Credit note #{note.number}", None, note.amount))
+        out.append(
+            StatementLine(
+                note.issue_date,
+                f"Credit note #{note.number}",
+                None,
+                note.amount,
+                posted=note.created_at,
+            )
+        )
     for refund in Refund.objects.filter(
         customer=customer,
         destination=Refund.Destination.CARD,
@@ -185,7 +282,13 @@ def _ledger(customer: Customer, until: dt.date) -> list[StatementLine]:
         completed_at__date__lte=until,
     ):
         out.append(
-            StatementLine(refund.completed_at.date(), "Refund to your card", refund.amount, None)
+            StatementLine(
+                clock.localdate(refund.completed_at),
+                "Refund to your card",
+                refund.amount,
+                None,
+                posted=refund.completed_at,
+            )
         )
     for entry in CreditEntry.objects.filter(
         customer=customer,
@@ -196,10 +299,11 @@ def _ledger(customer: Customer, until: dt.date) -> list[StatementLine]:
         amount = entry.amount
         out.append(
             StatementLine(
-                entry.created_at.date(),
+                clock.localdate(entry.created_at),
                 f"{label}: {entry.memo}" if entry.memo else label,
                 -amount if amount.minor() < 0 else None,
                 amount if amount.minor() > 0 else None,
+                posted=entry.created_at,
             )
         )
     for line in out:
@@ -207,7 +311,8 @@ def _ledger(customer: Customer, until: dt.date) -> list[StatementLine]:
             value = getattr(line, attr)
             if value is not None and value.currency != cur:
                 raise ValueError("mixed currencies on one account")
-    out.sort(key=lambda ln: (ln.date, ln.payments is not None))
+    # in the order they happened: by day, and within a day in the order posted
+    out.sort(key=lambda ln: (ln.date, ln.posted or dt.datetime.min.replace(tzinfo=dt.UTC)))
     return out
 
 

@@ -22,6 +22,17 @@ def _m(minor: int, currency: str) -> str:
     return Money.from_minor(minor, currency).as_string()
 
 
+def _chunks(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def export_rows(kind: str, start: dt.date, end: dt.date) -> Iterator[list]:
     if kind == "invoices":
         yield [
@@ -107,40 +118,51 @@ def export_rows(kind: str, start: dt.date, end: dt.date) -> Iterator[list]:
                 c,
             ]
     elif kind == "payments":
+        # One row per payment, as the accountant books it: when, from whom,
+        # for which invoice(s), how, its reference and amount.
         yield [
-            "payment_id",
-            "received_on",
+            "date",
             "account_number",
             "customer",
+            "invoice",
             "method",
             "reference",
-            "status",
             "amount",
-            "applied_to",
             "currency",
+            "status",
+            "applied_to",
+            "payment_id",
         ]
         payments = (
             Payment.objects.filter(received_on__gte=start, received_on__lte=end)
             .select_related("customer")
             .order_by("received_on", "id")
         )
-        for pay in payments.iterator(chunk_size=2000):
-            applied = ";".join(
-                f"{a.invoice.number}={_m(a.amount_minor, pay.currency)}"
-                for a in Allocation.objects.filter(payment=pay).select_related("invoice")
-            )
-            yield [
-                pay.pk,
-                pay.received_on.isoformat(),
-                pay.customer.account_number,
-                pay.customer.name,
-                pay.method,
-                pay.reference,
-                pay.status,
-                _m(pay.amount_minor, pay.currency),
-                applied,
-                pay.currency,
-            ]
+        for chunk in _chunks(payments.iterator(chunk_size=2000), 2000):
+            applied: dict[int, list] = {}
+            for a in (
+                Allocation.objects.filter(payment_id__in=[p.pk for p in chunk], refund__isnull=True)
+                .select_related("invoice")
+                .order_by("id")
+            ):
+                applied.setdefault(a.payment_id, []).append(a)
+            for pay in chunk:
+                mine = applied.get(pay.pk, [])
+                yield [
+                    pay.received_on.isoformat(),
+                    pay.customer.account_number,
+                    pay.customer.name,
+                    ";".join(a.invoice.number for a in mine),
+                    pay.get_method_display(),
+                    pay.reference,
+                    _m(pay.amount_minor, pay.currency),
+                    pay.currency,
+                    pay.status,
+                    ";".join(
+                        f"{a.invoice.number}={_m(a.amount_minor, pay.currency)}" for a in mine
+                    ),
+                    pay.pk,
+                ]
     elif kind == "credit-notes":
         yield [
             "number",

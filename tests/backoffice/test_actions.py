@@ -10,7 +10,7 @@ from isocnet.notifications.models import MessageKind, OutboxMessage
 from isocnet.payments.models import CreditEntry, Payment, Refund
 from isocnet.payments.services import available_credit_minor, payment_record
 from isocnet.subscriptions.models import Subscription
-from tests.factories import ACTOR, make_customer, make_invoice, make_plan
+from tests.factories import ACTOR, make_customer, make_invoice, make_plan, make_tax
 from tests.invoicing.billing_helpers import run, subscribe
 from tests.portal.conftest import with_card
 
@@ -148,11 +148,19 @@ def test_search_by_invoice_or_check_number(manager, today):
 
 def test_preview_and_run_billing_from_the_back_office(manager, client, today):
     customer = make_customer(name="Billable")
+    tax = make_tax("8.25")
     subscribe(customer, make_plan(name="Fiber 2G", price="120.00"), today)
+    subscribe(customer, make_plan(name="Hosting", price="20.00", tax_rates=[tax]), today)
     assert "Preview or run billing" in manager.get("/admin/invoicing/billingrun/").content.decode()
     preview = manager.post("/admin/invoicing/billingrun/start/", {"date": today, "preview": "on"})
     page = preview.content.decode()
     assert "Billable" in page and "1 invoice(s)" in page and not Invoice.objects.exists()
+    # money as money, with the tax lines and totals the invoice will have
+    assert "$141.65 in all" in page
+    assert "Fiber 2G" in page and ": $120.00" in page
+    assert "Sales tax 8.25% (8.25% of $20.00): $1.65" in page
+    assert "Total $141.65" in page and "141.65 USD" not in page
     done = manager.post("/admin/invoicing/billingrun/start/", {"date": today}, follow=True)
     assert "Billing run done: 1 invoices" in done.content.decode()
-    assert Invoice.objects.filter(customer=customer).count() == 1
+    invoice = Invoice.objects.get(customer=customer)
+    assert (invoice.total.as_string(), invoice.tax.as_string()) == ("141.65", "1.65")

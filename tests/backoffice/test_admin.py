@@ -183,3 +183,58 @@ def test_money_on_detail_pages_is_formatted_never_raw_cents(staff, today):
         page = staff.get(url).content.decode()
         assert "123450" not in page and "200000" not in page and "76550" not in page, url
         assert "$1,234.50" in page or "$2,000.00" in page or "$765.50" in page, url
+
+
+def test_view_site_keeps_the_staff_signed_in(staff):
+    home = staff.get("/admin/").content.decode()
+    assert 'href="/portal/"' in home  # "View site" is the client portal
+    portal = staff.get("/portal/", follow=True)
+    assert portal.status_code == 403 and "You are signed in as staff" in portal.content.decode()
+    assert "Back to the back office" in portal.content.decode()
+    assert staff.get("/admin/").status_code == 200  # still signed in
+
+
+def test_invoice_page_bill_to_as_an_address_and_plain_quantities(staff, today):
+    customer = make_customer(name="Dana Address", company="Acme Bakery LLC")
+    invoice = make_invoice(customer, [("Mailboxes", "15.00", None, 3)])
+    page = staff.get(reverse("admin:invoicing_invoice_change", args=[invoice.pk])).content.decode()
+    assert "Dana Address<br>Acme Bakery LLC<br>1 Main St<br>Springfield, IL 62701" in page
+    assert '"account_number"' not in page  # not the JSON snapshot
+    assert ">3<" in page and "3.0000" not in page
+    assert "Amount due at issue" in page
+
+
+def test_admin_home_links_and_the_messages_sent_heading(staff, today):
+    home = staff.get("/admin/").content.decode()
+    assert 'style="white-space:nowrap;width:1%"><a href="/admin/reports/">Reports</a>' in home
+    customer = make_customer()
+    make_invoice(customer)
+    page = staff.get(reverse("admin:customers_customer_change", args=[customer.pk]))
+    html = page.content.decode()
+    assert "Messages sent" in html and "Message sents" not in html
+
+
+def test_customer_history_in_words_below_invoices_and_payments(staff, today):
+    customer = make_customer(name="Hana History")
+    plan = make_plan(name="Fiber 300")
+    from tests.invoicing.billing_helpers import subscribe
+
+    subscribe(customer, plan, today, description="9 Oak Ave")
+    invoice = make_invoice(customer, [("Install", "99.00", None)])
+    payment_record(
+        actor=ACTOR,
+        amount="40.00",
+        method="check",
+        reference="Check 77",
+        invoice_number=invoice.number,
+    )
+    html = staff.get(
+        reverse("admin:customers_customer_change", args=[customer.pk])
+    ).content.decode()
+    assert "Payment of $40.00 recorded: check, Check 77; applied to invoice #" in html
+    assert f"Invoice #{invoice.number} issued for $99.00, due November 30, 2026" in html
+    assert "Service added: Fiber 300 — 9 Oak Ave, quantity 1" in html
+    assert "Account opened for Hana History" in html
+    assert "price_override_minor" not in html and "None" not in html.split("customer-history")[1]
+    # after the invoices and payments lists
+    assert html.index("customer-history") > html.index("Payments") > html.index("Invoices")

@@ -80,3 +80,54 @@ def test_the_back_office_reports_show_the_demo_data(today, capsys, client):
     assert f'id="aging-total">{dollars}' in page
     assert "Fiber" in page  # revenue by plan
     assert Customer.objects.filter(external_id__startswith="demo-").count() == 10  # imported
+
+
+@pytest.mark.welcome_emails
+def test_the_demo_emails_say_what_each_invoice_asks_for(smtp, capsys):
+    """`make demo`'s emails, read as its customers read them (issue #22): no
+    invoice email says $0.00 due unless the invoice was paid from credit at
+    issue (and then it says so); no check payer's invoice is due the day it
+    is issued; an auto-debit line says what happened to the card."""
+    import datetime as dt
+    import re
+
+    from isocnet.core import clock
+    from isocnet.invoicing.models import Invoice
+    from isocnet.notifications.delivery import deliver_pending
+
+    with clock.frozen_at(dt.date(2026, 12, 2)):
+        call_command("demo")
+        first = capsys.readouterr().out
+        deliver_pending(limit=1000)
+        call_command("demo")
+        second = capsys.readouterr().out
+    invoices = [m for m in smtp.messages if m["Subject"] == "Customer Invoice"]
+    assert len(invoices) == Invoice.objects.exclude(status="draft").count() >= 20
+    charged = 0
+    for message in invoices:
+        lines = [
+            ln.strip()
+            for ln in message.get_body(preferencelist=("plain",)).get_content().splitlines()
+            if ln.strip()
+        ]
+        number = re.search(r"Invoice #(\S+) ·", lines[3])[1]
+        invoice = Invoice.objects.select_related("customer").get(number=number)
+        due = re.search(r"Amount due: (\S+) ·", lines[3])[1]
+        if due == "$0.00":
+            assert (
+                invoice.issued_balance_minor == 0
+                and "paid in full from your account credit" in lines[4]
+            )
+        if invoice.customer.payment_method == "check":
+            assert lines[2] == "Payment method: Check or mail-in payment"
+            assert invoice.due_date >= invoice.issue_date + dt.timedelta(days=10), number
+        else:
+            assert "automatically" in lines[4]
+            if "was taken automatically" in lines[4]:
+                charged += 1
+                assert invoice.status == "paid" and due != "$0.00"
+    assert charged >= 5  # due-day charges, each email stating the amount taken
+    # a second `make demo` prints the same customer login, and says the API key is new
+    login = re.search(r"Client portal: .*", first)[0]
+    assert login == re.search(r"Client portal: .*", second)[0]
+    assert "API key:     a new key, made by this run and shown only now" in second

@@ -20,6 +20,27 @@ pytestmark = pytest.mark.django_db
 D = dt.date
 
 
+@pytest.mark.parametrize(
+    ("method", "run_on", "due"),
+    [
+        ("card", D(2026, 11, 20), D(2026, 12, 1)),  # ahead: due on the period's start
+        ("card", D(2026, 12, 1), D(2026, 12, 1)),  # on the day: charged that day
+        ("card", D(2026, 12, 3), D(2026, 12, 3)),  # late: never born overdue
+        ("check", D(2026, 11, 20), D(2026, 12, 1)),  # ahead, with more than the terms
+        ("check", D(2026, 11, 26), D(2026, 12, 6)),  # ahead, but mail needs the terms
+        ("check", D(2026, 12, 1), D(2026, 12, 11)),  # on the day: never due that day
+    ],
+)
+def test_payment_terms_check_payers_get_ten_days_card_payers_pay_on_the_due_date(
+    method, run_on, due
+):
+    customer = make_customer(payment_method=method)
+    subscribe(customer, make_plan(), D(2026, 12, 1))
+    run(run_on)
+    invoice = Invoice.objects.get()
+    assert (invoice.issue_date, invoice.due_date) == (run_on, due)
+
+
 def test_one_invoice_per_customer_grouping_its_due_services():
     customer = make_customer()
     fiber = make_plan(name="Fiber 100 Mbps", price="49.95")
@@ -32,7 +53,8 @@ def test_one_invoice_per_customer_grouping_its_due_services():
     assert summary.invoices == 1
     invoice = Invoice.objects.get()
     assert invoice.issue_date == D(2026, 11, 26)
-    assert invoice.due_date == D(2026, 12, 1)  # the earliest line
+    # the earliest line is due 12/01, but a check payer has PAYMENT_TERMS_DAYS (10)
+    assert invoice.due_date == D(2026, 12, 6)
     assert [ln.description for ln in invoice.lines.all()] == [
         "Fiber 100 Mbps — 1 Main St (12/01/2026 – 12/31/2026)",
         "Static IP address — 1 Main St (12/01/2026 – 12/31/2026)",

@@ -19,7 +19,7 @@ def test_issue_numbers_snapshots_and_dates(customer, today):
     assert invoice.number == "2026-000001"
     assert invoice.status == InvoiceStatus.UNPAID
     assert invoice.issue_date == today
-    assert invoice.due_date == today + dt.timedelta(days=14)
+    assert invoice.due_date == today + dt.timedelta(days=10)  # PAYMENT_TERMS_DAYS
     assert invoice.bill_to["name"] == customer.name
     assert invoice.bill_to["account_number"] == customer.account_number
     assert invoice.total.as_string() == "49.95"
@@ -117,10 +117,13 @@ def test_bad_line_input_names_the_field(customer, today):
         ("due_date", dt.date(2030, 1, 1)),
         ("bill_to", {"name": "Someone else"}),
         ("status", "draft"),
+        ("issued_balance_minor", 0),  # what the invoice asked for at issue
+        ("issued_balance_minor", None),
     ],
 )
 def test_the_database_refuses_edits_of_an_issued_invoice(customer, today, column, value):
     invoice = make_invoice(customer)
+    assert invoice.issued_balance_minor == 4995
     setattr(invoice, column, value)
     if column in ("total_minor", "subtotal_minor"):
         # keep the CHECK constraints satisfied so only the trigger can object

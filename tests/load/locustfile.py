@@ -153,6 +153,7 @@ class PortalUser(HttpUser):
                 "invoice": number,
                 "amount": "0.01",
                 "card": card.group(1),
+                "confirm": "True",  # as pressed on the confirmation page
             },
             headers={"Referer": f"{self.host}/portal/pay/"},
             name="pay",

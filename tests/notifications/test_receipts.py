@@ -49,11 +49,21 @@ def test_partial_check_payment_then_the_rest(smtp):
     assert "receipt" in lines[4] and "payment has been applied to your" in lines[4]
     assert any("Check (Check 1042)" in line for line in lines)
     assert "Remaining balance: <strong>$29.95</strong>" in html
+    assert "#R-2026-000001" in lines[1]  # the receipt's own number
     ((pdf_name, pdf_text),) = pdf_attachments(first).items()
-    assert pdf_name == f"Receipt-{invoice.number}.pdf"
+    assert pdf_name == "Receipt-R-2026-000001.pdf"
+    flat = " ".join(pdf_text.split())
     assert "RECEIPT" in pdf_text and "Payments received" in pdf_text
-    assert "Check 1042" in pdf_text and "$20.00" in pdf_text
-    assert "Remaining balance: $29.95" in pdf_text
+    assert "Receipt number R-2026-000001" in flat
+    assert "Receipt date November 25, 2026" in flat
+    assert f"Invoice #{invoice.number}" in flat
+    assert "Due date" not in flat  # a receipt is not due
+    assert "Received November 25, 2026 · Check · Check 1042" in flat
+    assert "Applied to this invoice: $20.00" in flat
+    assert "-$" not in flat and "−$" not in flat  # amounts paid carry no minus sign
+    assert "Total paid $20.00" in flat
+    assert flat.count("$29.95") == 2  # the balance once, and once in "About this receipt"
+    assert flat.count("Remaining balance: $29.95") == 1
 
     with clock.frozen_at(D(2026, 11, 28)):
         payment_record(
@@ -68,9 +78,12 @@ def test_partial_check_payment_then_the_rest(smtp):
     lines = non_blank_lines(plain_and_html(second)[0])
     assert lines[2] == "Total paid: $49.95"
     assert not lines[3].startswith("Remaining balance")  # paid in full: no such line
-    pdf_text = next(iter(pdf_attachments(second).values()))
+    ((pdf_name, pdf_text),) = pdf_attachments(second).items()
+    assert pdf_name == "Receipt-R-2026-000002.pdf"  # each receipt its own number and file
+    assert "#R-2026-000002" in lines[1]
     assert "Check 1042" in pdf_text and "MO 77" in pdf_text  # both payments received
     assert "$0.00" in pdf_text and "PAID IN FULL" in pdf_text
+    assert " ".join(pdf_text.split()).count("Balance: $0.00") == 1
 
 
 def test_auto_debit_receipt_names_the_card(smtp):

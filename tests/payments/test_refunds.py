@@ -46,7 +46,7 @@ def test_partial_refund_to_the_card_goes_through_the_gateway(card_paid, smtp):
     )
     pdf = pdf_attachments(message)
     (name,) = pdf
-    assert name.startswith("Refund-R-")
+    assert name.startswith("Refund-RF-")  # RF: a refund, not a receipt (R-)
     assert "REFUND" in pdf[name] and "$10.00" in pdf[name] and "Outage on 11/12" in pdf[name]
 
 

@@ -207,6 +207,11 @@ def test_a_check_customer_pays_part_of_an_invoice_by_card(browser, site, smtp):
     page.get_by_label("Amount to pay").fill("45.50")
     page.get_by_label("Visa ending in 4242").check()
     page.get_by_role("button", name="Pay", exact=True).click()
+    # a saved card is charged only once the customer confirms amount and card
+    assert page.get_by_role("heading", name="Confirm your payment").is_visible()
+    assert page.get_by_text("Visa ending in 4242").is_visible()
+    shot(page, "11a-confirm-payment")
+    page.get_by_role("button", name="Pay $45.50 now").click()
     page.wait_for_url(re.compile(r"/portal/payments/\d+/"))
     assert page.get_by_role("heading", name="Payment received: $45.50").is_visible()
     assert page.get_by_text("$74.50").is_visible()

@@ -124,7 +124,8 @@ def test_staff_see_the_customers_own_changes_and_can_invite_again(signed_in, mem
     client.force_login(staff)
     page = client.get(f"/admin/customers/customer/{customer.pk}/change/").content.decode()
     assert f"customer:{customer.account_number}" in page
-    assert "address_line1: 1 Main St → 5 Portal Way" in page
+    assert "Account changed: company — → Member Bakery LLC" in page
+    assert "address 1 Main St → 5 Portal Way" in page
     client.post(
         "/admin/customers/customer/",
         {"action": "send_portal_invitation", "_selected_action": [customer.pk]},

@@ -100,3 +100,22 @@ def test_receipts_for_each_payment_on_an_invoice(signed_in, member, today):
     assert "Remaining balance: $50.00" in partial
     detail = signed_in.get(f"/portal/payments/{second.pk}/").content.decode()
     assert "Payment received: $50.00" in detail and "paid in full" in detail
+
+
+def test_a_paid_invoice_says_how_it_was_paid_not_that_it_will_be_charged(signed_in, member, today):
+    from isocnet.payments.card_payments import auto_debit_set
+    from isocnet.payments.cards import card_attach
+    from isocnet.payments.collection import charge_invoice
+
+    customer, _ = member
+    card_attach(actor=ACTOR, customer_id=customer.pk, token="tok_visa")
+    auto_debit_set(actor=ACTOR, customer_id=customer.pk, enabled=True)
+    invoice = make_invoice(customer, lines=(("Fiber", "80.00", None),))
+    before = signed_in.get(f"/portal/invoices/{invoice.number}/").content.decode()
+    assert "will be charged automatically to your Visa ending in 4242" in before
+    charge_invoice(actor=ACTOR, invoice_id=invoice.pk)
+    page = signed_in.get(f"/portal/invoices/{invoice.number}/").content.decode()
+    assert "How it was paid" in page and "Paid in full. Thank you!" in page
+    assert "$80.00 by credit card (Visa ending in 4242, taken automatically)" in page
+    assert "will be charged automatically" not in page
+    assert "Balance due" in page and "$0.00" in page

@@ -35,15 +35,39 @@ def pay_form(client, invoice=None):
     ).group(1)
 
 
-def post_pay(client, attempt, invoice, amount, card, **extra):
+def post_pay(client, attempt, invoice, amount, card, confirm=True, **extra):
+    """Post the pay form; ``confirm``: as if the customer then pressed
+    "Pay … now" on the confirmation page (a saved card needs it)."""
     data = {
         "attempt": attempt,
         "invoice": invoice.number if invoice else "",
         "amount": amount,
         "card": card,
     }
+    if confirm:
+        data["confirm"] = "True"
     data.update({k: "on" for k, v in extra.items() if v})
     return client.post("/portal/pay/", data)
+
+
+def test_a_saved_card_is_charged_only_after_the_customer_confirms_the_amount(
+    signed_in, member, invoice
+):
+    card = with_card(member[0])
+    _, attempt = pay_form(signed_in, invoice)
+    page = post_pay(signed_in, attempt, invoice, "30.00", str(card.pk), confirm=False)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Confirm your payment" in html and "$30.00" in html
+    assert "Visa ending in 4242" in html and f"Invoice #{invoice.number}" in html
+    assert "Pay $30.00 now" in html and 'name="confirm" value="True"' in html
+    assert not GatewayCall.objects.exists() and not SandboxCharge.objects.exists()
+    # the confirmation posts the same attempt: pressing it charges once
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
+    assert fields["attempt"] == attempt and fields["amount"] == "30.00"
+    done = signed_in.post("/portal/pay/", fields)
+    assert done["Location"] == f"/portal/pay/{attempt}/"
+    assert SandboxCharge.objects.get().amount_minor == 3000
 
 
 def test_a_check_customer_pays_part_of_an_invoice_with_a_saved_card(signed_in, member, invoice):

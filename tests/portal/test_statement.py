@@ -113,3 +113,40 @@ def test_statement_page_and_pdf(signed_in, member, today):
     assert bad.status_code == 400 and "must not be before the start" in bad.content.decode()
     future = signed_in.get("/portal/statement/pdf/?start=2026-01-01&end=2099-01-01")
     assert future.status_code == 400
+
+
+def test_entries_are_in_the_order_they_happened_and_the_pdf_has_one_date_format(signed_in, member):
+    customer, _ = member
+    day = dt.date(2026, 11, 10)
+    with clock.frozen_at(dt.datetime(2026, 11, 10, 15, 0, tzinfo=dt.UTC)):
+        credit_adjust(actor=ACTOR, customer_id=customer.pk, amount="5.00", memo="Goodwill")
+    with clock.frozen_at(dt.datetime(2026, 11, 10, 16, 0, tzinfo=dt.UTC)):
+        payment_record(
+            actor=ACTOR, customer_id=customer.pk, amount="20.00", method="check", reference="88"
+        )
+    with clock.frozen_at(dt.datetime(2026, 11, 10, 17, 0, tzinfo=dt.UTC)):
+        invoice = make_invoice(customer, lines=(("Fiber", "80.00", None),))
+    with clock.frozen_at(dt.datetime(2026, 11, 10, 18, 0, tzinfo=dt.UTC)):
+        payment_record(
+            actor=ACTOR,
+            invoice_number=invoice.number,
+            amount="10.00",
+            method="check",
+            reference="89",
+        )
+    s = statement(customer, dt.date(2026, 11, 1), day)
+    # same day, so posting order decides (charges are not pulled ahead of payments)
+    assert [line.description for line in s.lines] == [
+        "Account credit: Goodwill",
+        "Payment, check (88)",
+        f"Invoice #{invoice.number}",
+        "Payment, check (89)",
+    ]
+    assert [line.balance.as_string() for line in s.lines] == ["-5.00", "-25.00", "55.00", "45.00"]
+    with clock.frozen_at(day):
+        pdf = signed_in.get("/portal/statement/pdf/?start=2026-11-01&end=2026-11-10")
+    text = " ".join(
+        "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages).split()
+    )
+    assert "November 10, 2026" in text and "November 1, 2026" in text
+    assert "11/10/2026" not in text  # no second date format in the table

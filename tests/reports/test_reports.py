@@ -104,7 +104,19 @@ def test_exports_for_the_accountant(ledger):
     lines = list(export_rows("lines", D(2026, 1, 1), D(2026, 12, 31)))
     assert len(lines) == 5 and lines[1][5] == "June"
     payments = list(export_rows("payments", D(2026, 11, 1), D(2026, 11, 30)))
-    assert [r[5] for r in payments[1:]] == ["1001", "1002"] and payments[1][8].endswith("=30.00")
+    # one row per payment: date, customer, invoice, method, reference, amount
+    assert payments[0][:7] == [
+        "date",
+        "account_number",
+        "customer",
+        "invoice",
+        "method",
+        "reference",
+        "amount",
+    ]
+    assert [r[5] for r in payments[1:]] == ["1001", "1002"] and payments[1][9].endswith("=30.00")
+    assert payments[1][4] == "Check" and payments[1][6] == "30.00"
+    assert payments[1][3] == payments[1][9].split("=")[0]  # the invoice it paid
     notes = list(export_rows("credit-notes", D(2026, 11, 1), D(2026, 11, 30)))
     assert notes[1][4] == "5.00" and notes[1][7] == "Outage"
 
@@ -133,6 +145,22 @@ def test_the_reports_page_and_its_csv(ledger, client, today):
     )
     export = client.get("/admin/reports/?start=2026-01-01&end=2026-12-31&csv=invoices")
     assert len(b"".join(export.streaming_content).decode().splitlines()) == 5
+    # payments.csv is the accountant's: one row per payment, not the daily summary
+    paid = client.get("/admin/reports/?start=2026-01-01&end=2026-12-31&csv=payments")
+    assert paid["Content-Disposition"].startswith('attachment; filename="payments-2026-01-01')
+    rows = list(csv.reader(io.StringIO(b"".join(paid.streaming_content).decode())))
+    assert rows[0][:7] == [
+        "date",
+        "account_number",
+        "customer",
+        "invoice",
+        "method",
+        "reference",
+        "amount",
+    ]
+    assert [r[5] for r in rows[1:]] == ["1001", "1002"]
+    by_day = client.get("/admin/reports/?start=2026-01-01&end=2026-12-31&csv=payments-by-day")
+    assert b"".join(by_day.streaming_content).decode().startswith("day,method,count,amount")
     client.logout()
     assert client.get("/admin/reports/").status_code == 302  # staff only
 

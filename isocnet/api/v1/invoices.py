@@ -4,6 +4,7 @@ from ninja import Query, Router, Schema
 
 from isocnet.api.v1.pagination import PageParams, page
 from isocnet.api.v1.schemas import ErrorOut, Id, IsoDate
+from isocnet.core import formatting
 from isocnet.core.errors import NotFound
 from isocnet.invoicing.models import Invoice
 
@@ -43,8 +44,10 @@ class InvoiceOut(Schema):
     subtotal: str
     tax: str
     total: str
+    amount_due_at_issue: str | None  # what the invoice asked for when issued (its notice says it)
     amount_paid: str
     credit_applied: str
+    credited: str
     balance: str
     lines: list[LineOut]
     tax_lines: list[TaxLineOut]
@@ -69,8 +72,12 @@ def invoice_out(inv: Invoice) -> dict:
         "subtotal": inv.subtotal.as_string(),
         "tax": inv.tax.as_string(),
         "total": inv.total.as_string(),
+        "amount_due_at_issue": inv.amount_due_at_issue.as_string()
+        if inv.issued_balance_minor is not None
+        else None,
         "amount_paid": inv.amount_paid.as_string(),
         "credit_applied": inv.credit_applied.as_string(),
+        "credited": inv.credited.as_string(),
         "balance": inv.balance.as_string(),
         "lines": [
             {
@@ -80,7 +87,7 @@ def invoice_out(inv: Invoice) -> dict:
                 "subscription": ln.subscription_id,
                 "period_start": ln.period_start,
                 "period_end": ln.period_last_day,
-                "quantity": f"{ln.quantity.normalize():f}",
+                "quantity": formatting.quantity(ln.quantity),
                 "unit_price": ln.unit_price.as_string(),
                 "taxes": ln.taxes,
                 "amount": ln.amount.as_string(),

@@ -3,12 +3,22 @@ pending charges and credit notes."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import admin
 from django.http import Http404, HttpResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
-from isocnet.backoffice.admin.base import ReadOnlyAdmin, ReadOnlyInline, money_column
+from isocnet.backoffice.admin.base import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    money_column,
+)
+from isocnet.core import formatting
+from isocnet.core.money import Money
 from isocnet.documents.invoices import invoice_pdf
 from isocnet.invoicing.models import (
     BillingRun,
@@ -31,9 +41,8 @@ class InvoiceLineInline(ReadOnlyInline):
     fields = [
         "position",
         "description",
-        "period_start",
-        "period_last_day",
-        "quantity",
+        "period_display",
+        "quantity_display",
         "unit_display",
         "tax_names",
         "amount_display",
@@ -41,6 +50,16 @@ class InvoiceLineInline(ReadOnlyInline):
     readonly_fields = fields
     unit_display = money_column("unit_price_minor", "Unit price", "invoice__currency")
     amount_display = money_column("amount_minor", "Amount", "invoice__currency")
+
+    @admin.display(description="Service period")
+    def period_display(self, obj):
+        if not obj.period_start:
+            return "—"
+        return f"{date_format(obj.period_start)} – {date_format(obj.period_last_day)}"
+
+    @admin.display(description="Quantity")
+    def quantity_display(self, obj):
+        return formatting.quantity(obj.quantity)
 
 
 class InvoiceTaxLineInline(ReadOnlyInline):
@@ -61,7 +80,47 @@ class AllocationInline(ReadOnlyInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
-    readonly_fields = ["documents_links"]
+    fields = [
+        "customer",
+        "number",
+        "status",
+        "issue_date",
+        "due_date",
+        "currency",
+        "bill_to_display",
+        "subtotal_minor",
+        "tax_minor",
+        "total_minor",
+        "issued_balance_minor",
+        "amount_paid_minor",
+        "credit_applied_minor",
+        "credited_minor",
+        "balance_minor",
+        "overdue_since",
+        "notes",
+        "billing_run",
+        "issued_at",
+        "voided_at",
+        "void_reason",
+        "series",
+        "sequence",
+        "documents_links",
+    ]
+    readonly_fields = ["documents_links", "bill_to_display"]
+    issued_balance_minor_money = money_column("issued_balance_minor", "Amount due at issue")
+    credited_minor_money = money_column("credited_minor", "Credit notes")
+
+    @admin.display(description="Bill to")
+    def bill_to_display(self, obj):
+        """The customer's name and address as printed on the invoice."""
+        bill_to = obj.bill_to or {}
+        lines = [
+            bill_to.get("name", ""),
+            bill_to.get("company", ""),
+            *bill_to.get("address", []),
+            bill_to.get("email", ""),
+        ]
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines if line))
 
     @admin.display(description="PDF and notices")
     def documents_links(self, obj):
@@ -213,8 +272,47 @@ class BillingRunAdmin(ReadOnlyAdmin):
                 "title": "Run billing",
                 "form": form,
                 "summary": summary,
+                "rows": [_preview_row(item) for item in summary.preview] if summary else [],
+                "total": formatting.money(summary.total) if summary and summary.total else "",
             },
         )
+
+
+def _preview_row(item: dict) -> dict:
+    """A dry run's invoice (BillingPlan.as_preview) with its money as money:
+    the lines, the tax lines, the total, the credit applied, the amount due."""
+    from isocnet.customers.models import Customer
+
+    currency = Customer.objects.values_list("currency", flat=True).get(pk=item["customer"])
+
+    def show(text):
+        return formatting.money(Money.parse(text, currency, allow_negative=True)) if text else ""
+
+    credit = show(item.get("credit_applied")) if item.get("credit_applied") else ""
+    due = ""
+    if item.get("total"):
+        owed = Money.parse(item["total"], currency, allow_negative=True)
+        if item.get("credit_applied"):
+            owed = owed - Money.parse(item["credit_applied"], currency)
+        due = formatting.money(owed)
+    return {
+        **item,
+        "due_date": formatting.date(dt.date.fromisoformat(item["due_date"]))
+        if item.get("due_date")
+        else "",
+        "lines": [{**line, "amount": show(line["amount"])} for line in item["lines"]],
+        "subtotal": show(item.get("subtotal")),
+        "taxes": [
+            {
+                "label": f"{t['name']} ({t['percent']}% of {show(t['taxable'])})",
+                "amount": show(t["amount"]),
+            }
+            for t in item.get("taxes", [])
+        ],
+        "total": show(item.get("total")),
+        "credit": credit,
+        "due": due,
+    }
 
 
 @admin.register(Charge)

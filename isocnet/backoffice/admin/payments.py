@@ -15,6 +15,7 @@ from isocnet.payments.models import (
     GatewayCall,
     Payment,
     PaymentMethod,
+    Receipt,
     Refund,
     WebhookEvent,
 )
@@ -69,6 +70,15 @@ class PaymentAdmin(ReadOnlyAdmin):
     date_hierarchy = "received_on"
     inlines = [PaymentAllocationInline]
     amount_display = money_column("amount_minor", "Amount")
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(ReadOnlyAdmin):
+    list_display = ["number", "issue_date", "customer", "invoice", "payment", "amount_display"]
+    search_fields = ["number", "invoice__number", "customer__name", "customer__account_number"]
+    list_select_related = ["customer", "invoice", "payment"]
+    date_hierarchy = "issue_date"
+    amount_display = money_column("amount_minor", "Amount applied")
 
 
 @admin.register(CreditEntry)

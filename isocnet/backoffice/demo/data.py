@@ -22,6 +22,7 @@ from isocnet.invoicing.engine.periods import CYCLE_MONTHS, add_months
 
 DEMO = Actor("demo-loader")
 DECLINING = {3, 17}  # demo customers whose card declines
+DEMO_CHECK = "Check 1042 (demo)"  # the check one demo customer paid half an invoice with
 
 # code, name, description, price, cycle, setup fee, taxed (internet access is
 # not taxed: US Internet Tax Freedom Act; hosting, IPs and domains are)
@@ -301,8 +302,10 @@ def demo_csv(plans: dict[str, Plan], count: int = 50) -> tuple[str, str]:
             k=rng.randint(0, 3),
         )
         fiber = rng.choice(["fiber-100", "fiber-100", "fiber-500", "fiber-1000"])
+        if card and i % 4 == 0:  # some card payers renew today: charged in today's run
+            start = add_months(today, -rng.randint(1, 12), today.day)
         if i in DECLINING:  # on auto debit, due today, and the card will decline
-            card, start = True, today - dt.timedelta(days=3)
+            card, start = True, add_months(today, -1, today.day)
         external_id = f"demo-{i:04d}"
         token = ""
         if card:
@@ -337,7 +340,10 @@ def demo_csv(plans: dict[str, Plan], count: int = 50) -> tuple[str, str]:
                 label = f"{slug}{i}.example.com"
             else:
                 label = ""
-            next_due = _first_period_on_or_after(start, months, today - dt.timedelta(days=7))
+            # The previous system billed every period that started before
+            # today; today's run bills the periods starting within
+            # INVOICE_LEAD_DAYS, ahead of their due dates, as a real month does.
+            next_due = _first_period_on_or_after(start, months, today)
             quantity = rng.randint(2, 5) if code == "email-pro" else 1
             sw.writerow(
                 [
@@ -373,7 +379,7 @@ def record_partial_check_payment() -> str | None:
     from isocnet.payments.models import Payment
     from isocnet.payments.services import payment_record
 
-    if Payment.objects.filter(reference="Check 1042 (demo)").exists():
+    if Payment.objects.filter(reference=DEMO_CHECK).exists():
         return None
     invoice = (
         Invoice.objects.filter(
@@ -391,7 +397,7 @@ def record_partial_check_payment() -> str | None:
         actor=DEMO,
         amount=f"{half // 100}.{half % 100:02d}",
         method="check",
-        reference="Check 1042 (demo)",
+        reference=DEMO_CHECK,
         invoice_number=invoice.number,
     )
     return f"{invoice.customer.name} ({invoice.customer.account_number}) paid half of invoice #{invoice.number} by check"
@@ -410,26 +416,34 @@ def ensure_staff(username: str = "staff", password: str = "isocnet-demo") -> tup
 
 
 def ensure_customer_login(password: str = "isocnet-demo") -> tuple[str, str] | None:  # noqa: S107
-    """A portal login for a demo check customer with an open invoice (the
-    one who paid half by check, when there is one)."""
+    """A portal login for the demo's check customer: the one who paid half an
+    invoice by check 1042 (the same customer however often the demo is
+    loaded), else the first demo check customer with an open invoice."""
     from isocnet.customers.models import PortalUser
     from isocnet.customers.portal_access import portal_login_ensure
     from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+    from isocnet.payments.models import Payment
 
-    invoice = (
-        Invoice.objects.filter(
-            customer__payment_method="check",
-            status__in=OPEN_STATUSES,
-            customer__external_id__startswith="demo-",
+    paid_half = (
+        Payment.objects.filter(reference=DEMO_CHECK).select_related("customer").order_by("pk")
+    ).first()
+    customer = paid_half.customer if paid_half else None
+    if customer is None:
+        invoice = (
+            Invoice.objects.filter(
+                customer__payment_method="check",
+                status__in=OPEN_STATUSES,
+                customer__external_id__startswith="demo-",
+            )
+            .order_by("customer__account_number")
+            .select_related("customer")
+            .first()
         )
-        .order_by("status", "customer__account_number")  # partially paid first
-        .select_related("customer")
-        .first()
-    )
-    if invoice is None:
+        customer = invoice.customer if invoice else None
+    if customer is None:
         return None
     with transaction.atomic():
-        login, _reason = portal_login_ensure(invoice.customer)
+        login, _reason = portal_login_ensure(customer)
         if login is None:
             return None
         login = PortalUser.objects.select_related("user").get(pk=login.pk)

@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
-from isocnet.documents.invoices import invoice_document_data, invoice_pdf
+from isocnet.documents.invoices import invoice_pdf
 from isocnet.documents.receipts import receipt_pdf
 from isocnet.documents.statements import statement_pdf
 from isocnet.portal import selectors
@@ -46,18 +46,12 @@ def invoice_list(request):
 @customer_view
 def invoice_detail(request, number: str):
     invoice = selectors.invoice(request.customer, number)
-    doc = invoice_document_data(invoice)
-    if doc["slip"]:  # the PDF's remittance slip, said in words on the page
-        doc["how_to_pay"] = [
-            line.replace(" and mail it with the slip below", "") for line in doc["how_to_pay"]
-        ] + [f"Mail it to: {', '.join(doc['slip']['mail_to'])}."]
     return render(
         request,
         "portal/invoice.html",
         {
             "invoice": invoice,
-            "doc": doc,
-            "payments": selectors.invoice_payments(invoice),
+            **selectors.invoice_page(invoice),
             "open": invoice.status in ("unpaid", "partially_paid") and invoice.balance_minor > 0,
         },
     )

@@ -108,12 +108,19 @@ def pay(request):
                         "auto_debit": data["auto_debit"],
                     },
                 )
+            card = next(c for c in cards if str(c.pk) == data["card"])
+            if not data["confirm"]:
+                return render(
+                    request,
+                    "portal/pay_confirm.html",
+                    {"data": data, "wanted": wanted, "card": card, "invoice": invoice},
+                )
             card_payments.card_payment_make(
                 actor=request.actor,
                 customer_id=customer.pk,
                 attempt=data["attempt"],
                 request=wanted,
-                card_id=int(data["card"]),
+                card_id=card.pk,
                 save_card=True,
                 auto_debit=data["auto_debit"],
             )

@@ -48,5 +48,6 @@ class Command(BaseCommand):
             + portal_line
             + f"Back office: http://127.0.0.1:8000/admin/  user {username}  password {password}\n"
             f"API docs:    http://127.0.0.1:8000/api/v1/docs\n"
-            f"API key:     {token}"
+            "API key:     a new key, made by this run and shown only now (keys of earlier runs "
+            f"still work):\n             {token}"
         )
