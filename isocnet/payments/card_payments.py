@@ -25,7 +25,7 @@ from isocnet.customers.models import PaymentPreference
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
 from isocnet.payments.cards import card_attach, card_remove
-from isocnet.payments.collection import _call_gateway, settle
+from isocnet.payments.collection import _call_gateway, in_flight_minor, settle
 from isocnet.payments.models import CUSTOMER_KEY_PREFIX, CallStatus, GatewayCall, PaymentMethod
 
 _ATTEMPT = re.compile(r"[0-9a-f]{32}")
@@ -129,6 +129,7 @@ def card_payment_make(
             invoice = None
             if request.invoice_id is not None:
                 invoice = Invoice.objects.select_for_update().get(pk=request.invoice_id)
+            _check_still_owed(customer, invoice, request)
             description = (
                 f"Invoice #{invoice.number}" if invoice else f"Account {customer.account_number}"
             )
@@ -179,6 +180,35 @@ def card_payment_make(
         # Do not keep a card that was just refused.
         card_remove(actor=actor, customer_id=customer_id, card_id=new_card.pk)
     return call
+
+
+def _check_still_owed(customer, invoice: Invoice | None, request: PaymentRequest) -> None:
+    """Under the customer lock: what is owed now, less what card charges
+    already in flight are taking, is what may be charged, unless the
+    customer chose to keep any excess as account credit. The pay form was
+    checked against the balance when it was shown; another tab, another
+    device or the morning's auto debit may have paid it since."""
+    if invoice is not None:
+        if invoice.status not in OPEN_STATUSES:
+            owed_minor = 0
+        else:
+            owed_minor = invoice.balance_minor
+        in_flight = in_flight_minor(customer.pk, invoice.pk)
+    else:
+        owed_minor = open_balance(customer.pk, customer.currency).minor()
+        in_flight = in_flight_minor(customer.pk)
+    left = Money.from_minor(max(owed_minor - in_flight, 0), customer.currency)
+    if request.amount > left and not request.add_credit:
+        being = (
+            f"; {formatting.money(Money.from_minor(in_flight, customer.currency))} is being "
+            "charged to a card right now"
+            if in_flight
+            else ""
+        )
+        raise Conflict(
+            f"only {formatting.money(left)} is left to pay{being}: nothing was charged",
+            field="amount",
+        )
 
 
 def _auto_debit_on(*, actor: Actor, customer_id: int) -> None:

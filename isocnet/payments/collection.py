@@ -30,6 +30,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Q
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
@@ -64,6 +65,20 @@ STALE_PENDING = dt.timedelta(minutes=10)
 NEVER_RECEIVED = "the gateway never received this charge"
 
 
+def in_flight_minor(customer_id: int, invoice_id: int | None = None) -> int:
+    """What card charges already sent (pending) or unanswered (unknown) are
+    taking from what the customer owes: those on ``invoice_id`` and those on
+    the whole account (a portal "pay all", which pays the oldest invoices
+    first); with no invoice, all of the customer's. Read under the customer
+    lock, so a second payment sees the first before it charges again."""
+    calls = GatewayCall.objects.filter(
+        customer_id=customer_id, kind=GatewayCall.Kind.CHARGE, status__in=IN_FLIGHT
+    )
+    if invoice_id is not None:
+        calls = calls.filter(Q(invoice_id=invoice_id) | Q(invoice__isnull=True))
+    return sum(calls.values_list("amount_minor", flat=True))
+
+
 def _start(
     *,
     actor: Actor,
@@ -89,7 +104,7 @@ def _start(
                 "status", flat=True
             )
         )
-        if any(status in IN_FLIGHT for status in earlier):
+        if in_flight_minor(customer.pk, invoice.pk):
             raise Conflict(
                 "a card payment for this invoice is already in progress", field="invoice"
             )
@@ -164,6 +179,15 @@ def _start_many(*, actor: Actor, invoices: list[tuple[int, int]]) -> list[Gatewa
             card.customer_id: card
             for card in PaymentMethod.objects.defaults().filter(customer_id__in=list(customers))
         }
+        # a customer's own "pay all" in the portal, still at the gateway, may be paying these
+        paying_all = set(
+            GatewayCall.objects.filter(
+                customer_id__in=list(customers),
+                invoice__isnull=True,
+                kind=GatewayCall.Kind.CHARGE,
+                status__in=IN_FLIGHT,
+            ).values_list("customer_id", flat=True)
+        )
         calls = []
         for invoice_id, customer_id in invoices:
             invoice = locked.get(invoice_id)
@@ -174,6 +198,7 @@ def _start_many(*, actor: Actor, invoices: list[tuple[int, int]]) -> list[Gatewa
                 or invoice.status not in OPEN_STATUSES
                 or invoice.balance_minor <= 0
                 or any(status in IN_FLIGHT for status in earlier[invoice_id])
+                or customer_id in paying_all
                 or card is None
             ):
                 continue  # paid, voided or in flight since it was found due; or no card
