@@ -234,7 +234,11 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 60, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# A success clears that login's own failures, never anyone else's: axes's
+# own reset would also delete every failure from the same address (its
+# ip_address filter), so an attacker signing in to their own account after
+# every few guesses would never lock the victim's (portal.auth).
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 AXES_USERNAME_CALLABLE = "isocnet.portal.auth.login_name"
 AXES_VERBOSE = False

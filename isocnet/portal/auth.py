@@ -9,6 +9,15 @@ from django.contrib.auth.forms import AuthenticationForm
 from isocnet.customers.portal_access import login_name as _login_name
 
 
+def clear_own_failures(sender, request, user, **kwargs) -> None:
+    """On a successful sign-in (portal or back office), forget the failed
+    attempts of this login only: attempts on other logins, even from the
+    same address, still count towards their lockout and the address's."""
+    from axes.models import AccessAttempt
+
+    AccessAttempt.objects.filter(username=_login_name(user.get_username())).delete()
+
+
 def login_name(request, credentials: dict | None) -> str:
     """django-axes: count failures per login, whatever its case."""
     raw = (credentials or {}).get("username") or request.POST.get("username", "")
