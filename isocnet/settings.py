@@ -11,6 +11,7 @@ from isocnet.core.config import (
     ConfigError,
     database_from_url,
     email_from_url,
+    env_amount,
     env_bool,
     env_currency,
     env_int,
@@ -58,6 +59,10 @@ COMPANY_WEBSITE = env_str("COMPANY_WEBSITE", "https://www.isocnet.example")
 INVOICE_NUMBER_FORMAT = env_str("INVOICE_NUMBER_FORMAT", "{year}-{seq:06d}")
 ACCOUNT_NUMBER_FORMAT = env_str("ACCOUNT_NUMBER_FORMAT", "C{seq:06d}")
 PAYMENT_TERMS_DAYS = env_int("PAYMENT_TERMS_DAYS", 10, minimum=0)
+# The largest single amount (price, line, invoice, payment) in major units: core.limits
+AMOUNT_LIMIT = env_amount("AMOUNT_LIMIT", "10000000")
+# How far back a payment's received date may go (core.validation.clean_payment_date)
+PAYMENT_BACKDATE_DAYS = env_int("PAYMENT_BACKDATE_DAYS", 366, minimum=1)
 AUTO_APPLY_CREDIT = env_bool("AUTO_APPLY_CREDIT", True)
 DOCUMENT_LOCALE = env_str("DOCUMENT_LOCALE", "en_US")
 DOCUMENT_DATE_FORMAT = env_str("DOCUMENT_DATE_FORMAT", "long")
@@ -220,6 +225,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "isocnet.api.guards.TextGuardMiddleware",  # before anything keeps a body
     "isocnet.api.idempotency.IdempotencyMiddleware",
 ]
 

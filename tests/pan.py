@@ -3,7 +3,7 @@ emails and task messages."""
 
 import re
 
-from isocnet.payments.cards import looks_like_card_number
+from isocnet.core.pan import is_card_number
 
 # A card number stands alone: not inside a longer token such as a SHA-256
 # hex digest or base64 (which DLP scanners also skip).
@@ -11,4 +11,4 @@ CANDIDATE = re.compile(r"(?<![0-9A-Za-z])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z])")
 
 
 def card_numbers_in(text: str) -> list[str]:
-    return [m.group(0) for m in CANDIDATE.finditer(text) if looks_like_card_number(m.group(0))]
+    return [m.group(0) for m in CANDIDATE.finditer(text) if is_card_number(m.group(0))]

@@ -7,7 +7,8 @@ retry with the same key is answered 409 while the first is in flight, and
 a retry after a crash is never run again blindly (409: check the resource,
 then use a new key). The same key with a different request is refused
 (422). Answers of 5xx are not kept: the work did not happen, so a retry
-may run. Keys are per API key and kept for KEEP_DAYS.
+may run; nor are refusals of the input (400, 422), which may hold what was
+refused. Keys are per API key and kept for KEEP_DAYS.
 """
 
 from __future__ import annotations
@@ -122,7 +123,13 @@ class IdempotencyMiddleware:
         except Exception:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             raise
-        if response.status_code >= 500 or response.status_code in (401, 403) or response.streaming:
+        # 5xx: the work did not happen; 400/422: the input was refused, and a
+        # refused body is never kept (it may hold what was refused).
+        if (
+            response.status_code >= 500
+            or response.status_code in (400, 401, 403, 422)
+            or response.streaming
+        ):
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             return response
         IdempotencyRecord.objects.filter(pk=record.pk).update(

@@ -52,6 +52,20 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
+def env_amount(name: str, default: str, *, maximum: str = "1000000000000") -> str:
+    """A positive plain decimal amount (major units), kept as its text."""
+    from decimal import Decimal, InvalidOperation
+
+    raw = os.environ.get(name, default)
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ConfigError(f"{name}={raw!r}: expected an amount such as 10000000") from None
+    if not value.is_finite() or value <= 0 or value > Decimal(maximum):
+        raise ConfigError(f"{name}={raw!r}: must be more than 0 and at most {maximum}")
+    return raw
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
@@ -71,12 +85,15 @@ def env_time_zone(name: str, default: str) -> str:
 
 
 def env_currency(name: str, default: str) -> str:
-    from babel.numbers import list_currencies
+    from isocnet.core.money import MoneyError, check_tender_currency
 
     value = os.environ.get(name, default)
-    if value not in list_currencies():
-        raise ConfigError(f"{name}={value!r}: not an ISO 4217 currency code (e.g. USD)")
-    return value
+    try:
+        return check_tender_currency(value)
+    except MoneyError:
+        raise ConfigError(
+            f"{name}={value!r}: not an ISO 4217 currency code in use (e.g. USD)"
+        ) from None
 
 
 def env_url(name: str, default: str, *, schemes: set[str]) -> str:

@@ -3,12 +3,16 @@ reason a billing clerk understands; the API maps them to 4xx responses."""
 
 from __future__ import annotations
 
+from isocnet.core.pan import redact
+
 
 class BillingError(Exception):
     status_code = 400
     code = "invalid"
 
     def __init__(self, message: str, *, field: str | None = None):
+        # A message may quote what was refused; a card number never goes on.
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.field = field

@@ -39,6 +39,33 @@ def known_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
+@cache
+def tender_currencies() -> frozenset[str]:
+    """ISO 4217 currencies that are legal tender somewhere today (CLDR):
+    not XXX (no currency), XTS (testing), metals, fund codes or retired
+    currencies, all of which CLDR also lists."""
+    import datetime as dt
+
+    from babel import Locale
+    from babel.numbers import get_territory_currencies
+
+    today = dt.date.today()
+    found: set[str] = set()
+    for territory in Locale("en").territories:
+        if len(territory) == 2 and territory.isalpha():
+            found.update(get_territory_currencies(territory, today, tender=True))
+    return frozenset(found)
+
+
+def check_tender_currency(code: str) -> str:
+    """``code`` if it is a currency customers can be billed in (input)."""
+    if not isinstance(code, str) or code not in tender_currencies():
+        raise MoneyError(
+            f"{code!r} is not an ISO 4217 code of a currency in use (e.g. USD, EUR, JPY)"
+        )
+    return code
+
+
 def check_currency(code: str) -> str:
     if not isinstance(code, str) or code.upper() != code or code not in known_currencies():
         raise MoneyError(f"{code!r} is not an ISO 4217 currency code (e.g. USD)")

@@ -4,6 +4,7 @@ names the field and the reason."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -11,10 +12,41 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 
 from isocnet.core.errors import InvalidInput
-from isocnet.core.money import Money, MoneyError, check_currency
+from isocnet.core.limits import check_amount
+from isocnet.core.money import Money, MoneyError, check_tender_currency
+from isocnet.core.pan import card_number_in
+
+# Code points no stored text may hold: bidirectional overrides and isolates
+# (they reorder what a clerk reads: "Trojan Source"), besides the control,
+# surrogate, unassigned and private-use categories checked below.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
-def clean_text(value, field: str, *, max_length: int, required: bool = True) -> str:
+def text_problem(value: str, *, multiline: bool) -> str | None:
+    """Why ``value`` may not be stored as text, or None. Checked for every
+    free-text field (clean_text), so nothing that breaks storage (a lone
+    surrogate), lines (U+2028) or what a reader sees gets in."""
+    for ch in value:
+        if ch in _LINE_BREAKS and not (multiline and ch == "\n"):
+            return "must be a single line" if not multiline else "must not contain that line break"
+        category = unicodedata.category(ch)
+        if category == "Cs":
+            return "is not valid Unicode text (it holds a lone surrogate)"
+        if category == "Cc" and ch not in ("\t", "\n"):  # "\n": only multi-line, above
+            return "must not contain control characters"
+        if category in ("Cn", "Co"):
+            return f"must not contain unassigned or private-use characters (U+{ord(ch):04X})"
+        if ch in _BIDI_CONTROLS:
+            return f"must not contain text-direction controls (U+{ord(ch):04X})"
+    if card_number_in(value):
+        return "must not contain a card number: card numbers are never stored (send a token)"
+    return None
+
+
+def clean_text(
+    value, field: str, *, max_length: int, required: bool = True, multiline: bool = True
+) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -24,18 +56,16 @@ def clean_text(value, field: str, *, max_length: int, required: bool = True) -> 
         raise InvalidInput("is required", field=field)
     if len(value) > max_length:
         raise InvalidInput(f"must be at most {max_length} characters", field=field)
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
-        raise InvalidInput("must not contain control characters", field=field)
+    problem = text_problem(value, multiline=multiline)
+    if problem:
+        raise InvalidInput(problem, field=field)
     return value
 
 
 def clean_line(value, field: str, *, max_length: int, required: bool = True) -> str:
-    """Single-line text: no line breaks (these end up in email headers and
-    document lines)."""
-    value = clean_text(value, field, max_length=max_length, required=required)
-    if "\n" in value or "\r" in value:
-        raise InvalidInput("must be a single line", field=field)
-    return value
+    """Single-line text: no line breaks of any kind (they end up in email
+    headers and document lines), U+2028 and U+2029 included."""
+    return clean_text(value, field, max_length=max_length, required=required, multiline=False)
 
 
 def clean_email(value, field: str) -> str:
@@ -72,7 +102,7 @@ def clean_country(value, field: str) -> str:
 
 def clean_currency(value, field: str) -> str:
     try:
-        return check_currency(value)
+        return check_tender_currency(value)
     except MoneyError as exc:
         raise InvalidInput(str(exc), field=field) from None
 
@@ -99,23 +129,54 @@ def clean_money(value, field: str, currency: str, *, allow_zero: bool = True) ->
             raise InvalidInput(str(exc), field=field) from None
     if not allow_zero and not money:
         raise InvalidInput("must be more than zero", field=field)
-    return money
+    return check_amount(money, field)
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def clean_date(value, field: str) -> dt.date:
+    """A date, written YYYY-MM-DD (ISO 8601's extended form only: Python
+    would also read 20261201 and 2026-W49-2)."""
     if isinstance(value, dt.datetime):
         raise InvalidInput("must be a date, not a date and time", field=field)
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
         try:
-            return dt.date.fromisoformat(value)
+            return dt.date.fromisoformat(value.strip())
         except ValueError:
-            pass
+            raise InvalidInput(
+                f"{value.strip()} is not a day of the calendar", field=field
+            ) from None
     raise InvalidInput("must be a date in the form YYYY-MM-DD", field=field)
 
 
-def clean_positive_int(value, field: str, *, maximum: int = 1_000_000) -> int:
+def clean_payment_date(value, field: str, *, not_before: dt.date | None = None) -> dt.date:
+    """The day money was received: not in the future, at most
+    PAYMENT_BACKDATE_DAYS ago, and not before ``not_before`` (the day the
+    customer's account was opened)."""
+    from django.conf import settings
+
+    from isocnet.core import clock
+
+    day = clean_date(value, field)
+    today = clock.today()
+    earliest = today - dt.timedelta(days=settings.PAYMENT_BACKDATE_DAYS)
+    if not_before is not None:
+        earliest = max(earliest, min(not_before, today))
+    if day > today:
+        raise InvalidInput("must not be in the future", field=field)
+    if day < earliest:
+        raise InvalidInput(
+            f"must not be before {earliest.isoformat()} (at most {settings.PAYMENT_BACKDATE_DAYS} "
+            "days ago, and not before the account was opened)",
+            field=field,
+        )
+    return day
+
+
+def clean_positive_int(value, field: str, *, maximum: int = 100_000) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput("must be a whole number", field=field)
     if not 1 <= value <= maximum:

@@ -11,6 +11,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.limits import CC_EMAILS_MAX
 from isocnet.core.permissions import require
 from isocnet.core.sequences import sequence_take
 from isocnet.core.validation import (
@@ -86,7 +87,12 @@ def _clean_cc(value) -> list[str]:
         return []
     if not isinstance(value, list | tuple):
         raise InvalidInput("must be a list of email addresses", field="cc_emails")
-    return [clean_email(item, f"cc_emails[{i}]") for i, item in enumerate(value)]
+    if len(value) > CC_EMAILS_MAX:
+        raise InvalidInput(f"at most {CC_EMAILS_MAX} addresses", field="cc_emails")
+    cleaned = [clean_email(item, f"cc_emails[{i}]") for i, item in enumerate(value)]
+    if len({e.lower() for e in cleaned}) != len(cleaned):
+        raise InvalidInput("names the same address twice", field="cc_emails")
+    return cleaned
 
 
 def customer_create(
@@ -188,6 +194,24 @@ def customer_input_clean(data: dict, *, partial: bool = False) -> dict:
     return cleaned
 
 
+def _currency_change_blocker(customer: Customer) -> str | None:
+    """Why the customer's currency may not change, or None: every amount on
+    the account is in its currency, so only an account with no money
+    history at all may switch (credit would be spent at face value in the
+    new currency, a pending charge would be billed in the old one)."""
+    if customer.invoices.exists():
+        return "has invoices"
+    if customer.payments.exists():
+        return "has payments"
+    if customer.credit_entries.exists():
+        return "holds account credit (or has credit history)"
+    if customer.charges.exists():
+        return "has one-time charges"
+    if customer.gateway_calls.exists():
+        return "has card charges in the current currency"
+    return None
+
+
 def customer_update(*, actor: Actor, customer_id: int, changes: dict) -> Customer:
     """Partial update. ``changes`` uses the API's field names (``address`` is
     a partial dict). Unknown fields are refused, naming them."""
@@ -210,13 +234,14 @@ def customer_update(*, actor: Actor, customer_id: int, changes: dict) -> Custome
             }
             changes["address"] = {**current, **changes["address"]}
         updates = customer_input_clean(changes, partial=True)
-        if (
-            updates.get("currency", customer.currency) != customer.currency
-            and customer.invoices.exists()
-        ):
-            raise Conflict(
-                "cannot change the currency of a customer who has invoices", field="currency"
-            )
+        if updates.get("currency", customer.currency) != customer.currency:
+            blocker = _currency_change_blocker(customer)
+            if blocker:
+                raise Conflict(
+                    f"cannot change the currency of a customer who {blocker}; open a new "
+                    "account in the new currency instead",
+                    field="currency",
+                )
         before = _snapshot(customer)
         for key, value in updates.items():
             setattr(customer, key, value)

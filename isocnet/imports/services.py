@@ -23,6 +23,7 @@ from isocnet.catalog.models import Plan
 from isocnet.core.actors import Actor
 from isocnet.core.errors import BillingError, InvalidInput
 from isocnet.core.money import Money, MoneyError
+from isocnet.core.pan import card_number_in
 from isocnet.core.permissions import require
 from isocnet.core.validation import clean_date, clean_line, clean_money
 from isocnet.customers.models import Customer
@@ -264,14 +265,9 @@ def _check_customer(row: dict) -> dict:
     }
     customer_input_clean(data)
     token = row.get("card_token", "")
-    if token:
-        from isocnet.payments.cards import looks_like_card_number
-
-        if looks_like_card_number(token):
-            # never echoed, stored or logged: the report names the column only
-            raise InvalidInput(
-                "is a card number; give the gateway's card token", field="card_token"
-            )
+    if card_number_in(token):
+        # never echoed, stored or logged: the report names the column only
+        raise InvalidInput("is a card number; give the gateway's card token", field="card_token")
     if data["payment_method"] == "card" and not token:
         existing = Customer.objects.filter(external_id=external_id).first()
         if existing is None or not existing.cards.filter(removed_at__isnull=True).exists():

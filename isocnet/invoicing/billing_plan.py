@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Q
 
+from isocnet.core.limits import LINES_MAX, amount_max
 from isocnet.core.money import CurrencyMismatch, Money
 from isocnet.customers.models import Customer
 from isocnet.invoicing.engine.generator import (
@@ -209,6 +210,12 @@ def plan_gate(plan: CustomerPlan, *, billed: set[tuple[int, dt.date]]) -> str | 
         return f"service {sub_id}: the period from {start:%m/%d/%Y} is already billed"
     if plan.totals.total.amount <= 0 and not settings.ALLOW_ZERO_INVOICES:
         return f"the invoice total would be {plan.totals.total.as_string()} (zero or negative)"
+    limit = amount_max(plan.totals.total.currency)
+    if plan.totals.total > limit or len(plan.lines) > LINES_MAX:
+        return (
+            f"the invoice would be {plan.totals.total.as_string()} on {len(plan.lines)} lines, "
+            f"beyond the limits ({limit.as_string()}, {LINES_MAX} lines)"
+        )
     return None
 
 

@@ -27,9 +27,10 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.db import resuming
-from isocnet.core.errors import BillingError
+from isocnet.core.errors import BillingError, InvalidInput
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
+from isocnet.core.validation import clean_line
 from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.batch_billing import bill_batch
@@ -185,15 +186,57 @@ def due_customer_ids(date: dt.date) -> list[int]:
     return sorted(set(due) | set(starting) | set(ending) | set(charged))
 
 
+def billing_date_check(*, date: dt.date, today: dt.date, future_override: str | None) -> str:
+    """A real run bills, charges and suspends as of its date, so one for a
+    day after today needs an explicit reason (audited by the run); a dry run
+    may look ahead freely. Returns the override's reason ("" when none is
+    needed)."""
+    if date <= today:
+        return ""
+    reason = (future_override or "").strip()
+    if not reason:
+        raise InvalidInput(
+            f"{date.isoformat()} is after today ({today.isoformat()}): a real run would issue "
+            "invoices dated then, charge cards and suspend services; preview it with a dry run, "
+            "or give future_override with the reason",
+            field="date",
+        )
+    return clean_line(reason, "future_override", max_length=300)
+
+
+def run_future_override_audit(
+    *, run: BillingRun, actor: Actor, today: dt.date, reason: str
+) -> None:
+    """The audit row of a real run for a day after today (billing_date_check)."""
+    if not reason:
+        return
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="billing_run.future_date",
+            obj=run,
+            after={"date": run.date.isoformat(), "today": today.isoformat(), "reason": reason},
+        )
+
+
 def billing_run(
     *,
     date: dt.date,
     actor: Actor,
     dry_run: bool = False,
     progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+    future_override: str | None = None,
+    today: dt.date | None = None,
 ) -> RunSummary:
+    """``today``: the real business day when the caller has moved the clock
+    to ``date`` (the CLI's --date); ``future_override``: the reason for a
+    real run after today (billing_date_check)."""
+    override = ""
     if not dry_run:  # a preview is a read: anyone may look
         require(actor, "billing.run")
+        override = billing_date_check(
+            date=date, today=today or clock.today(), future_override=future_override
+        )
     customer_ids = due_customer_ids(date)
     summary = RunSummary(date=date, dry_run=dry_run, run=None, customers=len(customer_ids))
     summary.total = Money.zero(settings.CURRENCY)
@@ -215,6 +258,7 @@ def billing_run(
 
     run, reconciled = run_start(date=date, actor=actor, customers=len(customer_ids))
     summary.run = run
+    run_future_override_audit(run=run, actor=actor, today=today or clock.today(), reason=override)
     try:
         bill_chunk(run=run, customer_ids=walk, date=date, actor=actor, summary=summary)
         run_finish(run=run, date=date, actor=actor, summary=summary, reconciled=reconciled)

@@ -11,6 +11,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import InvalidInput
+from isocnet.core.limits import check_amount
 from isocnet.core.permissions import require
 from isocnet.core.validation import clean_line, clean_money
 from isocnet.customers.services import customer_lock
@@ -40,7 +41,9 @@ def charge_create(
         rates = list(TaxRate.objects.filter(pk__in=list(tax_rate_ids), active=True))
         if len(rates) != len(set(tax_rate_ids)):
             raise InvalidInput("names a tax rate that does not exist", field="tax_rates")
-        amount = line_amount(quantity, price)
+        amount = check_amount(
+            line_amount(quantity, price), "quantity", what="quantity × unit price"
+        )
         charge = Charge.objects.create(
             customer=customer,
             kind=LineKind.CHARGE,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
+from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.customers.models import PaymentPreference
 from isocnet.customers.services import customer_lock
@@ -49,12 +50,30 @@ class DunningCounts:
     to_collect: int = 0
 
 
-def _invoice_context(invoice: Invoice) -> dict:
+def _invoice_context(invoice: Invoice, date: dt.date) -> dict:
+    """What a dunning notice states. The suspension date it names is the
+    calendar's (due + the days above) or, when runs were missed and the
+    final notice goes out late, SUSPENSION_WARNING_DAYS after today: the
+    customer always has the warning that long."""
+    warned = date + dt.timedelta(days=settings.SUSPENSION_WARNING_DAYS)
     return {
         "number": invoice.number,
         "balance": invoice.balance.as_string(),
         "due_date": invoice.due_date.isoformat(),
-        "suspension_date": suspension_date(invoice.due_date).isoformat(),
+        "suspension_date": max(suspension_date(invoice.due_date), warned).isoformat(),
+    }
+
+
+def _final_notice_matured(invoice_ids: list[int], date: dt.date) -> set[int]:
+    """The invoices whose final notice was queued at least
+    SUSPENSION_WARNING_DAYS before ``date``: only those may suspend."""
+    latest = date - dt.timedelta(days=settings.SUSPENSION_WARNING_DAYS)
+    return {
+        invoice_id
+        for invoice_id, queued in OutboxMessage.objects.filter(
+            invoice_id__in=invoice_ids, kind=MessageKind.OVERDUE_3
+        ).values_list("invoice_id", "created_at")
+        if clock.localdate(queued) <= latest
     }
 
 
@@ -83,7 +102,7 @@ def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> Dunni
             if invoice.issue_date >= reminder_day:
                 continue  # issued inside the window: the invoice itself is the reminder
             counts.notices += _queue(
-                invoice, MessageKind.REMINDER, f"reminder:{invoice.pk}", dry_run
+                invoice, MessageKind.REMINDER, f"reminder:{invoice.pk}", dry_run, date
             )
 
     # 3. overdue notices: the latest step that has come due, once
@@ -96,12 +115,17 @@ def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> Dunni
         if sent.get(invoice.pk, -1) >= step:
             continue
         counts.notices += _queue(
-            invoice, OVERDUE_KINDS[step], f"{OVERDUE_KINDS[step]}:{invoice.pk}", dry_run
+            invoice, OVERDUE_KINDS[step], f"{OVERDUE_KINDS[step]}:{invoice.pk}", dry_run, date
         )
 
-    # 4. suspension for non-payment
+    # 4. suspension for non-payment: past the suspension date, and the final
+    # notice queued SUSPENSION_WARNING_DAYS ago at least (after missed runs
+    # the calendar may say so before the customer was ever warned)
     past_suspension = _customers_past_suspension(date)
-    for customer_id in past_suspension:
+    due = list(_past_suspension(date).values_list("pk", "customer_id"))
+    matured = _final_notice_matured([pk for pk, _ in due], date)
+    ready = {customer_id for pk, customer_id in due if pk in matured}
+    for customer_id in sorted(ready):
         if dry_run:
             counts.suspended_customers += Subscription.objects.filter(
                 customer_id=customer_id, status=SubscriptionStatus.ACTIVE
@@ -117,7 +141,7 @@ def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> Dunni
                     key=f"suspension:{invoice.pk}",
                     customer_id=customer_id,
                     invoice_id=invoice.pk,
-                    context=_invoice_context(invoice),
+                    context=_invoice_context(invoice, date),
                 )
 
     # 5. reactivation of accounts paid up (payments also do this at once)
@@ -143,7 +167,7 @@ def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> Dunni
     return counts
 
 
-def _queue(invoice: Invoice, kind: str, key: str, dry_run: bool) -> int:
+def _queue(invoice: Invoice, kind: str, key: str, dry_run: bool, date: dt.date) -> int:
     if dry_run:
         return int(not OutboxMessage.objects.filter(dedupe_key=key).exists())
     with transaction.atomic():
@@ -153,7 +177,7 @@ def _queue(invoice: Invoice, kind: str, key: str, dry_run: bool) -> int:
                 key=key,
                 customer_id=invoice.customer_id,
                 invoice_id=invoice.pk,
-                context=_invoice_context(invoice),
+                context=_invoice_context(invoice, date),
             )
         )
 

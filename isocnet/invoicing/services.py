@@ -19,6 +19,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import BillingError, Conflict, InvalidInput, NotFound
+from isocnet.core.limits import LINES_MAX, QUANTITY_MAX, check_amount
 from isocnet.core.money import Money, is_float
 from isocnet.core.permissions import require
 from isocnet.core.sequences import sequence_take
@@ -32,6 +33,8 @@ from isocnet.invoicing.engine.totals import (
     tax_keys_to_json,
 )
 from isocnet.invoicing.models import Invoice, InvoiceLine, InvoiceStatus, InvoiceTaxLine, LineKind
+from isocnet.notifications.models import MessageKind
+from isocnet.notifications.services import notice_queue
 from isocnet.subscriptions.models import Subscription
 
 
@@ -39,25 +42,30 @@ def _money_input(value, field: str, currency: str) -> Money:
     if isinstance(value, Money):
         if value.currency != currency:
             raise InvalidInput(f"must be in {currency}", field=field)
-        return value
+        return check_amount(value, field)
     try:
-        return Money.parse(value, currency, allow_negative=True)
+        return check_amount(Money.parse(value, currency, allow_negative=True), field)
     except ValueError as exc:
         raise InvalidInput(str(exc), field=field) from None
 
 
-def _quantity(value) -> Decimal:
-    if is_float(value):
-        raise InvalidInput("must be a decimal string or whole number", field="quantity")
+def _quantity(value, field: str = "quantity") -> Decimal:
+    if is_float(value) or isinstance(value, bool):
+        raise InvalidInput("must be a decimal string or whole number", field=field)
     try:
         quantity = Decimal(value) if not isinstance(value, Decimal) else value
-    except (InvalidOperation, TypeError):
-        raise InvalidInput("must be a number", field="quantity") from None
-    if not quantity.is_finite() or quantity <= 0 or quantity > 1_000_000:
-        raise InvalidInput("must be more than 0 and at most 1000000", field="quantity")
+    except (InvalidOperation, TypeError, ValueError):
+        raise InvalidInput("must be a number", field=field) from None
+    if not quantity.is_finite() or quantity <= 0 or quantity > QUANTITY_MAX:
+        raise InvalidInput(f"must be more than 0 and at most {QUANTITY_MAX}", field=field)
     if -quantity.as_tuple().exponent > 4:
-        raise InvalidInput("has at most 4 decimal places", field="quantity")
+        raise InvalidInput("has at most 4 decimal places", field=field)
     return quantity
+
+
+def _check_line(quantity: Decimal, price: Money, *, field: str) -> Money:
+    """The line's amount, unless it would be beyond the limit of one amount."""
+    return check_amount(line_amount(quantity, price), field, what="quantity × unit price")
 
 
 def invoice_lock(invoice_id) -> Invoice:
@@ -123,7 +131,10 @@ def invoice_add_line(
             ).exists()
         ):
             raise NotFound("no such service on this customer's account", field="subscription")
+        amount = _check_line(quantity, price, field="quantity")
         position = (invoice.lines.aggregate(m=Max("position"))["m"] or 0) + 1
+        if position > LINES_MAX:
+            raise InvalidInput(f"an invoice has at most {LINES_MAX} lines", field="lines")
         line = InvoiceLine.objects.create(
             invoice=invoice,
             position=position,
@@ -135,9 +146,10 @@ def invoice_add_line(
             quantity=quantity,
             unit_price_minor=price.minor(),
             taxes=tax_keys_to_json([TaxKey(t.name, t.rate) for t in tax_rates]),
-            amount_minor=line_amount(quantity, price).minor(),
+            amount_minor=amount.minor(),
         )
         _recompute_draft(invoice)
+        check_amount(invoice.total, "lines", what="the invoice total")
         audit_record(
             actor=actor,
             action="invoice.line_add",
@@ -146,6 +158,55 @@ def invoice_add_line(
             after={"line": line.pk, "description": description, "amount": line.amount.as_string()},
         )
     return line
+
+
+def invoice_create_manual(
+    *,
+    actor: Actor,
+    customer_id: int,
+    lines: list[dict],
+    due_date=None,
+    notes: str = "",
+) -> Invoice:
+    """A manual invoice issued at once, its "Customer Invoice" notice queued:
+    ``lines`` are dicts of description, unit_price, quantity and tax_rate_ids.
+    All or nothing: a line that is refused (named ``lines[i].<field>``)
+    leaves no draft, no number and no notice behind."""
+    require(actor, "invoice.create")
+    if not isinstance(lines, list | tuple) or not lines:
+        raise InvalidInput("an invoice needs at least one line", field="lines")
+    if len(lines) > LINES_MAX:
+        raise InvalidInput(f"an invoice has at most {LINES_MAX} lines", field="lines")
+    with transaction.atomic():
+        draft = invoice_create_draft(
+            actor=actor, customer_id=customer_id, due_date=due_date, notes=notes
+        )
+        for i, line in enumerate(lines):
+            ids = list(line.get("tax_rate_ids") or [])
+            rates = list(TaxRate.objects.filter(pk__in=ids))
+            try:
+                if len(rates) != len(set(ids)):
+                    raise InvalidInput("names a tax rate that does not exist", field="tax_rates")
+                invoice_add_line(
+                    actor=actor,
+                    invoice_id=draft.pk,
+                    description=line.get("description"),
+                    unit_price=line.get("unit_price"),
+                    quantity=line.get("quantity", 1),
+                    tax_rates=rates,
+                )
+            except InvalidInput as exc:
+                where = f"lines[{i}]" if exc.field == "lines" else f"lines[{i}].{exc.field}"
+                raise InvalidInput(exc.message, field=where) from None
+        invoice = invoice_issue(actor=actor, invoice_id=draft.pk)
+        notice_queue(
+            kind=MessageKind.INVOICE,
+            key=f"invoice:{invoice.pk}",
+            customer_id=invoice.customer_id,
+            invoice_id=invoice.pk,
+        )
+    invoice.refresh_from_db()
+    return invoice
 
 
 def _recompute_draft(invoice: Invoice) -> None:
@@ -253,6 +314,7 @@ def issue_locked(
         )
     if invoice.total_minor == 0 and not allow_zero:
         raise Conflict("the invoice total is zero", field="total")
+    check_amount(invoice.total, "total", what="the invoice total")
     customer = invoice.customer
     due = invoice.due_date or issued_on + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
     if due < issued_on:

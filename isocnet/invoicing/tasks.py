@@ -19,8 +19,10 @@ from isocnet.core.permissions import require
 from isocnet.invoicing.billing_run import (
     RunSummary,
     bill_chunk,
+    billing_date_check,
     due_customer_ids,
     run_finish,
+    run_future_override_audit,
     run_mark_failed,
     run_start,
 )
@@ -54,15 +56,24 @@ def bill_chunk_task(run_id: int, customer_ids: list[int], date: str, actor: str)
 
 
 def billing_run_distributed(
-    *, date: dt.date, actor: Actor, chunk_size: int | None = None, timeout: int = 6 * 3600
+    *,
+    date: dt.date,
+    actor: Actor,
+    chunk_size: int | None = None,
+    timeout: int = 6 * 3600,
+    future_override: str | None = None,
+    today: dt.date | None = None,
 ) -> RunSummary:
     require(actor, "billing.run")
+    today = today or clock.today()
+    override = billing_date_check(date=date, today=today, future_override=future_override)
     size = chunk_size or settings.BILLING_CHUNK_SIZE
     ids = due_customer_ids(date)
     summary = RunSummary(date=date, dry_run=False, run=None, customers=len(ids))
     summary.total = Money.zero(settings.CURRENCY)
     run, reconciled = run_start(date=date, actor=actor, customers=len(ids))
     summary.run = run
+    run_future_override_audit(run=run, actor=actor, today=today, reason=override)
     try:
         chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
         if chunks:

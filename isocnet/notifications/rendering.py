@@ -237,6 +237,8 @@ def render(
     the caller has read already (``render_many_into``)."""
     known = known or Known()
     ctx = _context(invoice)
+    if (context or {}).get("suspension_date"):  # as the run decided it when queueing
+        ctx["suspension_date"] = formatting.date(dt.date.fromisoformat(context["suspension_date"]))
     subject = SUBJECTS[kind].format(**ctx)
     customer = invoice.customer
     context = context or {}

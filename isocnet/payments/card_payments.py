@@ -189,10 +189,7 @@ def _check_still_owed(customer, invoice: Invoice | None, request: PaymentRequest
     checked against the balance when it was shown; another tab, another
     device or the morning's auto debit may have paid it since."""
     if invoice is not None:
-        if invoice.status not in OPEN_STATUSES:
-            owed_minor = 0
-        else:
-            owed_minor = invoice.balance_minor
+        owed_minor = invoice.balance_minor if invoice.status in OPEN_STATUSES else 0
         in_flight = in_flight_minor(customer.pk, invoice.pk)
     else:
         owed_minor = open_balance(customer.pk, customer.currency).minor()

@@ -10,27 +10,12 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.pan import card_number_in
 from isocnet.core.permissions import require
 from isocnet.customers.services import customer_lock
 from isocnet.payments.gateways import get_gateway
 from isocnet.payments.gateways.base import GatewayError
 from isocnet.payments.models import PaymentMethod
-
-_DIGITS = re.compile(r"[\d\s-]{13,25}")
-
-
-def looks_like_card_number(text: str) -> bool:
-    """Luhn-valid 13-19 digits (spaces and dashes allowed): a PAN."""
-    digits = re.sub(r"[\s-]", "", text)
-    if not digits.isdigit() or not 13 <= len(digits) <= 19:
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 def card_attach(
@@ -45,8 +30,8 @@ def card_attach(
             "is required: a token from the payment gateway's card form", field="token"
         )
     token = token.strip()
-    if _DIGITS.fullmatch(token) and looks_like_card_number(token):
-        # never echo it back, never store or log it
+    if card_number_in(token):
+        # never echo it back, never store or log it (tok_4111…, 4111…x as well)
         raise InvalidInput("send a gateway token, never a card number", field="token")
     if len(token) > 200 or not re.fullmatch(r"[A-Za-z0-9_]+", token):
         raise InvalidInput("is not a gateway token", field="token")

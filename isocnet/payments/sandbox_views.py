@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from isocnet.core import clock
-from isocnet.payments.cards import looks_like_card_number
+from isocnet.core.pan import is_card_number
 from isocnet.payments.gateways.sandbox import mint_token
 
 _RETURN = re.compile(r"/portal/[A-Za-z0-9/_-]*")
@@ -39,7 +39,7 @@ def _check(data) -> tuple[dict | None, str]:
     if exp_year < 100:
         exp_year += 2000
     today = clock.today()
-    if not looks_like_card_number(number):
+    if not is_card_number(number):
         return None, "number: not a valid card number"
     if not 1 <= exp_month <= 12 or (exp_year, exp_month) < (today.year, today.month):
         return None, "exp_month: the card has expired"

@@ -22,11 +22,12 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_event, audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.limits import check_amount
 from isocnet.core.models import AuditEvent
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
 from isocnet.core.sequences import sequence_take
-from isocnet.core.validation import clean_choice, clean_date, clean_line, clean_money
+from isocnet.core.validation import clean_choice, clean_line, clean_money, clean_payment_date
 from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.balances import invoice_settle, invoices_settle
@@ -82,12 +83,16 @@ def payment_record(
     require(actor, "payment.record")
     method = clean_choice(method, "method", PaymentKind)
     reference = clean_line(reference, "reference", max_length=120, required=False)
-    received = clean_date(received_on, "date") if received_on is not None else clock.today()
     with transaction.atomic():
         customer_id, invoice_id = resolve_target(
             customer_id=customer_id, invoice_number=invoice_number
         )
         customer = customer_lock(customer_id)
+        received = (
+            clean_payment_date(received_on, "date", not_before=clock.localdate(customer.created_at))
+            if received_on is not None
+            else clock.today()
+        )
         money = clean_money(amount, "amount", customer.currency, allow_zero=False)
         return apply_payment_locked(
             actor=actor,
@@ -403,6 +408,7 @@ def credit_adjust(*, actor: Actor, customer_id: int, amount, memo: str) -> Credi
             raise InvalidInput(str(exc), field="amount") from None
         if not money:
             raise InvalidInput("must not be zero", field="amount")
+        check_amount(money, "amount")
         if money.amount < 0 and available_credit_minor(customer.pk) + money.minor() < 0:
             raise Conflict("the customer does not have that much credit", field="amount")
         entry = CreditEntry.objects.create(

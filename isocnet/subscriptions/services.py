@@ -16,6 +16,8 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.limits import check_amount
+from isocnet.core.money import Money
 from isocnet.core.permissions import require
 from isocnet.core.validation import clean_date, clean_line, clean_money, clean_positive_int
 from isocnet.customers.models import Customer, CustomerStatus
@@ -115,6 +117,10 @@ def subscription_create(
             else SubscriptionStatus.PENDING,
             created_at=now,
             updated_at=now,
+        )
+        price = sub.unit_price
+        check_amount(
+            Money(price.amount * sub.quantity, price.currency), "quantity", what="quantity × price"
         )
         audit_record(
             actor=actor,

@@ -28,7 +28,7 @@ def _without(data: dict, key: str) -> dict:
         ),
         ({**ALICE, "payment_method": "bitcoin"}, "payment_method", "card, check"),
         ({**ALICE, "currency": "XYZ"}, "currency", "ISO 4217"),
-        ({**ALICE, "name": "Evil\r\nBcc: victim@example.com"}, "name", "control characters"),
+        ({**ALICE, "name": "Evil\r\nBcc: victim@example.com"}, "name", "single line"),
         ({**ALICE, "account_number": "C1"}, "account_number", "not a field"),
         ({**ALICE, "tax_exempt": "yes"}, "tax_exempt", ""),
     ],

@@ -5,7 +5,7 @@ nothing behind: no payment, no allocation, no credit, no audit row, no email.
 
 The oracle is written apart from isocnet.core.money, from the rules in
 docs/api.md: a JSON string holding a plain ASCII decimal, more than zero,
-at most two decimal places, at most 9,999,999,999.99."""
+at most two decimal places, at most AMOUNT_LIMIT (10,000,000.00; core.limits)."""
 
 import re
 from decimal import Decimal
@@ -39,6 +39,9 @@ EDGES = [
     "10000000000.00",
     "9999999999.99",
     "9999999999.999",
+    "10000000.00",  # AMOUNT_LIMIT: accepted
+    "10000000.01",  # one cent over: refused
+    "9999999.99",
     "12.345",
     "49.95",
     "49.9",
@@ -78,7 +81,7 @@ def valid(amount) -> bool:
         return False
     value = Decimal(text)
     decimals = len(text.partition(".")[2])
-    return decimals <= 2 and Decimal("0") < value <= Decimal("9999999999.99")
+    return decimals <= 2 and Decimal("0") < value <= Decimal("10000000")
 
 
 def counts():
@@ -124,6 +127,6 @@ def test_any_amount_is_accepted_exactly_when_valid_and_a_refusal_writes_nothing(
 
 
 def test_the_oracle_itself_tells_good_from_bad():
-    assert [valid(a) for a in ("49.95", " 12.00 ", "9999999999.99", "1")] == [True] * 4
-    bad = ("0", "-1", "49.955", "1e309", "NaN", "٤٩", "10000000000.00", "", 49.95, None)
+    assert [valid(a) for a in ("49.95", " 12.00 ", "10000000.00", "1")] == [True] * 4
+    bad = ("0", "-1", "49.955", "1e309", "NaN", "٤٩", "10000000.01", "", 49.95, None)
     assert not any(valid(a) for a in bad)

@@ -6,6 +6,7 @@ from isocnet.core import clock
 from isocnet.invoicing.dunning import suspension_date
 from isocnet.invoicing.models import Invoice
 from isocnet.notifications.models import OutboxMessage
+from isocnet.notifications.rendering import render_into
 from isocnet.payments.services import payment_record
 from isocnet.subscriptions.models import Subscription
 from tests.factories import ACTOR, make_customer, make_plan
@@ -83,7 +84,8 @@ def test_card_customers_get_no_reminder():
 def test_suspension_after_the_final_warning_and_reactivation_on_payment(unpaid):
     sub = Subscription.objects.get(customer=unpaid)
     assert suspension_date(D(2026, 12, 1)) == D(2026, 12, 18)
-    run(D(2026, 12, 17))
+    for day in (D(2026, 12, 2), D(2026, 12, 8), D(2026, 12, 15), D(2026, 12, 17)):
+        run(day)  # the notices at +1, +7 and +14 (the final one on 12/15)
     sub.refresh_from_db()
     assert sub.status == "active"
     summary = run(D(2026, 12, 18))
@@ -100,8 +102,29 @@ def test_suspension_after_the_final_warning_and_reactivation_on_payment(unpaid):
     assert (sub.status, sub.suspended_for_nonpayment) == ("active", False)
 
 
+def test_after_missed_runs_the_final_notice_comes_first_and_suspension_waits_for_it(unpaid):
+    """Issue #16, item 7: runs stopped after the due date and resumed on
+    12/20, three days after the calendar's suspension day. That run sends the
+    final notice (naming 12/23), and suspends nothing; 12/23 suspends."""
+    sub = Subscription.objects.get(customer=unpaid)
+    run(D(2026, 12, 20))
+    sub.refresh_from_db()
+    assert sub.status == "active" and kinds(unpaid).count("overdue_3") == 1
+    assert "suspension" not in kinds(unpaid)
+    final = OutboxMessage.objects.get(customer=unpaid, kind="overdue_3")
+    assert final.context["suspension_date"] == "2026-12-23"
+    render_into(final)
+    assert final.subject == "Final Notice: Services will be suspended on December 23, 2026"
+    assert "suspended on December 23, 2026" in final.body_text
+    for day in (D(2026, 12, 21), D(2026, 12, 22)):
+        assert run(day).dunning.suspended_customers == 0
+    assert run(D(2026, 12, 23)).dunning.suspended_customers == 1
+    sub.refresh_from_db()
+    assert (sub.status, sub.suspended_for_nonpayment) == ("suspended", True)
+
+
 def test_suspended_services_keep_being_billed_so_nothing_is_missed_on_return(unpaid):
-    for day in (D(2026, 12, 18), D(2026, 12, 31)):
+    for day in (D(2026, 12, 15), D(2026, 12, 18), D(2026, 12, 31)):
         run(day)
     assert Subscription.objects.get(customer=unpaid).status == "suspended"
     periods = sorted(

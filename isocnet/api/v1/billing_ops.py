@@ -10,8 +10,8 @@ from isocnet.api.v1.base import actor_of
 from isocnet.api.v1.invoices import InvoiceOut, invoice_by_number, invoice_out
 from isocnet.api.v1.invoices import router as invoices_router
 from isocnet.api.v1.pagination import PageParams, page
-from isocnet.api.v1.schemas import ErrorOut, Id, IsoDate, Strict
-from isocnet.core.errors import InvalidInput, NotFound
+from isocnet.api.v1.schemas import ErrorOut, Id, IsoDate, QueryId, Strict
+from isocnet.core.errors import NotFound
 from isocnet.core.money import Money
 from isocnet.invoicing.models import CreditNote
 from isocnet.notifications.models import OutboxMessage
@@ -79,45 +79,23 @@ class InvoiceIn(Strict):
 def create_invoice(request, payload: InvoiceIn):
     """A manual invoice: its lines, issued at once (numbered, emailed by the
     next delivery). All or nothing: an invalid line issues nothing."""
-    from django.db import transaction
+    from isocnet.invoicing.services import invoice_create_manual
 
-    from isocnet.catalog.models import TaxRate
-    from isocnet.invoicing.services import invoice_add_line, invoice_create_draft, invoice_issue
-    from isocnet.notifications.models import MessageKind
-    from isocnet.notifications.services import notice_queue
-
-    if not payload.lines:
-        raise InvalidInput("an invoice needs at least one line", field="lines")
-    actor = actor_of(request)
-    with transaction.atomic():
-        draft = invoice_create_draft(
-            actor=actor,
-            customer_id=payload.customer,
-            due_date=payload.due_date,
-            notes=payload.notes,
-        )
-        for i, line in enumerate(payload.lines):
-            rates = list(TaxRate.objects.filter(pk__in=line.tax_rates))
-            if len(rates) != len(set(line.tax_rates)):
-                raise InvalidInput(
-                    "names a tax rate that does not exist", field=f"lines[{i}].tax_rates"
-                )
-            invoice_add_line(
-                actor=actor,
-                invoice_id=draft.pk,
-                description=line.description,
-                unit_price=line.unit_price,
-                quantity=line.quantity,
-                tax_rates=rates,
-            )
-        invoice = invoice_issue(actor=actor, invoice_id=draft.pk)
-        notice_queue(
-            kind=MessageKind.INVOICE,
-            key=f"invoice:{invoice.pk}",
-            customer_id=invoice.customer_id,
-            invoice_id=invoice.pk,
-        )
-    invoice.refresh_from_db()
+    invoice = invoice_create_manual(
+        actor=actor_of(request),
+        customer_id=payload.customer,
+        lines=[
+            {
+                "description": line.description,
+                "unit_price": line.unit_price,
+                "quantity": line.quantity,
+                "tax_rate_ids": line.tax_rates,
+            }
+            for line in payload.lines
+        ],
+        due_date=payload.due_date,
+        notes=payload.notes,
+    )
     return Status(201, invoice_out(invoice))
 
 
@@ -268,7 +246,7 @@ class RefundPage(Schema):
 
 
 class ByCustomer(Schema):
-    customer: Id | None = None
+    customer: QueryId | None = None
 
 
 def _refund(r: Refund) -> dict:
@@ -357,7 +335,7 @@ class MessagePage(Schema):
 
 
 class MessageFilter(Schema):
-    customer: Id | None = None
+    customer: QueryId | None = None
     kind: str | None = None
     status: str | None = None
 

@@ -17,6 +17,8 @@ router = Router(tags=["billing runs"])
 class BillingRunIn(Strict):
     date: str | None = None
     dry_run: StrictBool = False
+    # A real run for a day after today: the reason (audited); refused without it
+    future_override: str | None = None
 
 
 class BillingRunOut(Schema):
@@ -75,9 +77,16 @@ def run_out(run: BillingRun, *, with_items: bool = False) -> dict:
 @router.post("/billing-runs", response={201: BillingRunOut, 200: BillingRunOut, 422: ErrorOut})
 def create_billing_run(request, payload: BillingRunIn):
     """Run billing for ``date`` (default today). With ``dry_run`` nothing is
-    written and the answer (200) carries the preview per customer."""
+    written and the answer (200) carries the preview per customer. A real
+    run for a date after today is refused (422, field date) unless
+    ``future_override`` gives the reason, which is audited."""
     day = clean_date(payload.date, "date") if payload.date else clock.today()
-    summary = billing_run(date=day, dry_run=payload.dry_run, actor=actor_of(request))
+    summary = billing_run(
+        date=day,
+        dry_run=payload.dry_run,
+        actor=actor_of(request),
+        future_override=payload.future_override,
+    )
     if payload.dry_run:
         d = summary.dunning
         return Status(

@@ -3,7 +3,7 @@ import datetime as dt
 from ninja import Query, Router, Schema
 
 from isocnet.api.v1.pagination import PageParams, page
-from isocnet.api.v1.schemas import ErrorOut, Id, IsoDate
+from isocnet.api.v1.schemas import ErrorOut, IsoDate, QueryId
 from isocnet.core import formatting
 from isocnet.core.errors import NotFound
 from isocnet.invoicing.models import Invoice
@@ -114,7 +114,7 @@ def invoice_by_number(number: str, queryset=None) -> Invoice:
 
 
 class InvoiceFilter(Schema):
-    customer: Id | None = None
+    customer: QueryId | None = None
     status: str | None = None
     issued_from: IsoDate | None = None
     issued_to: IsoDate | None = None

@@ -5,7 +5,7 @@ from ninja import Query, Router, Schema, Status
 
 from isocnet.api.v1.base import actor_of
 from isocnet.api.v1.pagination import PageParams, page
-from isocnet.api.v1.schemas import ErrorOut, Id, Strict
+from isocnet.api.v1.schemas import ErrorOut, Id, QueryId, Strict
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.validation import clean_money
 from isocnet.customers.models import Customer
@@ -181,7 +181,7 @@ def create_payment(request, payload: PaymentIn):
 
 
 class PaymentFilter(Schema):
-    customer: Id | None = None
+    customer: QueryId | None = None
     method: str | None = None
 
 

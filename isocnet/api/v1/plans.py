@@ -18,7 +18,9 @@ class PlanIn(Strict):
     code: str | None = None
 
 
-class TaxRateOut(Schema):
+class PlanTaxRateOut(Schema):
+    """A tax rate as a plan lists it (the rate as a percentage)."""
+
     id: int
     name: str
     rate: str
@@ -34,7 +36,7 @@ class PlanOut(Schema):
     cycle: str
     setup_fee: str
     active: bool
-    tax_rates: list[TaxRateOut]
+    tax_rates: list[PlanTaxRateOut]
 
 
 def plan_out(plan: Plan) -> dict:

@@ -16,8 +16,24 @@ def _iso_only(value):
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_only)]
-# A record id: what the databases can hold (a larger one is refused, 422)
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+_ID_TEXT = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def _query_id(value):
+    """A query string's id is written as digits only: not "5.0", "5_0",
+    " 5 " or "+5", which pydantic would read as 5 or 50."""
+    if isinstance(value, str) and _ID_TEXT.fullmatch(value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError("must be a record id written as digits (e.g. 42)")
+
+
+# A record id in a JSON body: a JSON integer (not "5", 5.0 or true), at most
+# what the databases can hold (a larger one is refused, 422)
+Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+# The same in a query string, where every value is text
+QueryId = Annotated[int, BeforeValidator(_query_id), Field(ge=1, le=2**63 - 1)]
 
 
 class Strict(Schema):

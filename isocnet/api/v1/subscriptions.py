@@ -4,7 +4,7 @@ from ninja import Query, Router, Schema, Status
 
 from isocnet.api.v1.base import actor_of
 from isocnet.api.v1.pagination import PageParams, page
-from isocnet.api.v1.schemas import ErrorOut, Id, Strict, StrictBool, StrictInt
+from isocnet.api.v1.schemas import ErrorOut, QueryId, Strict, StrictBool, StrictInt
 from isocnet.core.errors import NotFound
 from isocnet.subscriptions.models import Subscription
 from isocnet.subscriptions.services import subscription_change, subscription_create
@@ -90,7 +90,7 @@ def create_subscription(request, payload: SubscriptionIn):
 
 
 class SubscriptionFilter(Schema):
-    customer: Id | None = None
+    customer: QueryId | None = None
     status: str | None = None
 
 

@@ -7,14 +7,15 @@ Cron, once a day after midnight in the provider's time zone:
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
-from isocnet.invoicing.billing_run import billing_run
+from isocnet.core.errors import BillingError
+from isocnet.core.validation import clean_date
+from isocnet.invoicing.billing_run import billing_date_check, billing_run
 
 
 class Command(BaseCommand):
@@ -27,12 +28,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Show what would happen; write nothing"
         )
+        parser.add_argument(
+            "--future-override",
+            metavar="REASON",
+            help="Run for a --date after today anyway (audited with this reason)",
+        )
 
-    def handle(self, *args, date=None, dry_run=False, **options):
+    def handle(self, *args, date=None, dry_run=False, future_override=None, **options):
         try:
-            day = dt.date.fromisoformat(date) if date else clock.today()
-        except ValueError:
+            day = clean_date(date, "date") if date else clock.today()
+        except BillingError:
             raise CommandError(f"--date {date!r}: expected YYYY-MM-DD") from None
+        today = clock.today()
+        if not dry_run:
+            try:
+                billing_date_check(date=day, today=today, future_override=future_override)
+            except BillingError as exc:
+                raise CommandError(f"--{exc.message}") from None
 
         def progress(ids):
             if not sys.stderr.isatty() or len(ids) < 50:
@@ -51,10 +63,17 @@ class Command(BaseCommand):
                 from isocnet.invoicing.tasks import billing_run_distributed
 
                 self.stderr.write(f"Billing {day} on the workers (CELERY_BROKER_URL)")
-                summary = billing_run_distributed(date=day, actor=Actor("cli"))
+                summary = billing_run_distributed(
+                    date=day, actor=Actor("cli"), future_override=future_override, today=today
+                )
             else:
                 summary = billing_run(
-                    date=day, dry_run=dry_run, actor=Actor("cli"), progress=progress
+                    date=day,
+                    dry_run=dry_run,
+                    actor=Actor("cli"),
+                    progress=progress,
+                    future_override=future_override,
+                    today=today,
                 )
         if not dry_run:
             from isocnet.api.idempotency import idempotency_purge
