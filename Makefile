@@ -19,7 +19,7 @@ demo: install
 	$(BIN)/isocnet migrate --noinput
 	$(BIN)/isocnet demo
 	@echo "Billing runs: http://127.0.0.1:8000/admin/invoicing/billingrun/"
-	$(BIN)/isocnet serve --host 127.0.0.1 --port 8000
+	STAFF_TWO_FACTOR=$${STAFF_TWO_FACTOR:-optional} $(BIN)/isocnet serve --host 127.0.0.1 --port 8000
 
 # The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL
 # names one (e.g. postgres://postgres@127.0.0.1:5432/test).

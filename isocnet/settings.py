@@ -200,6 +200,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",  # serves Swagger UI from our static files, not a CDN
     "axes",  # failed-login throttling (portal and admin)
+    "django_otp",  # staff two-factor sign-in (backoffice.two_factor)
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "isocnet.core",
     "isocnet.customers",
     "isocnet.catalog",
@@ -222,6 +225,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "isocnet.backoffice.two_factor_views.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -237,6 +242,15 @@ AUTHENTICATION_BACKENDS = [
 # A login is locked for an hour after this many failures, counted per
 # account and, separately, per IP address (ASVS 2.2.1 allows up to 100 an
 # hour). The lockout page offers the password reset.
+# Staff two-factor sign-in: "required" (billing managers and superusers must
+# enrol; others may) or "optional" (anyone may; the demo). backoffice.two_factor
+STAFF_TWO_FACTOR = env_str("STAFF_TWO_FACTOR", "required")
+if STAFF_TWO_FACTOR not in ("required", "optional"):
+    raise ConfigError(f"STAFF_TWO_FACTOR={STAFF_TWO_FACTOR!r}: expected required or optional")
+OTP_TOTP_ISSUER = f"{COMPANY_NAME} Billing"
+OTP_TOTP_THROTTLE_FACTOR = 1  # waits of 1, 2, 4, 8 … seconds after wrong codes
+OTP_STATIC_THROTTLE_FACTOR = 1
+
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 60, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

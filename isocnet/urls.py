@@ -4,6 +4,7 @@ from django.shortcuts import redirect
 from django.urls import include, path
 
 from isocnet.api.urls import api
+from isocnet.backoffice import two_factor_views
 from isocnet.backoffice.health_views import health_page, metrics
 from isocnet.backoffice.reports import reports
 from isocnet.payments.sandbox_views import card_form
@@ -20,6 +21,9 @@ urlpatterns = [
     path("admin/reports/", admin.site.admin_view(reports), name="backoffice-reports"),
     path("admin/health/", admin.site.admin_view(health_page), name="backoffice-health"),
     path("metrics", metrics, name="metrics"),
+    path("admin/2fa/enrol/", two_factor_views.enrol, name="staff-2fa-enrol"),
+    path("admin/2fa/verify/", two_factor_views.verify, name="staff-2fa-verify"),
+    path("admin/2fa/recovery/", two_factor_views.recovery_renew, name="staff-2fa-recovery"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", healthz),

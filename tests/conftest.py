@@ -30,6 +30,14 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _staff_two_factor(request, settings):
+    """Staff tests sign in with force_login; two-factor sign-in has tests of
+    its own (tests/security/test_staff_two_factor.py), which mark
+    ``staff_2fa`` to run with the production setting (required)."""
+    settings.STAFF_TWO_FACTOR = "required" if "staff_2fa" in request.keywords else "optional"
+
+
+@pytest.fixture(autouse=True)
 def _no_welcome_emails(request, settings):
     """New customers get a portal welcome email; tests outside the portal
     count their own notices, so they create customers without it."""

@@ -44,7 +44,8 @@ def audit_event(
         created_at=clock.now(),
         actor=actor.label,
         action=action,
-        object_type=type(obj).__name__,
+        # a model's own name, also through a lazy wrapper such as request.user
+        object_type=obj._meta.object_name if hasattr(obj, "_meta") else type(obj).__name__,
         object_id=str(obj.pk),
         customer_id=customer_id,
         before=before,

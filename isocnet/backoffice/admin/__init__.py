@@ -10,4 +10,5 @@ from isocnet.backoffice.admin import (  # noqa: F401 - registers the model admin
     invoicing,
     notifications,
     payments,
+    staff,
 )

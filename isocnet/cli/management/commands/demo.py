@@ -47,6 +47,8 @@ class Command(BaseCommand):
             "  var/mail/*.eml and http://127.0.0.1:8000/admin/notifications/outboxmessage/\n"
             + portal_line
             + f"Back office: http://127.0.0.1:8000/admin/  user {username}  password {password}\n"
+            "             (two-factor sign-in is optional in the demo; in production billing "
+            "managers must set it up: docs/backoffice.md)\n"
             f"API docs:    http://127.0.0.1:8000/api/v1/docs\n"
             "API key:     a new key, made by this run and shown only now (keys of earlier runs "
             f"still work):\n             {token}"
