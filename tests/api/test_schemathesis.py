@@ -13,8 +13,12 @@ about what the API answers:
   they are written into a URL (a boolean false for the search text q
   arrives as the text "false", which is a fine search).
 Unknown query parameters and dates not written YYYY-MM-DD are refused
-(tests/api/test_api_errors.py). The run is derandomized: the same cases on
-every machine, so CI cannot turn red by chance."""
+(tests/api/test_api_errors.py). Besides the generated cases, every
+operation's examples carry the hostile cases of issue #16 in each string
+and integer of its body (a lone surrogate, U+2028, card numbers, a
+direction override, amounts and ids beyond every limit): no 5xx, and every
+answer as documented. The run is derandomized: the same cases on every
+machine, so CI cannot turn red by chance."""
 
 import pytest
 import schemathesis
@@ -26,6 +30,114 @@ from isocnet.api.tokens import apikey_create
 from tests.factories import ACTOR, make_customer, make_invoice
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+# every operation gets a schema-valid example, and the hostile ones below
+schema.config.phases.examples.fill_missing = True
+
+# The bound and text cases of issue #16, put into every string and number of
+# every example body: each answer must be a documented 4xx (or a success
+# where the value is harmless there), never a 5xx.
+HOSTILE_TEXT = [
+    "\ud800",  # a lone surrogate: cannot be stored
+    "Eve\u2028Bcc: x@example.com",  # a line separator in a single-line field
+    "4111 1111 1111 1111",  # a card number
+    "tok_4111111111111111",
+    "\u202egnp.exe",  # a direction override
+    "9999999999999999.99",  # beyond every amount limit
+]
+HOSTILE_NUMBERS = [10**12, -1, 2**63]
+
+
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, (*path, i))
+    else:
+        yield path, value
+
+
+def _with(value, path, new):
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {**value, head: _with(value[head], rest, new)}
+    copy = list(value)
+    copy[head] = _with(copy[head], rest, new)
+    return copy
+
+
+def _top_level_fields(operation) -> dict[str, set[str]]:
+    """The JSON body's top-level properties and their types, from the
+    OpenAPI document (for optional fields an example leaves out)."""
+    from isocnet.api.v1.base import api
+
+    document = api.get_openapi_schema()
+    path = "/api/v1" + operation.path.removeprefix("/api/v1")
+    op = document["paths"].get(path, {}).get(operation.method.lower(), {})
+    ref = (
+        op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    )
+    body = document["components"]["schemas"].get(ref.get("$ref", "").rsplit("/", 1)[-1], {})
+    fields = {}
+    for name, prop in body.get("properties", {}).items():
+        kinds = {prop.get("type")} | {alt.get("type") for alt in prop.get("anyOf", [])}
+        fields[name] = {k for k in kinds if k}
+    return fields
+
+
+def before_add_examples(context, examples):
+    """schemathesis hook: for each example with a JSON body, one more case
+    per hostile value in each of its strings and numbers, and in each
+    string or integer field of the body the example left out."""
+    extra = []
+    for case in list(examples):
+        fields = _top_level_fields(context.operation)
+        if not isinstance(case.body, dict):
+            if not fields:
+                continue
+            case = context.operation.Case(  # noqa: PLW2901 - an empty body to fill
+                body={},
+                path_parameters=dict(case.path_parameters or {}),
+                query=dict(case.query or {}),
+                media_type="application/json",
+            )
+        for name, kinds in fields.items():
+            if case.body.get(name) is not None:
+                continue
+            values = (HOSTILE_TEXT if "string" in kinds else []) + (
+                HOSTILE_NUMBERS if "integer" in kinds else []
+            )
+            for hostile in values:
+                extra.append(
+                    context.operation.Case(
+                        body={**case.body, name: hostile},
+                        path_parameters=dict(case.path_parameters or {}),
+                        query=dict(case.query or {}),
+                        media_type=case.media_type,
+                    )
+                )
+    for case in examples:
+        if not isinstance(case.body, dict):
+            continue
+        for path, value in _leaves(case.body):
+            if isinstance(value, bool):
+                continue
+            values = HOSTILE_TEXT if isinstance(value, str) else HOSTILE_NUMBERS
+            if not isinstance(value, str | int):
+                continue
+            for hostile in values:
+                extra.append(
+                    context.operation.Case(
+                        body=_with(case.body, path, hostile),
+                        path_parameters=dict(case.path_parameters or {}),
+                        query=dict(case.query or {}),
+                        media_type=case.media_type,
+                    )
+                )
+    examples.extend(extra)
 
 
 @pytest.fixture
@@ -50,6 +162,7 @@ def token(db, in_test_transaction):
     return apikey_create(actor=ACTOR, name="schemathesis")[1]
 
 
+@schema.hooks.apply(before_add_examples)
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_the_api_keeps_its_promises(case, token):
