@@ -86,7 +86,10 @@ def _money(text, currency: str, *, minor: bool = False) -> str:
 
 def _changes(before: dict, after: dict, currency: str, plans: dict) -> str:
     parts = []
-    for key, new in after.items():
+    order = list(FIELDS)
+    # in the form's order (PostgreSQL's jsonb keeps no order of its own)
+    for key in sorted(after, key=lambda k: (order.index(k) if k in order else len(order), k)):
+        new = after[key]
         old = before.get(key)
         if key in before and old == new:
             continue
