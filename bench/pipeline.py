@@ -532,7 +532,7 @@ def on_workers(rows: list) -> dict:
         capture_output=True,
         text=True,
     )
-    from isocnet.notifications.models import OutboxMessage
+    from isocnet.outbox.models import OutboxMessage
 
     while OutboxMessage.objects.filter(status="pending").exists():
         time.sleep(0.5)

@@ -3,7 +3,8 @@
 from django.db.models import Sum
 
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
-from isocnet.payments.models import Allocation, CreditEntry, CreditKind, Payment, PaymentStatus
+from isocnet.ledger.models import Allocation, CreditEntry, CreditKind
+from isocnet.payments.models import Payment, PaymentStatus
 from isocnet.payments.selectors import account_summary
 
 

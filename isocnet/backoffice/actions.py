@@ -14,7 +14,7 @@ from isocnet.core.actors import Actor
 from isocnet.core.formatting import money
 from isocnet.customers.models import Customer
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice, InvoiceStatus
-from isocnet.notifications.models import MessageKind, OutboxMessage
+from isocnet.outbox.models import MessageKind, OutboxMessage
 from isocnet.payments.models import Payment, PaymentStatus, Refund
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 

@@ -74,7 +74,7 @@ def queue_depths() -> dict[str, int]:
 
 def health() -> Health:
     from isocnet.invoicing.models import BillingRun
-    from isocnet.notifications.models import MessageStatus, OutboxMessage
+    from isocnet.outbox.models import MessageStatus, OutboxMessage
     from isocnet.payments.collection import IN_FLIGHT
     from isocnet.payments.models import GatewayCall
 

@@ -20,8 +20,8 @@ from isocnet.core.errors import Conflict, InvalidInput
 from isocnet.core.permissions import require
 from isocnet.core.validation import clean_email
 from isocnet.customers.models import Customer, CustomerStatus, PortalUser
-from isocnet.notifications.models import MessageKind, OutboxMessage
-from isocnet.notifications.services import notice_queue
+from isocnet.outbox.models import MessageKind, OutboxMessage
+from isocnet.outbox.queue import notice_queue
 
 EMAIL_CHANGE_SALT = "isocnet.portal.email-change"
 

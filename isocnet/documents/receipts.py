@@ -11,7 +11,8 @@ from isocnet.documents.invoices import invoice_document_data, invoices_prefetch
 from isocnet.documents.models import DocumentKind, StoredDocument
 from isocnet.documents.renderer import render_pdf
 from isocnet.invoicing.models import CreditNote, Invoice
-from isocnet.payments.models import Allocation, CreditEntry, CreditKind, Payment, Receipt
+from isocnet.ledger.models import Allocation, CreditEntry, CreditKind
+from isocnet.payments.models import Payment, Receipt
 
 
 def receipt_facts(invoice: Invoice, payment: Payment) -> dict:

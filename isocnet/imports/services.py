@@ -30,7 +30,8 @@ from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_create, customer_input_clean, customer_update
 from isocnet.invoicing.models import InvoiceLine, LineKind
 from isocnet.invoicing.services import invoice_add_line, invoice_create_draft, invoice_issue
-from isocnet.payments.models import CreditEntry, CreditKind
+from isocnet.ledger.entries import credit_entry_add
+from isocnet.ledger.models import CreditEntry, CreditKind
 from isocnet.subscriptions.models import Subscription
 from isocnet.subscriptions.services import subscription_create
 
@@ -416,13 +417,13 @@ def _apply_balance(actor: Actor, values: dict, *, welcome: bool) -> str:
         return "unchanged"
     memo = OPENING_BALANCE + (f" ({values['reference']})" if values["reference"] else "")
     if amount.minor() < 0:
-        CreditEntry.objects.create(
-            customer=customer,
+        credit_entry_add(
+            actor=actor,
+            customer_id=customer.pk,
             amount_minor=-amount.minor(),
             currency=customer.currency,
             kind=CreditKind.OPENING_BALANCE,
             memo=memo,
-            recorded_by=actor.label,
             created_at=dt.datetime.combine(values["as_of"], dt.time(12), tzinfo=dt.UTC),
         )
         _audit_credit(actor, customer, amount)

@@ -68,8 +68,8 @@ from isocnet.invoicing.services import (
     invoice_series,
     issue_audit,
 )
-from isocnet.notifications.models import MessageKind
-from isocnet.notifications.services import notices_queue_new
+from isocnet.outbox.models import MessageKind
+from isocnet.outbox.queue import notices_queue_new
 from isocnet.subscriptions.models import Subscription
 
 
@@ -135,7 +135,7 @@ def bill_batch(
 
 
 def _with_credit(customer_ids: list[int]) -> set[int]:
-    from isocnet.payments.models import CreditEntry
+    from isocnet.ledger.models import CreditEntry
 
     return set(
         CreditEntry.objects.filter(customer_id__in=customer_ids)

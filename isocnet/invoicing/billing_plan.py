@@ -34,7 +34,7 @@ from isocnet.invoicing.models import (
     InvoiceLine,
 )
 from isocnet.invoicing.services import earliest_due_date
-from isocnet.payments.services import available_credit_minor
+from isocnet.ledger.sums import available_credit_minor
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 
 BILLABLE = Q(status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.PENDING]) | Q(

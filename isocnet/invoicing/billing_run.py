@@ -57,8 +57,8 @@ from isocnet.invoicing.models import (
     InvoiceTaxLine,
 )
 from isocnet.invoicing.services import invoice_check_follows, issue_locked
-from isocnet.notifications.models import MessageKind
-from isocnet.notifications.services import notice_queue
+from isocnet.outbox.models import MessageKind
+from isocnet.outbox.queue import notice_queue
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 
 log = logging.getLogger(__name__)

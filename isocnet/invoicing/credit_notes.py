@@ -16,8 +16,10 @@ from isocnet.core.validation import clean_line, clean_money
 from isocnet.invoicing.balances import invoice_settle
 from isocnet.invoicing.models import CreditNote, Invoice, InvoiceStatus
 from isocnet.invoicing.services import invoice_lock
-from isocnet.notifications.models import MessageKind
-from isocnet.notifications.services import notice_queue
+from isocnet.ledger.entries import credit_entry_add
+from isocnet.ledger.models import CreditKind
+from isocnet.outbox.models import MessageKind
+from isocnet.outbox.queue import notice_queue
 
 
 def credit_note_create(*, actor: Actor, invoice_number: str, amount, reason: str) -> CreditNote:
@@ -73,16 +75,13 @@ def credit_note_create(*, actor: Actor, invoice_number: str, amount, reason: str
         if note.applied_minor:
             invoice_settle(invoice)
         if note.to_credit_minor:
-            from isocnet.payments.models import CreditEntry, CreditKind
-
-            CreditEntry.objects.create(
+            credit_entry_add(
+                actor=actor,
                 customer_id=invoice.customer_id,
                 amount_minor=note.to_credit_minor,
                 currency=invoice.currency,
                 kind=CreditKind.CREDIT_NOTE,
-                invoice=None,
                 memo=f"Credit note #{note.number}",
-                recorded_by=actor.label,
                 created_at=note.created_at,
             )
         notice_queue(

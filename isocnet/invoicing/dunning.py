@@ -19,8 +19,8 @@ from isocnet.core.actors import Actor
 from isocnet.customers.models import PaymentPreference
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
-from isocnet.notifications.models import MessageKind, OutboxMessage
-from isocnet.notifications.services import notice_queue
+from isocnet.outbox.models import MessageKind, OutboxMessage
+from isocnet.outbox.queue import notice_queue
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 from isocnet.subscriptions.services import (
     subscriptions_resume_after_payment,

@@ -22,7 +22,8 @@ from isocnet.core.actors import Actor
 from isocnet.core.money import Money
 from isocnet.invoicing.engine.proration import remainder_charge, unused_part
 from isocnet.invoicing.models import Charge, InvoiceLine, InvoiceStatus, LineKind
-from isocnet.payments.models import CreditEntry, CreditKind
+from isocnet.ledger.entries import credit_entry_add
+from isocnet.ledger.models import CreditKind
 
 
 def current_billed_line(subscription, today: dt.date) -> InvoiceLine | None:
@@ -69,14 +70,13 @@ def _charge(
 
 def _credit(sub, amount: Money, memo: str, actor: Actor) -> None:
     if amount:
-        CreditEntry.objects.create(
+        credit_entry_add(
+            actor=actor,
             customer_id=sub.customer_id,
             amount_minor=amount.minor(),
             currency=amount.currency,
             kind=CreditKind.ADJUSTMENT,
-            memo=memo[:300],
-            recorded_by=actor.label,
-            created_at=clock.now(),
+            memo=memo,
         )
 
 

@@ -25,6 +25,7 @@ from isocnet.core.permissions import require
 from isocnet.core.sequences import sequence_take
 from isocnet.core.validation import clean_date, clean_line, clean_text
 from isocnet.customers.services import customer_lock
+from isocnet.invoicing.credit import credit_apply_locked
 from isocnet.invoicing.engine.totals import (
     TaxKey,
     compute_totals,
@@ -33,8 +34,8 @@ from isocnet.invoicing.engine.totals import (
     tax_keys_to_json,
 )
 from isocnet.invoicing.models import Invoice, InvoiceLine, InvoiceStatus, InvoiceTaxLine, LineKind
-from isocnet.notifications.models import MessageKind
-from isocnet.notifications.services import notice_queue
+from isocnet.outbox.models import MessageKind
+from isocnet.outbox.queue import notice_queue
 from isocnet.subscriptions.models import Subscription
 
 
@@ -335,8 +336,7 @@ def issue_locked(
     invoice.save()
     audit_record(**issue_audit(invoice, actor=actor))
     if settings.AUTO_APPLY_CREDIT and invoice.balance_minor:
-        from isocnet.payments.services import credit_apply_locked
-
+        # a new invoice: paying it from credit never brings suspended services back
         credit_apply_locked(actor=actor, invoice=invoice)
     # What the invoice asks for, as issued: its notice and PDF say this.
     invoice.issued_balance_minor = invoice.balance_minor

@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from isocnet.notifications.models import MessageKind, OutboxMessage
+from isocnet.outbox.models import MessageKind, OutboxMessage
 
 SUBJECTS = {
     MessageKind.WELCOME: "Welcome to the {company} client portal",

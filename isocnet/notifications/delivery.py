@@ -28,8 +28,8 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import close_old_connections, connection, transaction
 
 from isocnet.core import clock
-from isocnet.notifications.models import MessageKind, MessageStatus, OutboxMessage
 from isocnet.notifications.rendering import RENDERED_FIELDS, render_many_into
+from isocnet.outbox.models import MessageKind, MessageStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
 LEASE = dt.timedelta(minutes=5)

@@ -20,7 +20,7 @@ from isocnet.documents.invoices import (
 from isocnet.documents.models import StoredDocument
 from isocnet.invoicing.dunning import suspension_date
 from isocnet.invoicing.models import Invoice
-from isocnet.notifications.models import ACCOUNT_KINDS, MessageKind, OutboxMessage
+from isocnet.outbox.models import ACCOUNT_KINDS, MessageKind, OutboxMessage
 from isocnet.payments.selectors import SCHEDULED, AutoDebitState, auto_debit_states
 
 SUBJECTS = {

@@ -1,9 +1,5 @@
-"""Queueing customer notices in the outbox, inside the business transaction.
-
-Delivery (SMTP, rendering, retries) is the notifications issue; this module
-only guarantees that each notice is recorded exactly once, atomically with
-the change that causes it.
-"""
+"""Waking the sender when notices are queued (isocnet.outbox.queue tells
+us, see apps.py), and staff's "send again"."""
 
 from __future__ import annotations
 
@@ -11,71 +7,12 @@ from django.db import transaction
 
 from isocnet.core import clock
 from isocnet.core.permissions import require
-from isocnet.notifications.models import OutboxMessage
-
-
-def notice_queue(
-    *,
-    kind: str,
-    key: str,
-    customer_id: int,
-    invoice_id: int | None = None,
-    context: dict | None = None,
-    known_new: bool = False,
-) -> bool:
-    """Record a notice once per ``key``. Returns False when it was already
-    recorded (a repeated run, a retry). ``known_new``: the key names a row
-    created in this same transaction (a new invoice), so no look-up is
-    needed; the unique key still refuses a duplicate."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("notice_queue must run inside the transaction that causes the notice")
-    if not known_new and OutboxMessage.objects.filter(dedupe_key=key).exists():
-        return False
-    (row,) = notices_queue_new(
-        kind=kind, notices=[(key, customer_id, invoice_id)], context=context or {}
-    )
-    return (
-        known_new
-        or OutboxMessage.objects.filter(dedupe_key=key, created_at=row.created_at).exists()
-    )
-
-
-def notices_queue_new(
-    *,
-    kind: str,
-    notices: list[tuple[str, int, int | None]],
-    context: dict | None = None,
-    contexts: list[dict] | None = None,
-) -> list[OutboxMessage]:
-    """Record these notices, (key, customer id, invoice id) each, in one
-    INSERT … ON CONFLICT DO NOTHING: should a concurrent run record a key
-    first, it wins, and this transaction goes on unharmed. The sender is
-    woken after the commit. ``context``: the same for every notice;
-    ``contexts``: one for each."""
-    now = clock.now()
-    if contexts is None:
-        contexts = [context or {}] * len(notices)
-    rows = [
-        OutboxMessage(
-            kind=kind,
-            dedupe_key=key,
-            customer_id=customer_id,
-            invoice_id=invoice_id,
-            context=notice_context,
-            created_at=now,
-            next_attempt_at=now,
-        )
-        for (key, customer_id, invoice_id), notice_context in zip(notices, contexts, strict=True)
-    ]
-    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
-    transaction.on_commit(_wake_sender)
-    return rows
-
+from isocnet.outbox.models import OutboxMessage
 
 _last_dispatch = [0.0]
 
 
-def _wake_sender() -> None:
+def wake_sender() -> None:
     """After commit: have the new notice sent now. With workers, an
     email.deliver task (at most one a second from this process: a task
     sends everything pending); otherwise the in-process sender. Should the
@@ -149,5 +86,5 @@ def message_resend(*, actor, message_id: int) -> OutboxMessage:
             customer_id=copy.customer_id,
             after={"resend_of": original.pk, "subject": original.subject},
         )
-        transaction.on_commit(_wake_sender)
+        transaction.on_commit(wake_sender)
     return copy

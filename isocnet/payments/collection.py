@@ -43,8 +43,8 @@ from isocnet.core.permissions import require
 from isocnet.customers.models import PaymentPreference
 from isocnet.customers.services import customer_lock, customers_lock
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
-from isocnet.notifications.models import MessageKind
-from isocnet.notifications.services import notice_queue
+from isocnet.outbox.models import MessageKind
+from isocnet.outbox.queue import notice_queue
 from isocnet.payments.gateways import get_gateway
 from isocnet.payments.gateways.base import ChargeResult, GatewayError, GatewayTimeout
 from isocnet.payments.models import (

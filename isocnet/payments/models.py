@@ -6,6 +6,11 @@ from django.db import models
 from isocnet.core.money import Money
 from isocnet.customers.models import Customer
 from isocnet.invoicing.models import Invoice
+from isocnet.ledger.models import (  # noqa: F401 - registers the ledger's rows with this app
+    Allocation,
+    CreditEntry,
+    CreditKind,
+)
 
 
 class PaymentMethodQuerySet(models.QuerySet):
@@ -108,37 +113,6 @@ class Payment(models.Model):
         return Money.from_minor(self.amount_minor, self.currency)
 
 
-class Allocation(models.Model):
-    """Part of a payment applied to an invoice. A refund reverses part of it
-    with a negative row that names the refund (the history stays
-    append-only)."""
-
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
-    amount_minor = models.BigIntegerField()
-    refund = models.ForeignKey(
-        "Refund", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
-    )
-    created_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(amount_minor__gt=0, refund__isnull=True)
-                | models.Q(amount_minor__lt=0, refund__isnull=False),
-                name="allocation_positive_or_refund_reversal",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.amount} of payment {self.payment_id} to {self.invoice}"
-
-    @property
-    def amount(self) -> Money:
-        return Money.from_minor(self.amount_minor, self.invoice.currency)
-
-
 class Receipt(models.Model):
     """The receipt of a payment applied to an invoice: what the "Invoice
     Payment Confirmation" email and its PDF are. Numbered gaplessly in its
@@ -175,61 +149,6 @@ class Receipt(models.Model):
     @property
     def filename(self) -> str:
         return f"Receipt-{self.number}.pdf"
-
-
-class CreditKind(models.TextChoices):
-    OVERPAYMENT = "overpayment", "Overpayment"
-    APPLIED = "applied", "Applied to invoice"
-    ADJUSTMENT = "adjustment", "Manual adjustment"
-    OPENING_BALANCE = "opening_balance", "Opening balance"
-    CREDIT_NOTE = "credit_note", "Credit note"
-    REVERSAL = "reversal", "Reversal (returned payment)"
-    UNAPPLIED = "unapplied", "Credit taken back from an invoice"
-    REFUND = "refund", "Refunded to the card"
-    REFUND_TO_CREDIT = "refund_to_credit", "Refunded to account credit"
-
-
-class CreditEntry(models.Model):
-    """Append-only account-credit ledger. Positive entries add credit,
-    negative ones use it; available credit is the sum, never below zero."""
-
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_entries")
-    amount_minor = models.BigIntegerField()
-    currency = models.CharField(max_length=3)
-    kind = models.CharField(max_length=20, choices=CreditKind.choices)
-    invoice = models.ForeignKey(
-        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_entries"
-    )
-    payment = models.ForeignKey(
-        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_entries"
-    )
-    refund = models.ForeignKey(
-        "Refund", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_entries"
-    )
-    memo = models.CharField(max_length=300, blank=True)
-    recorded_by = models.CharField(max_length=150)
-    created_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["id"]
-        verbose_name_plural = "credit entries"
-        constraints = [
-            models.CheckConstraint(
-                condition=~models.Q(amount_minor=0), name="credit_entry_not_zero"
-            ),
-            models.CheckConstraint(
-                condition=~models.Q(kind="applied")
-                | models.Q(amount_minor__lt=0, invoice__isnull=False),
-                name="credit_applied_is_negative_with_invoice",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount}"
-
-    @property
-    def amount(self) -> Money:
-        return Money.from_minor(self.amount_minor, self.currency)
 
 
 class Refund(models.Model):

@@ -27,22 +27,16 @@ from isocnet.core.validation import clean_choice, clean_line, clean_money
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.balances import invoice_settle
 from isocnet.invoicing.models import Invoice
-from isocnet.notifications.models import MessageKind
-from isocnet.notifications.services import notice_queue
+from isocnet.ledger.entries import allocation_add, credit_entry_add
+from isocnet.ledger.models import CreditKind
+from isocnet.ledger.sums import available_credit_minor
+from isocnet.outbox.models import MessageKind
+from isocnet.outbox.queue import notice_queue
 from isocnet.payments.gateways import get_gateway
 from isocnet.payments.gateways.base import GatewayError, GatewayTimeout
-from isocnet.payments.models import (
-    Allocation,
-    CallStatus,
-    CreditEntry,
-    CreditKind,
-    GatewayCall,
-    Payment,
-    PaymentKind,
-    Refund,
-)
+from isocnet.payments.models import CallStatus, GatewayCall, Payment, PaymentKind, Refund
 from isocnet.payments.returns import _take_back_credit
-from isocnet.payments.services import available_credit_minor, payment_lock
+from isocnet.payments.services import payment_lock
 
 
 def _sum(qs, field="amount_minor") -> int:
@@ -182,15 +176,15 @@ def _account(refund: Refund, actor: Actor) -> None:
         )
         from_credit = min(remaining, max(own_credit, 0), available_credit_minor(customer.pk))
         if from_credit:
-            CreditEntry.objects.create(
-                customer=customer,
+            credit_entry_add(
+                actor=actor,
+                customer_id=customer.pk,
                 amount_minor=-from_credit,
                 currency=refund.currency,
                 kind=CreditKind.REFUND,
-                payment=payment,
-                refund=refund,
+                payment_id=payment.pk,
+                refund_id=refund.pk,
                 memo=f"Refunded to the card (refund {refund.pk})",
-                recorded_by=actor.label,
                 created_at=now,
             )
             remaining -= from_credit
@@ -207,22 +201,22 @@ def _account(refund: Refund, actor: Actor) -> None:
         if take <= 0:
             continue
         invoice = Invoice.objects.select_for_update().get(pk=row["invoice_id"])
-        Allocation.objects.create(
+        allocation_add(
             payment=payment, invoice=invoice, amount_minor=-take, refund=refund, created_at=now
         )
         invoice_settle(invoice)
         reopened.append(invoice.number)
         remaining -= take
     if refund.destination == "credit":
-        CreditEntry.objects.create(
-            customer=customer,
+        credit_entry_add(
+            actor=actor,
+            customer_id=customer.pk,
             amount_minor=refund.amount_minor,
             currency=refund.currency,
             kind=CreditKind.REFUND_TO_CREDIT,
-            payment=payment,
-            refund=refund,
+            payment_id=payment.pk,
+            refund_id=refund.pk,
             memo=f"Payment {payment.pk} moved to account credit (refund {refund.pk})",
-            recorded_by=actor.label,
             created_at=now,
         )
     elif remaining > 0:

@@ -17,10 +17,13 @@ from isocnet.core.validation import clean_line
 from isocnet.customers.models import Customer
 from isocnet.invoicing.balances import invoice_settle
 from isocnet.invoicing.models import Invoice
-from isocnet.notifications.models import MessageKind
-from isocnet.notifications.services import notice_queue
-from isocnet.payments.models import CreditEntry, CreditKind, Payment, PaymentKind
-from isocnet.payments.services import available_credit_minor, payment_lock
+from isocnet.ledger.entries import credit_entry_add
+from isocnet.ledger.models import CreditEntry, CreditKind
+from isocnet.ledger.sums import available_credit_minor
+from isocnet.outbox.models import MessageKind
+from isocnet.outbox.queue import notice_queue
+from isocnet.payments.models import Payment, PaymentKind
+from isocnet.payments.services import payment_lock
 
 RETURNABLE = (PaymentKind.CHECK, PaymentKind.MONEY_ORDER, PaymentKind.BANK_TRANSFER)
 
@@ -143,16 +146,15 @@ def _take_back_credit(
             take = min(short, still_applied)
             if take <= 0:
                 continue
-            CreditEntry.objects.create(
-                customer=customer,
+            credit_entry_add(
+                actor=actor,
+                customer_id=customer.pk,
                 amount_minor=take,
                 currency=customer.currency,
                 kind=CreditKind.UNAPPLIED,
-                invoice=invoice,
-                payment=payment,
+                invoice_id=invoice.pk,
+                payment_id=payment.pk,
                 memo=f"Credit from returned payment {payment.pk} taken back",
-                recorded_by=actor.label,
-                created_at=clock.now(),
             )
             invoice_settle(invoice)
             short -= take
@@ -177,16 +179,15 @@ def _take_back_credit(
     shortfall = max(short, 0)
     if amount_minor <= 0:
         return shortfall
-    CreditEntry.objects.create(
-        customer=customer,
+    credit_entry_add(
+        actor=actor,
+        customer_id=customer.pk,
         amount_minor=-amount_minor,
         currency=customer.currency,
         kind=kind,
-        refund=refund,
-        payment=payment,
+        refund_id=refund.pk if refund else None,
+        payment_id=payment.pk,
         memo=f"Returned payment {payment.pk}",
-        recorded_by=actor.label,
-        created_at=clock.now(),
     )
     return shortfall
 

@@ -9,7 +9,8 @@ from isocnet.core import clock
 from isocnet.core.money import Money
 from isocnet.customers.models import Customer
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
-from isocnet.payments.models import CUSTOMER_KEY_PREFIX, CallStatus, CreditEntry, GatewayCall
+from isocnet.ledger.models import CreditEntry
+from isocnet.payments.models import CUSTOMER_KEY_PREFIX, CallStatus, GatewayCall
 
 
 @dataclass(frozen=True)

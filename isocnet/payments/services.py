@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
@@ -31,18 +30,15 @@ from isocnet.core.validation import clean_choice, clean_line, clean_money, clean
 from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.balances import invoice_settle, invoices_settle
+from isocnet.invoicing.credit import credit_apply_locked
 from isocnet.invoicing.dunning import resume_many_if_paid_up
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
-from isocnet.notifications.models import MessageKind
-from isocnet.notifications.services import notices_queue_new
-from isocnet.payments.models import (
-    Allocation,
-    CreditEntry,
-    CreditKind,
-    Payment,
-    PaymentKind,
-    Receipt,
-)
+from isocnet.invoicing.services import invoice_lock
+from isocnet.ledger.entries import allocation_add, allocations_add, credit_entry_add
+from isocnet.ledger.models import Allocation, CreditEntry, CreditKind
+from isocnet.outbox.models import MessageKind
+from isocnet.outbox.queue import notices_queue_new
+from isocnet.payments.models import Payment, PaymentKind, Receipt
 
 
 @dataclass
@@ -57,13 +53,6 @@ class PaymentResult:
         for allocation in self.allocations:
             total = total + allocation.amount
         return total
-
-
-def available_credit_minor(customer_id: int) -> int:
-    return (
-        CreditEntry.objects.filter(customer_id=customer_id).aggregate(s=Sum("amount_minor"))["s"]
-        or 0
-    )
 
 
 def payment_record(
@@ -170,7 +159,7 @@ def apply_payment_locked(
         take = min(remaining, invoice.balance_minor)
         if take <= 0:
             continue
-        allocation = Allocation.objects.create(
+        allocation = allocation_add(
             payment=payment, invoice=invoice, amount_minor=take, created_at=payment.created_at
         )
         invoice_settle(invoice)
@@ -178,14 +167,14 @@ def apply_payment_locked(
         remaining -= take
     receipts_issue(result.allocations)
     if remaining:
-        CreditEntry.objects.create(
-            customer=customer,
+        credit_entry_add(
+            actor=actor,
+            customer_id=customer.pk,
             amount_minor=remaining,
             currency=customer.currency,
             kind=CreditKind.OVERPAYMENT,
-            payment=payment,
+            payment_id=payment.pk,
             memo=f"Unapplied part of payment {payment.pk}",
-            recorded_by=actor.label,
             created_at=payment.created_at,
         )
         result.credit = Money.from_minor(remaining, customer.currency)
@@ -303,7 +292,7 @@ def card_payments_apply_locked(*, actor: Actor, charges: list[CardCharge]) -> li
             for charge in bulk
         ]
     )
-    allocations = Allocation.objects.bulk_create(
+    allocations = allocations_add(
         [
             Allocation(
                 payment=payment,
@@ -352,44 +341,15 @@ def card_payments_apply_locked(*, actor: Actor, charges: list[CardCharge]) -> li
     ]
 
 
-def credit_apply_locked(*, actor: Actor, invoice: Invoice) -> Money:
-    """Apply the customer's available credit to ``invoice``. The caller
-    holds the customer and invoice locks. Returns the amount applied."""
-    if invoice.status not in OPEN_STATUSES:
-        return Money.zero(invoice.currency)
-    available = available_credit_minor(invoice.customer_id)
-    take = min(available, invoice.balance_minor)
-    if take <= 0:
-        return Money.zero(invoice.currency)
-    CreditEntry.objects.create(
-        customer_id=invoice.customer_id,
-        amount_minor=-take,
-        currency=invoice.currency,
-        kind=CreditKind.APPLIED,
-        invoice=invoice,
-        memo=f"Applied to invoice #{invoice.number}",
-        recorded_by=actor.label,
-        created_at=clock.now(),
-    )
-    invoice_settle(invoice)
-    _resume_if_paid_up(actor=actor, customer_id=invoice.customer_id)
-    applied = Money.from_minor(take, invoice.currency)
-    audit_record(
-        actor=actor,
-        action="credit.apply",
-        obj=invoice,
-        customer_id=invoice.customer_id,
-        after={"applied": applied.as_string(), "balance": invoice.balance.as_string()},
-    )
-    return applied
-
-
 def credit_apply(*, actor: Actor, invoice_id: int) -> Money:
+    """Staff's "apply account credit to an invoice": what an overdue invoice
+    then no longer owes may bring suspended services back."""
     require(actor, "credit.adjust")
-    from isocnet.invoicing.services import invoice_lock
-
     with transaction.atomic():
-        return credit_apply_locked(actor=actor, invoice=invoice_lock(invoice_id))
+        invoice = invoice_lock(invoice_id)
+        applied = credit_apply_locked(actor=actor, invoice=invoice)
+        _resume_if_paid_up(actor=actor, customer_id=invoice.customer_id)
+    return applied
 
 
 def credit_adjust(*, actor: Actor, customer_id: int, amount, memo: str) -> CreditEntry:
@@ -409,16 +369,13 @@ def credit_adjust(*, actor: Actor, customer_id: int, amount, memo: str) -> Credi
         if not money:
             raise InvalidInput("must not be zero", field="amount")
         check_amount(money, "amount")
-        if money.amount < 0 and available_credit_minor(customer.pk) + money.minor() < 0:
-            raise Conflict("the customer does not have that much credit", field="amount")
-        entry = CreditEntry.objects.create(
-            customer=customer,
+        entry = credit_entry_add(  # refuses to take more credit than there is
+            actor=actor,
+            customer_id=customer.pk,
             amount_minor=money.minor(),
             currency=customer.currency,
             kind=CreditKind.ADJUSTMENT,
             memo=memo,
-            recorded_by=actor.label,
-            created_at=clock.now(),
         )
         audit_record(
             actor=actor,

@@ -16,9 +16,8 @@ from isocnet.core.money import Money
 from isocnet.customers.models import Customer
 from isocnet.documents.invoices import company, invoice_document_data
 from isocnet.invoicing.models import OPEN_STATUSES, CreditNote, Invoice, InvoiceStatus
+from isocnet.ledger.models import CreditEntry, CreditKind
 from isocnet.payments.models import (
-    CreditEntry,
-    CreditKind,
     GatewayCall,
     Payment,
     PaymentMethod,

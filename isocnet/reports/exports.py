@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 from isocnet.core.money import Money
 from isocnet.invoicing.models import CreditNote, Invoice, InvoiceLine, InvoiceStatus
-from isocnet.payments.models import Allocation, Payment
+from isocnet.ledger.models import Allocation
+from isocnet.payments.models import Payment
 
 KINDS = ("invoices", "lines", "payments", "credit-notes")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")

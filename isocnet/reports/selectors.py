@@ -199,7 +199,8 @@ def receivables_at(day: dt.date, currency: str | None = None) -> int:
     from django.utils import timezone
 
     from isocnet.invoicing.models import CreditNote
-    from isocnet.payments.models import Allocation, CreditEntry, CreditKind, PaymentStatus
+    from isocnet.ledger.models import Allocation, CreditEntry, CreditKind
+    from isocnet.payments.models import PaymentStatus
 
     currency = currency or settings.CURRENCY
     end = timezone.make_aware(dt.datetime.combine(day, dt.time.max))

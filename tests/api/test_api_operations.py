@@ -2,7 +2,7 @@
 voids, card charges, credit, refunds, credit notes, messages."""
 
 from isocnet.invoicing.models import Invoice
-from isocnet.notifications.models import MessageKind, OutboxMessage
+from isocnet.outbox.models import MessageKind, OutboxMessage
 from isocnet.payments.services import payment_record
 from tests.factories import ACTOR, make_customer, make_invoice
 from tests.portal.conftest import with_card

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from isocnet.core.models import AuditEvent
-from isocnet.notifications.models import OutboxMessage
-from isocnet.payments.models import Allocation, CreditEntry, Payment
+from isocnet.ledger.models import Allocation, CreditEntry
+from isocnet.outbox.models import OutboxMessage
+from isocnet.payments.models import Payment
 from tests.apiclient import Api
 from tests.factories import make_customer, make_invoice
 

@@ -77,9 +77,7 @@ def _top_level_fields(operation) -> dict[str, set[str]]:
     document = api.get_openapi_schema()
     path = "/api/v1" + operation.path.removeprefix("/api/v1")
     op = document["paths"].get(path, {}).get(operation.method.lower(), {})
-    ref = (
-        op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
-    )
+    ref = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
     body = document["components"]["schemas"].get(ref.get("$ref", "").rsplit("/", 1)[-1], {})
     fields = {}
     for name, prop in body.get("properties", {}).items():
@@ -98,7 +96,7 @@ def before_add_examples(context, examples):
         if not isinstance(case.body, dict):
             if not fields:
                 continue
-            case = context.operation.Case(  # noqa: PLW2901 - an empty body to fill
+            case = context.operation.Case(
                 body={},
                 path_parameters=dict(case.path_parameters or {}),
                 query=dict(case.query or {}),

@@ -6,9 +6,11 @@ from django.contrib.auth.models import Group
 
 from isocnet.core import clock
 from isocnet.invoicing.models import Charge, CreditNote, Invoice
-from isocnet.notifications.models import MessageKind, OutboxMessage
-from isocnet.payments.models import CreditEntry, Payment, Refund
-from isocnet.payments.services import available_credit_minor, payment_record
+from isocnet.ledger.models import CreditEntry
+from isocnet.ledger.sums import available_credit_minor
+from isocnet.outbox.models import MessageKind, OutboxMessage
+from isocnet.payments.models import Payment, Refund
+from isocnet.payments.services import payment_record
 from isocnet.subscriptions.models import Subscription
 from tests.factories import ACTOR, make_customer, make_invoice, make_plan, make_tax
 from tests.invoicing.billing_helpers import run, subscribe

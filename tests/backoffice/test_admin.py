@@ -95,7 +95,7 @@ def test_staff_see_messages_preview_notices_and_resend(staff, settings):
 
     from isocnet.core import clock
     from isocnet.notifications.delivery import deliver_pending
-    from isocnet.notifications.models import OutboxMessage
+    from isocnet.outbox.models import OutboxMessage
     from tests.invoicing.billing_helpers import run, subscribe
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -170,7 +170,8 @@ def test_staff_record_a_check_payment_in_the_back_office(staff, today):
 
 
 def test_money_on_detail_pages_is_formatted_never_raw_cents(staff, today):
-    from isocnet.payments.models import CreditEntry, Payment
+    from isocnet.ledger.models import CreditEntry
+    from isocnet.payments.models import Payment
 
     customer = make_customer()
     invoice = make_invoice(customer, [("Hosting", "1234.50", None)])

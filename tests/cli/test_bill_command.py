@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from isocnet.core import clock
 from isocnet.invoicing.models import Invoice
-from isocnet.notifications.models import OutboxMessage
+from isocnet.outbox.models import OutboxMessage
 from tests.factories import make_customer, make_plan
 from tests.invoicing.billing_helpers import subscribe
 

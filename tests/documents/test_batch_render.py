@@ -15,7 +15,7 @@ from isocnet.documents.receipts import receipt_document_data
 from isocnet.documents.renderer import render_pdf
 from isocnet.invoicing.models import Invoice
 from isocnet.notifications.delivery import deliver_pending
-from isocnet.notifications.models import OutboxMessage
+from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.models import Payment
 from tests.factories import make_customer, make_invoice
 from tests.invoicing.billing_helpers import run

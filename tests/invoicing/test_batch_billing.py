@@ -18,7 +18,7 @@ from isocnet.invoicing.batch_billing import bill_batch
 from isocnet.invoicing.billing_run import due_customer_ids, run_start
 from isocnet.invoicing.charges import charge_create
 from isocnet.invoicing.models import BillingRunItem, Invoice
-from isocnet.notifications.models import OutboxMessage
+from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.services import payment_record
 from isocnet.subscriptions.models import Subscription
 from isocnet.subscriptions.services import subscription_change

@@ -14,7 +14,7 @@ from django.db import connections
 from isocnet.core import clock
 from isocnet.invoicing.billing_run import billing_run
 from isocnet.invoicing.models import Invoice, InvoiceLine
-from isocnet.notifications.models import OutboxMessage
+from isocnet.outbox.models import OutboxMessage
 from tests.factories import make_customer, make_plan
 from tests.invoicing.billing_helpers import RUNNER, subscribe
 from tests.subproc import isocnet

@@ -8,7 +8,7 @@ from django.test import override_settings
 from isocnet.core import clock
 from isocnet.core.models import Sequence
 from isocnet.invoicing.models import BillingRunItem, Charge, Invoice, InvoiceLine
-from isocnet.notifications.models import OutboxMessage
+from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.services import payment_record
 from isocnet.subscriptions.models import Subscription
 from isocnet.subscriptions.services import subscription_change

@@ -5,8 +5,8 @@ import pytest
 from isocnet.core import clock
 from isocnet.invoicing.dunning import suspension_date
 from isocnet.invoicing.models import Invoice
-from isocnet.notifications.models import OutboxMessage
 from isocnet.notifications.rendering import render_into
+from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.services import payment_record
 from isocnet.subscriptions.models import Subscription
 from tests.factories import ACTOR, make_customer, make_plan

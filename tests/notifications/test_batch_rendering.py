@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from isocnet.documents.receipts import receipt_facts, receipts_facts
 from isocnet.invoicing.models import Invoice
 from isocnet.notifications.delivery import deliver_pending
-from isocnet.notifications.models import OutboxMessage
 from isocnet.notifications.rendering import RENDERED_FIELDS, render_into, render_many_into
+from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.models import Payment
 from isocnet.payments.returns import payment_return
 from isocnet.payments.services import payment_record

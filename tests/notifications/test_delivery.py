@@ -7,9 +7,9 @@ from django.test import override_settings
 from isocnet.core import clock
 from isocnet.notifications import delivery
 from isocnet.notifications.delivery import deliver_pending
-from isocnet.notifications.models import OutboxMessage
 from isocnet.notifications.rendering import render
 from isocnet.notifications.services import message_resend
+from isocnet.outbox.models import OutboxMessage
 from tests.factories import ACTOR, make_customer, make_plan
 from tests.invoicing.billing_helpers import run, subscribe
 from tests.notifications.helpers import non_blank_lines, plain_and_html

@@ -8,7 +8,7 @@ import pytest
 
 from isocnet.core import clock
 from isocnet.notifications.delivery import deliver_pending
-from isocnet.notifications.models import OutboxMessage
+from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.models import PaymentMethod
 from tests.factories import make_customer, make_plan, make_tax
 from tests.invoicing.billing_helpers import run, subscribe

@@ -6,7 +6,7 @@ import pytest
 
 from isocnet.core import clock
 from isocnet.invoicing.models import Invoice
-from isocnet.notifications.models import OutboxMessage
+from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.cards import card_attach
 from isocnet.payments.collection import charge_invoice, reconcile
 from isocnet.payments.gateways import get_gateway

@@ -164,8 +164,9 @@ def test_a_returned_check_whose_credit_was_removed_by_hand_becomes_a_charge(cust
     """Found by tests/reliability/test_money_sequences.py: credit never goes
     below zero; what cannot be taken back is owed on the next invoice."""
     from isocnet.invoicing.models import Charge
+    from isocnet.ledger.sums import available_credit_minor
     from isocnet.payments.returns import payment_return
-    from isocnet.payments.services import available_credit_minor, credit_adjust
+    from isocnet.payments.services import credit_adjust
 
     paid = payment_record(actor=ACTOR, customer_id=customer.pk, amount="20.00", method="check")
     credit_adjust(actor=ACTOR, customer_id=customer.pk, amount="-5.00", memo="Correction")
@@ -184,9 +185,9 @@ def test_a_returned_check_whose_credit_was_removed_by_hand_becomes_a_charge(cust
 def test_a_returned_check_refunded_to_credit_takes_that_credit_back(customer, today):
     """Found by the same test: the credit a refund moved there came from the
     check, so it goes when the check bounces."""
+    from isocnet.ledger.sums import available_credit_minor
     from isocnet.payments.refunds import refund_create
     from isocnet.payments.returns import payment_return
-    from isocnet.payments.services import available_credit_minor
 
     invoice = make_invoice(customer, lines=(("Fiber", "30.00", None),))
     paid = payment_record(

@@ -3,8 +3,8 @@ import re
 import pytest
 
 from isocnet.customers.portal_access import portal_invite
-from isocnet.notifications.models import OutboxMessage
 from isocnet.notifications.rendering import render_into
+from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.cards import card_attach
 from tests.factories import ACTOR, make_customer
 

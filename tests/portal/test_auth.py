@@ -6,7 +6,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 
 from isocnet.core import clock
-from isocnet.notifications.models import MessageKind, OutboxMessage
+from isocnet.outbox.models import MessageKind, OutboxMessage
 from tests.factories import make_customer
 from tests.portal.conftest import PASSWORD, link_in, rendered
 

@@ -2,7 +2,7 @@
 effect only when confirmed from the new mailbox, and the old one is told."""
 
 from isocnet.core.audit import AuditEvent
-from isocnet.notifications.models import MessageKind, OutboxMessage
+from isocnet.outbox.models import MessageKind, OutboxMessage
 from tests.portal.conftest import PASSWORD, link_in, rendered
 
 FORM = {

@@ -11,11 +11,11 @@ from django.db import connection
 
 from isocnet.customers.models import Customer
 from isocnet.invoicing.models import Invoice
-from isocnet.notifications.models import MessageKind, OutboxMessage
+from isocnet.ledger.sums import available_credit_minor
+from isocnet.outbox.models import MessageKind, OutboxMessage
 from isocnet.payments import card_payments
 from isocnet.payments.models import CallStatus, GatewayCall, Payment, PaymentMethod
 from isocnet.payments.sandbox_models import SandboxCharge
-from isocnet.payments.services import available_credit_minor
 from tests.factories import make_invoice
 from tests.invariants import check_invariants
 from tests.portal.conftest import with_card

@@ -10,8 +10,8 @@ from django.test import Client
 
 from isocnet.core import clock
 from isocnet.invoicing.models import Invoice
-from isocnet.notifications.models import MessageKind, OutboxMessage
 from isocnet.notifications.rendering import render_into
+from isocnet.outbox.models import MessageKind, OutboxMessage
 from isocnet.payments.services import payment_record
 from tests.factories import ACTOR, make_customer, make_plan, make_tax
 from tests.invoicing.billing_helpers import RUNNER, subscribe

@@ -18,7 +18,7 @@ from isocnet.core import clock
 from isocnet.invoicing.billing_run import billing_run
 from isocnet.invoicing.models import Invoice, InvoiceLine
 from isocnet.notifications.delivery import LEASE
-from isocnet.notifications.models import OutboxMessage
+from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.models import GatewayCall, Payment
 from isocnet.payments.sandbox_models import SandboxCharge
 from tests.invariants import check_invariants

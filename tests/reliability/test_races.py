@@ -12,11 +12,13 @@ from isocnet.core import clock
 from isocnet.invoicing.billing_run import billing_run
 from isocnet.invoicing.models import Invoice, InvoiceLine
 from isocnet.invoicing.services import invoice_issue
-from isocnet.notifications.models import OutboxMessage
+from isocnet.ledger.models import CreditEntry
+from isocnet.ledger.sums import available_credit_minor
+from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.collection import charge_invoice
 from isocnet.payments.gateways import get_gateway
-from isocnet.payments.models import CreditEntry, Payment, SandboxCharge, WebhookEvent
-from isocnet.payments.services import available_credit_minor, credit_adjust
+from isocnet.payments.models import Payment, SandboxCharge, WebhookEvent
+from isocnet.payments.services import credit_adjust
 from tests.factories import ACTOR, make_customer, make_invoice
 from tests.invariants import check_invariants
 from tests.invoicing.billing_helpers import RUNNER, run

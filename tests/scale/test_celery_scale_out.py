@@ -12,7 +12,7 @@ from django.db.models import Count
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.invoicing.models import BillingRun, Invoice, InvoiceLine
-from isocnet.notifications.models import MessageKind, OutboxMessage
+from isocnet.outbox.models import MessageKind, OutboxMessage
 from isocnet.payments.models import Payment
 from isocnet.payments.sandbox_models import SandboxCharge
 from tests.factories import make_customer, make_plan

@@ -13,7 +13,7 @@ from isocnet.core import clock
 from isocnet.core.models import AuditEvent, Sequence
 from isocnet.core.pan import card_number_in, redact
 from isocnet.invoicing.models import BillingRun, Charge, Invoice
-from isocnet.notifications.models import OutboxMessage
+from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.models import Payment, PaymentMethod
 from isocnet.payments.services import credit_adjust
 from tests.factories import ACTOR, make_customer, make_invoice, make_plan

@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from pypdf import PdfReader
 
 from isocnet.documents.invoices import invoice_pdf
-from isocnet.notifications.models import MessageKind, OutboxMessage
 from isocnet.notifications.rendering import render_into
+from isocnet.outbox.models import MessageKind, OutboxMessage
 from isocnet.payments.services import payment_record
 from tests.factories import ACTOR, make_customer, make_invoice, make_plan
 from tests.invoicing.billing_helpers import run, subscribe

@@ -14,7 +14,7 @@ from isocnet.api.v1.schemas import ErrorOut, Id, IsoDate, QueryId, Strict
 from isocnet.core.errors import NotFound
 from isocnet.core.money import Money
 from isocnet.invoicing.models import CreditNote
-from isocnet.notifications.models import OutboxMessage
+from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.models import Refund
 
 router = Router(tags=["billing operations"])
@@ -210,7 +210,8 @@ class CreditOut(Schema):
 @router.post("/customers/{customer_id}/credit", response={201: CreditOut, **ERRORS})
 def adjust_credit(request, customer_id: int, payload: CreditIn):
     """Grant (positive) or remove (negative) account credit."""
-    from isocnet.payments.services import available_credit_minor, credit_adjust
+    from isocnet.ledger.sums import available_credit_minor
+    from isocnet.payments.services import credit_adjust
 
     entry = credit_adjust(
         actor=actor_of(request), customer_id=customer_id, amount=payload.amount, memo=payload.memo

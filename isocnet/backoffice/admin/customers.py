@@ -20,7 +20,7 @@ from isocnet.customers.services import customer_create, customer_input_clean, cu
 from isocnet.invoicing.models import (
     Invoice,
 )
-from isocnet.notifications.models import OutboxMessage
+from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.models import Payment, PaymentKind, PaymentMethod
 from isocnet.payments.selectors import account_summary
 from isocnet.payments.services import payment_record

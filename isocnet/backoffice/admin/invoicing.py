@@ -29,10 +29,8 @@ from isocnet.invoicing.models import (
     InvoiceLine,
     InvoiceTaxLine,
 )
-from isocnet.notifications.models import MessageKind
-from isocnet.payments.models import (
-    Allocation,
-)
+from isocnet.ledger.models import Allocation
+from isocnet.outbox.models import MessageKind
 
 
 # -- invoicing ------------------------------------------------------------

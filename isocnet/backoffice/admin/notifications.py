@@ -16,9 +16,9 @@ from isocnet.documents.models import StoredDocument
 from isocnet.invoicing.models import (
     Invoice,
 )
-from isocnet.notifications.models import MessageKind, OutboxMessage
 from isocnet.notifications.rendering import render as render_notice
 from isocnet.notifications.services import message_resend
+from isocnet.outbox.models import MessageKind, OutboxMessage
 
 
 @admin.register(OutboxMessage)

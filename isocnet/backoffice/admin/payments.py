@@ -9,9 +9,9 @@ from isocnet.backoffice.admin.base import ReadOnlyAdmin, money_column
 from isocnet.backoffice.admin.invoicing import AllocationInline
 from isocnet.core.actors import Actor
 from isocnet.core.errors import BillingError
+from isocnet.ledger.models import CreditEntry
 from isocnet.payments.cards import card_remove
 from isocnet.payments.models import (
-    CreditEntry,
     GatewayCall,
     Payment,
     PaymentMethod,

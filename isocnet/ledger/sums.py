@@ -1,0 +1,58 @@
+"""The one reader of the ledger: what succeeded payments applied to each
+invoice, what account credit was applied to it, and what credit an account
+has. Sums are of integer minor units (never a float on SQLite)."""
+
+from __future__ import annotations
+
+from django.db.models import Sum
+
+from isocnet.ledger.models import Allocation, CreditEntry, CreditKind
+
+SUCCEEDED = "succeeded"  # payments.PaymentStatus.SUCCEEDED: only these count as paid
+
+
+def available_credit_minor(customer_id: int) -> int:
+    return (
+        CreditEntry.objects.filter(customer_id=customer_id).aggregate(s=Sum("amount_minor"))["s"]
+        or 0
+    )
+
+
+def paid_minor(invoice_ids: list[int]) -> dict[int, int]:
+    """What succeeded payments applied to each invoice (refund reversals
+    included): their allocations by the invoice index, then their payments'
+    status by primary key. Two look-ups that no planner can turn into a scan
+    of every payment (a join can, with stale statistics: 7,000 auto debits
+    took 30 ms each instead of 14)."""
+    rows = list(
+        Allocation.objects.filter(invoice_id__in=invoice_ids).values_list(
+            "invoice_id", "payment_id", "amount_minor"
+        )
+    )
+    if not rows:
+        return {}
+    payment_model = Allocation._meta.get_field("payment").related_model
+    good = set(
+        payment_model.objects.filter(pk__in={p for _, p, _ in rows}, status=SUCCEEDED).values_list(
+            "pk", flat=True
+        )
+    )
+    paid: dict[int, int] = {}
+    for invoice_id, payment_id, amount in rows:
+        if payment_id in good:
+            paid[invoice_id] = paid.get(invoice_id, 0) + amount
+    return paid
+
+
+def credit_applied_minor(invoice_ids: list[int]) -> dict[int, int]:
+    """Account credit applied to each invoice, less any taken back (positive)."""
+    rows = (
+        CreditEntry.objects.filter(
+            invoice_id__in=invoice_ids, kind__in=[CreditKind.APPLIED, CreditKind.UNAPPLIED]
+        )
+        .order_by()
+        .values("invoice_id")
+        .annotate(s=Sum("amount_minor"))
+        .values_list("invoice_id", "s")
+    )
+    return {invoice_id: -total for invoice_id, total in rows}
