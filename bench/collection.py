@@ -29,8 +29,8 @@ def main() -> None:
     from isocnet.core import clock
     from isocnet.core.actors import Actor
     from isocnet.core.money import Money
-    from isocnet.invoicing.billing_run import RunSummary, bill_chunk, due_customer_ids, run_start
-    from isocnet.payments import collection
+    from isocnet.operations import auto_debit as collection
+    from isocnet.operations.billing_run import RunSummary, bill_chunk, due_customer_ids, run_start
 
     actor = Actor("bench")
     statements = [0]

@@ -258,15 +258,15 @@ def in_process(rows: list) -> None:
     from isocnet.core.actors import Actor
     from isocnet.core.money import Money
     from isocnet.documents.invoices import invoice_pdfs_render
-    from isocnet.invoicing.billing_run import (
+    from isocnet.invoicing.models import BillingRunItem
+    from isocnet.notifications.delivery import deliver_pending
+    from isocnet.operations.auto_debit import collect_due
+    from isocnet.operations.billing_run import (
         RunSummary,
         bill_chunk,
         due_customer_ids,
         run_start,
     )
-    from isocnet.invoicing.models import BillingRunItem
-    from isocnet.notifications.delivery import deliver_pending
-    from isocnet.payments.collection import collect_due
 
     controller, port, _sink = smtp_sink()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -16,9 +16,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isocnet.settings")
 
 app = Celery("isocnet")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(
-    ["isocnet.invoicing", "isocnet.notifications", "isocnet.payments", "isocnet.documents"]
-)
+app.autodiscover_tasks(["isocnet.operations", "isocnet.notifications"])
 
 
 def workers_enabled() -> bool:

@@ -211,6 +211,7 @@ INSTALLED_APPS = [
     "isocnet.payments",
     "isocnet.documents",
     "isocnet.notifications",
+    "isocnet.operations",
     "isocnet.api",
     "isocnet.backoffice",
     "isocnet.portal",

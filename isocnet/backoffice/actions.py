@@ -192,7 +192,7 @@ def _charge(actor, customer, d):
 
 def _charge_card(actor, customer, d):
     from isocnet.core.validation import clean_money
-    from isocnet.payments.collection import charge_invoice
+    from isocnet.payments.charges import charge_invoice
 
     amount = clean_money(d["amount"], "amount", customer.currency) if d["amount"] else None
     call = charge_invoice(

@@ -75,7 +75,7 @@ def queue_depths() -> dict[str, int]:
 def health() -> Health:
     from isocnet.invoicing.models import BillingRun
     from isocnet.outbox.models import MessageStatus, OutboxMessage
-    from isocnet.payments.collection import IN_FLIGHT
+    from isocnet.payments.calls import IN_FLIGHT
     from isocnet.payments.models import GatewayCall
 
     pending = OutboxMessage.objects.filter(status=MessageStatus.PENDING)

@@ -33,7 +33,7 @@ from isocnet.invoicing.models import (
     Invoice,
     InvoiceLine,
 )
-from isocnet.invoicing.services import earliest_due_date
+from isocnet.invoicing.terms import earliest_due_date
 from isocnet.ledger.sums import available_credit_minor
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 

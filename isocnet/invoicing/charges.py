@@ -67,7 +67,7 @@ def charge_create(
         )
         invoice = None
         if invoice_now:
-            from isocnet.invoicing.billing_run import invoice_charges_now
+            from isocnet.invoicing.issuing import invoice_charges_now
 
             pending = list(Charge.objects.filter(customer=customer, invoice_line__isnull=True))
             invoice = invoice_charges_now(customer_id=customer.pk, charges=pending, actor=actor)

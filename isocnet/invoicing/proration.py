@@ -132,7 +132,7 @@ def prorate_change(*, sub, old_label: str, old_cycle: str, actor: Actor) -> dict
     ]
     done = {"unused_credit": credit.as_string(), "new_charge": new.as_string()}
     if settings.PRORATE_CHANGES == "immediate":
-        from isocnet.invoicing.billing_run import invoice_charges_now
+        from isocnet.invoicing.issuing import invoice_charges_now
 
         invoice = invoice_charges_now(customer_id=sub.customer_id, charges=charges, actor=actor)
         done["invoice"] = invoice.number

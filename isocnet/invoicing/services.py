@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
@@ -18,14 +17,12 @@ from isocnet.catalog.models import TaxRate
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
-from isocnet.core.errors import BillingError, Conflict, InvalidInput, NotFound
+from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.limits import LINES_MAX, QUANTITY_MAX, check_amount
 from isocnet.core.money import Money, is_float
 from isocnet.core.permissions import require
-from isocnet.core.sequences import sequence_take
 from isocnet.core.validation import clean_date, clean_line, clean_text
 from isocnet.customers.services import customer_lock
-from isocnet.invoicing.credit import credit_apply_locked
 from isocnet.invoicing.engine.totals import (
     TaxKey,
     compute_totals,
@@ -33,6 +30,7 @@ from isocnet.invoicing.engine.totals import (
     tax_keys_from_json,
     tax_keys_to_json,
 )
+from isocnet.invoicing.issuing import issue_locked
 from isocnet.invoicing.models import Invoice, InvoiceLine, InvoiceStatus, InvoiceTaxLine, LineKind
 from isocnet.outbox.models import MessageKind
 from isocnet.outbox.queue import notice_queue
@@ -230,61 +228,6 @@ def _recompute_draft(invoice: Invoice) -> None:
     invoice.save(update_fields=["subtotal_minor", "tax_minor", "total_minor", "balance_minor"])
 
 
-def earliest_due_date(customer, issued_on: dt.date) -> dt.date:
-    """Payment terms: a check or mail-in payer's invoice is due no earlier
-    than PAYMENT_TERMS_DAYS after its issue (time for the mail); an
-    auto-debit customer's is charged on its due date, which may be the
-    issue date."""
-    if customer.auto_debit:
-        return issued_on
-    return issued_on + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
-
-
-def invoice_series(issue_date: dt.date) -> str:
-    fmt = settings.INVOICE_NUMBER_FORMAT
-    return f"invoice-{issue_date.year}" if "{year}" in fmt else "invoice"
-
-
-def issue_audit(invoice: Invoice, *, actor: Actor) -> dict:
-    """The facts of an "invoice.issue" audit row (audit_record or audit_event)."""
-    return {
-        "actor": actor,
-        "action": "invoice.issue",
-        "obj": invoice,
-        "customer_id": invoice.customer_id,
-        "before": {"status": "draft"},
-        "after": {
-            "number": invoice.number,
-            "total": invoice.total.as_string(),
-            "due_date": invoice.due_date.isoformat(),
-        },
-    }
-
-
-def invoice_check_follows(invoice: Invoice) -> None:
-    """Gate: the invoice's number directly follows its predecessor in the
-    series (a tampered counter would leave a gap or reuse a number)."""
-    if (
-        invoice.sequence > 1
-        and not Invoice.objects.filter(
-            series=invoice.series, sequence=invoice.sequence - 1
-        ).exists()
-    ):
-        raise BillingError(
-            f"invoice number {invoice.number} does not follow the previous number of its series"
-        )
-
-
-def bill_to_snapshot(customer) -> dict:
-    return {
-        "account_number": customer.account_number,
-        "name": customer.name,
-        "company": customer.company,
-        "email": customer.email,
-        "address": customer.address_lines(),
-    }
-
-
 def invoice_issue(
     *, actor: Actor, invoice_id: int, issue_date=None, allow_zero: bool = False
 ) -> Invoice:
@@ -301,47 +244,6 @@ def invoice_issue(
             raise Conflict("an invoice without lines cannot be issued", field="lines")
         _recompute_draft(invoice)
         return issue_locked(invoice, issued_on=issued_on, actor=actor, allow_zero=allow_zero)
-
-
-def issue_locked(
-    invoice: Invoice, *, issued_on: dt.date, actor: Actor, allow_zero: bool
-) -> Invoice:
-    """The issuing step itself, for a draft whose totals are final. The
-    caller holds the customer lock inside its transaction (invoice_issue, the
-    billing run)."""
-    if invoice.total_minor < 0:
-        raise Conflict(
-            "an invoice total cannot be negative; issue a credit note instead", field="total"
-        )
-    if invoice.total_minor == 0 and not allow_zero:
-        raise Conflict("the invoice total is zero", field="total")
-    check_amount(invoice.total, "total", what="the invoice total")
-    customer = invoice.customer
-    due = invoice.due_date or issued_on + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
-    if due < issued_on:
-        raise InvalidInput("the due date is before the issue date", field="due_date")
-    due = max(due, earliest_due_date(customer, issued_on))
-    series = invoice_series(issued_on)
-    (seq,) = sequence_take(series)
-    invoice.number = settings.INVOICE_NUMBER_FORMAT.format(year=issued_on.year, seq=seq)
-    invoice.series = series
-    invoice.sequence = seq
-    invoice.issue_date = issued_on
-    invoice.due_date = due
-    invoice.bill_to = bill_to_snapshot(customer)
-    invoice.issued_at = clock.now()
-    invoice.status = InvoiceStatus.PAID if invoice.total_minor == 0 else InvoiceStatus.UNPAID
-    invoice.amount_paid_minor = invoice.credit_applied_minor = 0
-    invoice.balance_minor = invoice.total_minor
-    invoice.save()
-    audit_record(**issue_audit(invoice, actor=actor))
-    if settings.AUTO_APPLY_CREDIT and invoice.balance_minor:
-        # a new invoice: paying it from credit never brings suspended services back
-        credit_apply_locked(actor=actor, invoice=invoice)
-    # What the invoice asks for, as issued: its notice and PDF say this.
-    invoice.issued_balance_minor = invoice.balance_minor
-    invoice.save(update_fields=["issued_balance_minor"])
-    return invoice
 
 
 def invoice_void(*, actor: Actor, invoice_id: int, reason: str) -> Invoice:

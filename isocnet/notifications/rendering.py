@@ -18,8 +18,8 @@ from isocnet.documents.invoices import (
     invoice_pdf,
 )
 from isocnet.documents.models import StoredDocument
-from isocnet.invoicing.dunning import suspension_date
 from isocnet.invoicing.models import Invoice
+from isocnet.invoicing.suspension import suspension_date
 from isocnet.outbox.models import ACCOUNT_KINDS, MessageKind, OutboxMessage
 from isocnet.payments.selectors import SCHEDULED, AutoDebitState, auto_debit_states
 

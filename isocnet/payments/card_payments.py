@@ -24,9 +24,10 @@ from isocnet.core.validation import clean_money
 from isocnet.customers.models import PaymentPreference
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+from isocnet.payments.calls import call_gateway, in_flight_minor
 from isocnet.payments.cards import card_attach, card_remove
-from isocnet.payments.collection import _call_gateway, in_flight_minor, settle
 from isocnet.payments.models import CUSTOMER_KEY_PREFIX, CallStatus, GatewayCall, PaymentMethod
+from isocnet.payments.settling import settle
 
 _ATTEMPT = re.compile(r"[0-9a-f]{32}")
 
@@ -173,7 +174,7 @@ def card_payment_make(
     except IntegrityError:
         # Two presses raced past the look-up (the unique key caught it).
         return GatewayCall.objects.get(idempotency_key=key)
-    call = settle(actor=actor, call_id=call.pk, result=_call_gateway(call))
+    call = settle(actor=actor, call_id=call.pk, result=call_gateway(call))
     if call.status == CallStatus.SUCCEEDED and auto_debit and save_card:
         _auto_debit_on(actor=actor, customer_id=customer_id)
     elif call.status in (CallStatus.DECLINED, CallStatus.FAILED) and new_card and save_card:

@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from isocnet.payments.collection import process_webhook
+from isocnet.payments.charges import process_webhook
 from isocnet.payments.gateways import get_gateway
 from isocnet.payments.gateways.base import GatewayError
 

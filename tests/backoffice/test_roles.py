@@ -7,10 +7,10 @@ from django.contrib.auth.models import Group
 
 from isocnet.core.actors import Actor
 from isocnet.core.errors import Forbidden
-from isocnet.invoicing.billing_run import billing_run
 from isocnet.invoicing.credit_notes import credit_note_create
 from isocnet.invoicing.services import invoice_void
 from isocnet.notifications.services import message_resend
+from isocnet.operations.billing_run import billing_run
 from isocnet.payments.refunds import refund_create
 from isocnet.payments.services import credit_adjust, payment_record
 from tests.factories import make_customer, make_invoice

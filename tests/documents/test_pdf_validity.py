@@ -14,7 +14,7 @@ from isocnet.documents.receipts import receipt_pdf
 from isocnet.documents.statements import statement_pdf
 from isocnet.invoicing.credit_notes import credit_note_create
 from isocnet.payments.cards import card_attach
-from isocnet.payments.collection import charge_invoice
+from isocnet.payments.charges import charge_invoice
 from isocnet.payments.models import Receipt
 from isocnet.payments.refunds import refund_create
 from isocnet.payments.services import payment_record

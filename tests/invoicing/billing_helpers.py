@@ -2,7 +2,7 @@ import datetime as dt
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
-from isocnet.invoicing.billing_run import billing_run
+from isocnet.operations.billing_run import billing_run
 from isocnet.subscriptions.services import subscription_create
 from tests.factories import ACTOR
 

@@ -13,11 +13,11 @@ from django.test.utils import CaptureQueriesContext
 
 from isocnet.core import clock
 from isocnet.core.models import AuditEvent
-from isocnet.invoicing import batch_billing
-from isocnet.invoicing.batch_billing import bill_batch
-from isocnet.invoicing.billing_run import due_customer_ids, run_start
 from isocnet.invoicing.charges import charge_create
 from isocnet.invoicing.models import BillingRunItem, Invoice
+from isocnet.operations import batch_billing
+from isocnet.operations.batch_billing import bill_batch
+from isocnet.operations.billing_run import due_customer_ids, run_start
 from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.services import payment_record
 from isocnet.subscriptions.models import Subscription
@@ -212,7 +212,7 @@ def test_a_batch_that_fails_is_billed_one_by_one(monkeypatch, caplog):
 def test_a_connection_lost_in_a_batch_or_in_dunning_is_tried_again(monkeypatch, caplog):
     """A terminated backend (failover, pg_terminate_backend) mid-batch or
     mid-dunning: the run reconnects and does that part again, whole."""
-    from isocnet.invoicing import billing_run as billing_run_module
+    from isocnet.operations import billing_run as billing_run_module
 
     plan = make_plan()
     customers = [make_customer() for _ in range(3)]

@@ -12,8 +12,8 @@ import pytest
 from django.db import connections
 
 from isocnet.core import clock
-from isocnet.invoicing.billing_run import billing_run
 from isocnet.invoicing.models import Invoice, InvoiceLine
+from isocnet.operations.billing_run import billing_run
 from isocnet.outbox.models import OutboxMessage
 from tests.factories import make_customer, make_plan
 from tests.invoicing.billing_helpers import RUNNER, subscribe

@@ -3,8 +3,8 @@ import datetime as dt
 import pytest
 
 from isocnet.core import clock
-from isocnet.invoicing.dunning import suspension_date
 from isocnet.invoicing.models import Invoice
+from isocnet.invoicing.suspension import suspension_date
 from isocnet.notifications.rendering import render_into
 from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.services import payment_record

@@ -15,11 +15,11 @@ from isocnet.core import clock
 from isocnet.core.money import Money
 from isocnet.documents.invoices import render_invoice_pdf
 from isocnet.documents.models import StoredDocument
-from isocnet.invoicing import billing_run as runs
 from isocnet.invoicing.models import Invoice
 from isocnet.notifications.delivery import deliver_pending
+from isocnet.operations import billing_run as runs
+from isocnet.payments.calls import charge_start
 from isocnet.payments.cards import card_attach
-from isocnet.payments.collection import _start
 from isocnet.payments.services import credit_adjust
 from tests.factories import ACTOR, make_customer, make_plan
 from tests.invariants import check_invariants
@@ -136,7 +136,9 @@ def test_email_rendered_while_the_charge_is_at_the_gateway_says_it_is_being_take
             run=bill_run, customer_ids=[customer.pk], date=DUE, actor=RUNNER, summary=summary
         )
         invoice = Invoice.objects.get(customer=customer)
-        assert _start(actor=RUNNER, invoice_id=invoice.pk, amount=None, card=None)  # step 1 only
+        assert charge_start(
+            actor=RUNNER, invoice_id=invoice.pk, amount=None, card=None
+        )  # step 1 only
     deliver()
     _, lines = invoice_email(smtp)
     assert lines[4].startswith(

@@ -8,7 +8,7 @@ from isocnet.core import clock
 from isocnet.invoicing.models import Invoice
 from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.cards import card_attach
-from isocnet.payments.collection import charge_invoice, reconcile
+from isocnet.payments.charges import charge_invoice, reconcile
 from isocnet.payments.gateways import get_gateway
 from isocnet.payments.models import GatewayCall, Payment, SandboxCharge, WebhookEvent
 from tests.factories import ACTOR, make_customer, make_plan
@@ -190,10 +190,10 @@ def test_a_charge_the_gateway_completes_after_we_gave_up_on_it_is_still_recorded
     customer = card_customer()
     run(D(2026, 11, 20))
     invoice = Invoice.objects.get(customer=customer)
-    from isocnet.payments.collection import _start
+    from isocnet.payments.calls import charge_start
 
     with clock.frozen_at(dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)):
-        call = _start(
+        call = charge_start(
             actor=ACTOR, invoice_id=invoice.pk, amount=None, card=None
         )  # then the process dies
     with clock.frozen_at(dt.datetime(2026, 12, 1, 12, 11, tzinfo=dt.UTC)):

@@ -15,7 +15,8 @@ from isocnet.core.actors import Actor
 from isocnet.core.models import AuditEvent
 from isocnet.invoicing import balances
 from isocnet.invoicing.models import Invoice
-from isocnet.payments import collection
+from isocnet.operations import auto_debit
+from isocnet.payments import calls, settling
 from isocnet.payments import services as payment_services
 from isocnet.payments.models import GatewayCall, Payment, SandboxCharge
 from tests.factories import make_customer, make_plan
@@ -136,16 +137,16 @@ def test_calls_a_slow_gateway_leaves_unsent_fail_quietly_and_the_next_run_charge
     monkeypatch,
 ):
     customers = [card_customer() for _ in range(3)]
-    monkeypatch.setattr(collection, "SEND_WITHIN", dt.timedelta(0))  # the gateway "took" too long
+    monkeypatch.setattr(auto_debit, "SEND_WITHIN", dt.timedelta(0))  # the gateway "took" too long
     summary = run(DUE)
     assert summary.collection["not_sent"] == 3
     assert not SandboxCharge.objects.exists()  # nothing reached the gateway
     assert set(GatewayCall.objects.values_list("status", "message")) == {
-        ("failed", collection.NOT_SENT)
+        ("failed", auto_debit.NOT_SENT)
     }
     assert all(kinds == ["invoice"] for *_, kinds in outcome(customers))  # no failure email
 
-    monkeypatch.setattr(collection, "SEND_WITHIN", collection.STALE_PENDING / 2)
+    monkeypatch.setattr(auto_debit, "SEND_WITHIN", calls.STALE_PENDING / 2)
     summary = run(DUE)
     assert summary.collection["charged"] == 3
     assert SandboxCharge.objects.count() == 3
@@ -162,14 +163,14 @@ def test_a_batch_takes_its_locks_and_commits_once_not_per_invoice(settings):
     for _ in range(100):
         card_customer()
     run(D(2026, 11, 20))
-    due = collection.due_for_collection(DUE)
+    due = auto_debit.due_for_collection(DUE)
     per_invoice = {}
     for batch, ids in ((1, due[:50]), (50, due[50:])):
         settings.COLLECTION_BATCH = batch
         with CaptureQueriesContext(connection) as ten:
-            collection.collect_invoices(actor=Actor("system"), invoice_ids=ids[:10])
+            auto_debit.collect_invoices(actor=Actor("system"), invoice_ids=ids[:10])
         with CaptureQueriesContext(connection) as forty:
-            collection.collect_invoices(actor=Actor("system"), invoice_ids=ids[10:])
+            auto_debit.collect_invoices(actor=Actor("system"), invoice_ids=ids[10:])
         per_invoice[batch] = (len(forty) - len(ten)) / 30
     assert Payment.objects.count() == 100
     assert per_invoice[50] <= 6 and per_invoice[1] >= 4 * per_invoice[50], per_invoice
@@ -248,14 +249,14 @@ def test_the_batch_writes_the_rows_one_by_one_would_field_for_field(settings):
     alone = [card_customer(token=token) for token in TOKENS]
     batched = [card_customer(token=token) for token in TOKENS]
     run(D(2026, 11, 20))
-    due = collection.due_for_collection(DUE)
+    due = auto_debit.due_for_collection(DUE)
     with clock.frozen_at(DUE):
         settings.COLLECTION_BATCH = 1
-        collection.collect_invoices(
+        auto_debit.collect_invoices(
             actor=Actor("system"), invoice_ids=[i for i in due if i <= alone[-1].invoices.get().pk]
         )
         settings.COLLECTION_BATCH = 50
-        collection.collect_invoices(
+        auto_debit.collect_invoices(
             actor=Actor("system"), invoice_ids=[i for i in due if i > alone[-1].invoices.get().pk]
         )
     assert Payment.objects.count() == 6
@@ -278,7 +279,7 @@ def test_a_connection_lost_while_recording_a_batch_is_retried_at_once(monkeypatc
 
     customers = [card_customer() for _ in range(4)]
     run(D(2026, 11, 20))
-    real, cuts = collection._settle_locked_many, []
+    real, cuts = settling._settle_locked_many, []
 
     def cut_once(**kw):
         if not cuts:
@@ -286,7 +287,7 @@ def test_a_connection_lost_while_recording_a_batch_is_retried_at_once(monkeypatc
             raise OperationalError("terminating connection due to administrator command")
         return real(**kw)
 
-    monkeypatch.setattr(collection, "_settle_locked_many", cut_once)
+    monkeypatch.setattr(settling, "_settle_locked_many", cut_once)
     monkeypatch.setattr(core_db.time, "sleep", lambda seconds: None)
     summary = run(DUE)
     assert cuts == [1]

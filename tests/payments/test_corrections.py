@@ -124,7 +124,7 @@ def test_a_bounced_overpayment_takes_back_credit_already_spent(customer, today):
 
 def test_card_payments_are_refunded_not_returned(customer, today):
     from isocnet.payments.cards import card_attach
-    from isocnet.payments.collection import charge_invoice
+    from isocnet.payments.charges import charge_invoice
 
     card_attach(actor=ACTOR, customer_id=customer.pk, token="tok_visa")
     invoice = make_invoice(customer)

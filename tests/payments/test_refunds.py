@@ -4,7 +4,7 @@ from isocnet.core.errors import Conflict, InvalidInput
 from isocnet.invoicing.models import Invoice
 from isocnet.notifications.delivery import deliver_pending
 from isocnet.payments.cards import card_attach
-from isocnet.payments.collection import charge_invoice
+from isocnet.payments.charges import charge_invoice
 from isocnet.payments.models import SandboxCharge
 from isocnet.payments.refunds import refund_create
 from isocnet.payments.selectors import account_summary

@@ -10,7 +10,7 @@ import pytest
 from isocnet.core.money import Money
 from isocnet.invoicing.models import Invoice
 from isocnet.payments.cards import card_attach
-from isocnet.payments.collection import charge_invoice, reconcile
+from isocnet.payments.charges import charge_invoice, reconcile
 from isocnet.payments.models import Payment, PaymentMethod
 from isocnet.payments.refunds import refund_create
 from tests.factories import ACTOR, make_customer, make_invoice

@@ -13,9 +13,9 @@ import pytest
 
 from isocnet.core import clock
 from isocnet.customers.models import Customer
-from isocnet.invoicing.billing_run import billing_run
 from isocnet.invoicing.models import Invoice
 from isocnet.notifications.delivery import deliver_pending
+from isocnet.operations.billing_run import billing_run
 from isocnet.payments.models import Payment
 from tests.factories import make_customer, make_invoice, make_plan
 from tests.invoicing.billing_helpers import RUNNER, subscribe

@@ -105,7 +105,7 @@ def test_receipts_for_each_payment_on_an_invoice(signed_in, member, today):
 def test_a_paid_invoice_says_how_it_was_paid_not_that_it_will_be_charged(signed_in, member, today):
     from isocnet.payments.card_payments import auto_debit_set
     from isocnet.payments.cards import card_attach
-    from isocnet.payments.collection import charge_invoice
+    from isocnet.payments.charges import charge_invoice
 
     customer, _ = member
     card_attach(actor=ACTOR, customer_id=customer.pk, token="tok_visa")

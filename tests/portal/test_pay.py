@@ -199,7 +199,7 @@ def test_a_declined_new_card_is_not_kept_and_no_failure_email_is_sent(signed_in,
 
 def test_a_portal_decline_does_not_stop_auto_debit_retries(member, invoice, today):
     """The auto-debit schedule counts its own attempts only."""
-    from isocnet.payments.collection import due_for_collection
+    from isocnet.operations.auto_debit import due_for_collection
 
     customer, _ = member
     Customer.objects.filter(pk=customer.pk).update(payment_method="card")

@@ -35,7 +35,7 @@ def no_sideways_scroll(page) -> None:
 
 @pytest.fixture
 def billed(db):
-    from isocnet.invoicing.billing_run import billing_run
+    from isocnet.operations.billing_run import billing_run
 
     customer = make_customer(
         name="Priya Castillo-Zieliński", email="priya@example.com", company="Riverside Dental"

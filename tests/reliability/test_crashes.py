@@ -15,9 +15,9 @@ import pytest
 from django.db import connection, connections
 
 from isocnet.core import clock
-from isocnet.invoicing.billing_run import billing_run
 from isocnet.invoicing.models import Invoice, InvoiceLine
 from isocnet.notifications.delivery import LEASE
+from isocnet.operations.billing_run import billing_run
 from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.models import GatewayCall, Payment
 from isocnet.payments.sandbox_models import SandboxCharge

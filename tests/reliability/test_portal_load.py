@@ -24,8 +24,8 @@ from django.db import connections
 from isocnet.core import clock
 from isocnet.customers.models import Customer
 from isocnet.customers.portal_access import portal_login_ensure
-from isocnet.invoicing.billing_run import billing_run
 from isocnet.invoicing.models import Invoice
+from isocnet.operations.billing_run import billing_run
 from isocnet.payments.models import GatewayCall, Payment
 from isocnet.payments.sandbox_models import SandboxCharge
 from tests.invariants import check_invariants

@@ -9,13 +9,13 @@ import pytest
 from django.db import connections
 
 from isocnet.core import clock
-from isocnet.invoicing.billing_run import billing_run
 from isocnet.invoicing.models import Invoice, InvoiceLine
 from isocnet.invoicing.services import invoice_issue
 from isocnet.ledger.models import CreditEntry
 from isocnet.ledger.sums import available_credit_minor
+from isocnet.operations.billing_run import billing_run
 from isocnet.outbox.models import OutboxMessage
-from isocnet.payments.collection import charge_invoice
+from isocnet.payments.charges import charge_invoice
 from isocnet.payments.gateways import get_gateway
 from isocnet.payments.models import Payment, SandboxCharge, WebhookEvent
 from isocnet.payments.services import credit_adjust
@@ -131,7 +131,7 @@ def test_four_collections_at_once_charge_each_card_once(settings):
     never deadlock, and each invoice is charged once."""
     import os
 
-    from isocnet.payments.collection import collect_invoices, due_for_collection
+    from isocnet.operations.auto_debit import collect_invoices, due_for_collection
     from isocnet.payments.models import GatewayCall
     from tests.reliability.bulk import build_customers
 
@@ -162,7 +162,7 @@ def test_1000_auto_debits_with_10_percent_timing_out_after_the_charge():
     once: our payments equal the gateway's charges, nothing is left in doubt."""
     import os
 
-    from isocnet.payments.collection import reconcile
+    from isocnet.payments.charges import reconcile
     from isocnet.payments.models import GatewayCall
     from tests.reliability.bulk import build_customers
 
@@ -197,7 +197,7 @@ def test_gateway_faults_before_and_after_charging_end_with_each_invoice_charged_
     next day's run charges what was never charged — once."""
     import os
 
-    from isocnet.payments.collection import reconcile
+    from isocnet.payments.charges import reconcile
     from isocnet.payments.models import GatewayCall
     from isocnet.payments.sandbox_models import SandboxCard
     from tests.reliability.bulk import build_customers
@@ -255,7 +255,7 @@ def test_a_check_recorded_while_auto_debit_runs_means_that_card_is_not_charged()
 
     from django.db import transaction
 
-    from isocnet.payments.collection import collect_due
+    from isocnet.operations.auto_debit import collect_due
     from isocnet.payments.services import payment_record
 
     first, second = card_customer(), card_customer()

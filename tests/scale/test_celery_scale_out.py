@@ -79,7 +79,7 @@ def published():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_billing_run_on_two_workers_bills_each_period_once(workers, smtp, published):
-    from isocnet.invoicing.tasks import billing_run_distributed
+    from isocnet.operations.tasks import billing_run_distributed
 
     fiber = make_plan(name="Fiber 300", price="79.95")
     hosting = make_plan(name="Hosting", price="120.00", cycle="annual")

@@ -19,9 +19,10 @@ from isocnet.core import clock
 from isocnet.core.errors import Conflict
 from isocnet.invoicing.models import Invoice
 from isocnet.ledger.sums import available_credit_minor
+from isocnet.operations.auto_debit import collect_due
 from isocnet.payments import card_payments
 from isocnet.payments.cards import card_attach
-from isocnet.payments.collection import charge_invoice, collect_due
+from isocnet.payments.charges import charge_invoice
 from isocnet.payments.models import GatewayCall, Payment, SandboxCharge
 from tests.factories import ACTOR, make_customer, make_invoice
 from tests.invariants import check_invariants

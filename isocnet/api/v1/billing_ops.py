@@ -131,7 +131,7 @@ def charge_card(request, number: str, payload: CardChargeIn):
     default card now. 402 when the card is declined."""
     from isocnet.core.errors import Conflict
     from isocnet.core.validation import clean_money
-    from isocnet.payments.collection import charge_invoice
+    from isocnet.payments.charges import charge_invoice
 
     invoice = invoice_by_number(number)
     amount = (

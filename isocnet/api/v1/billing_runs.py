@@ -8,8 +8,8 @@ from isocnet.api.v1.schemas import ErrorOut, Strict
 from isocnet.core import clock
 from isocnet.core.errors import NotFound
 from isocnet.core.validation import clean_date
-from isocnet.invoicing.billing_run import billing_run
 from isocnet.invoicing.models import BillingRun
+from isocnet.operations.billing_run import billing_run
 
 router = Router(tags=["billing runs"])
 

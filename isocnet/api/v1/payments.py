@@ -11,7 +11,7 @@ from isocnet.core.validation import clean_money
 from isocnet.customers.models import Customer
 from isocnet.invoicing.models import Invoice
 from isocnet.payments.cards import card_attach, card_remove
-from isocnet.payments.collection import charge_invoice
+from isocnet.payments.charges import charge_invoice
 from isocnet.payments.models import CallStatus, Payment, PaymentMethod
 from isocnet.payments.selectors import account_summary
 from isocnet.payments.services import payment_record

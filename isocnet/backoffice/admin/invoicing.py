@@ -234,7 +234,7 @@ class BillingRunAdmin(ReadOnlyAdmin):
         from isocnet.core import clock
         from isocnet.core.actors import Actor
         from isocnet.core.errors import BillingError
-        from isocnet.invoicing.billing_run import billing_run
+        from isocnet.operations.billing_run import billing_run
 
         class RunForm(forms.Form):
             date = forms.DateField(

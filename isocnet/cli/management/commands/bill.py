@@ -15,7 +15,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.errors import BillingError
 from isocnet.core.validation import clean_date
-from isocnet.invoicing.billing_run import billing_date_check, billing_run
+from isocnet.operations.billing_run import billing_date_check, billing_run
 
 
 class Command(BaseCommand):
@@ -60,7 +60,7 @@ class Command(BaseCommand):
         travel = day != clock.today()
         with clock.frozen_at(day) if travel else contextlib.nullcontext():
             if workers_enabled() and not dry_run:
-                from isocnet.invoicing.tasks import billing_run_distributed
+                from isocnet.operations.tasks import billing_run_distributed
 
                 self.stderr.write(f"Billing {day} on the workers (CELERY_BROKER_URL)")
                 summary = billing_run_distributed(

@@ -16,7 +16,7 @@ from isocnet.backoffice.demo.data import (
 )
 from isocnet.core import clock
 from isocnet.customers.models import Customer
-from isocnet.invoicing.billing_run import billing_run
+from isocnet.operations.billing_run import billing_run
 
 
 class Command(BaseCommand):

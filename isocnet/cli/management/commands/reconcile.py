@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from isocnet.core.actors import Actor
-from isocnet.payments.collection import reconcile
+from isocnet.payments.charges import reconcile
 
 
 class Command(BaseCommand):

@@ -32,7 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 
 from isocnet.core import clock
@@ -53,6 +53,13 @@ from isocnet.invoicing.billing_plan import (
     plan_periods,
     service_changes,
 )
+from isocnet.invoicing.issuing import (
+    bill_to_snapshot,
+    invoice_check_follows,
+    invoice_series,
+    invoices_issue_locked,
+    issue_audit,
+)
 from isocnet.invoicing.models import (
     BillingRun,
     BillingRunItem,
@@ -61,12 +68,6 @@ from isocnet.invoicing.models import (
     InvoiceLine,
     InvoiceStatus,
     InvoiceTaxLine,
-)
-from isocnet.invoicing.services import (
-    bill_to_snapshot,
-    invoice_check_follows,
-    invoice_series,
-    issue_audit,
 )
 from isocnet.outbox.models import MessageKind
 from isocnet.outbox.queue import notices_queue_new
@@ -183,7 +184,7 @@ def _issue(
     for invoice, seq in zip(invoices, numbers, strict=True):
         invoice.sequence = seq
         invoice.number = settings.INVOICE_NUMBER_FORMAT.format(year=date.year, seq=seq)
-    issued = _number_and_issue(invoices, series=series, date=date, now=now)
+    issued = invoices_issue_locked(invoices, series=series, date=date, now=now)
     if issued != len(invoices):
         raise BillingError(f"issued {issued} of {len(invoices)} invoices of a batch")
     for invoice in invoices:
@@ -214,42 +215,6 @@ def _issue(
     for item, invoice in zip(items, invoices, strict=True):
         item.invoice = invoice
     return items
-
-
-# One statement numbers and issues the whole batch (Django's bulk_update
-# would build a CASE per column, ~100 ms for 200 rows). UPDATE … FROM works on
-# PostgreSQL and on SQLite >= 3.33; chunks keep SQLite under 999 parameters.
-_ISSUE_SQL = """
-UPDATE invoicing_invoice
-   SET number = v.column2, sequence = v.column3, series = %s, issue_date = %s,
-       issued_at = %s, status = %s, issued_balance_minor = invoicing_invoice.total_minor
-  FROM (VALUES {rows}) AS v
- WHERE invoicing_invoice.id = v.column1 AND invoicing_invoice.status = %s
-"""  # (VALUES columns are column1, column2, … in both databases)
-
-
-def _number_and_issue(
-    invoices: list[Invoice], *, series: str, date: dt.date, now: dt.datetime
-) -> int:
-    issued = 0
-    with connection.cursor() as cursor:
-        for start in range(0, len(invoices), 300):
-            chunk = invoices[start : start + 300]
-            if connection.vendor == "postgresql":
-                rows = ", ".join(["(%s::bigint, %s, %s::bigint)"] * len(chunk))
-            else:
-                rows = ", ".join(["(%s, %s, %s)"] * len(chunk))
-            params = [
-                series,
-                connection.ops.adapt_datefield_value(date),
-                connection.ops.adapt_datetimefield_value(now),
-                InvoiceStatus.UNPAID.value,
-                *(x for i in chunk for x in (i.pk, i.number, i.sequence)),
-                InvoiceStatus.DRAFT.value,
-            ]
-            cursor.execute(_ISSUE_SQL.format(rows=rows), params)
-            issued += cursor.rowcount
-    return issued
 
 
 def _advance(plans: list[CustomerPlan], *, subs_of: dict, now: dt.datetime) -> list[tuple]:

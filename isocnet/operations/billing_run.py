@@ -33,39 +33,29 @@ from isocnet.core.permissions import require
 from isocnet.core.validation import clean_line
 from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_lock
-from isocnet.invoicing.batch_billing import bill_batch
 from isocnet.invoicing.billing_plan import (
     BILLABLE,
     CustomerPlan,
-    _charge_line,
     customer_plan,
-    plan_invoice,
-    plan_line_rows,
     service_changes,
 )
-from isocnet.invoicing.dunning import DunningCounts, overdue_step
-from isocnet.invoicing.engine.totals import (
-    compute_totals,
-)
+from isocnet.invoicing.issuing import invoice_write
 from isocnet.invoicing.models import (
     BillingRun,
     BillingRunItem,
     BillingRunStatus,
     Charge,
     Invoice,
-    InvoiceLine,
-    InvoiceTaxLine,
 )
-from isocnet.invoicing.services import invoice_check_follows, issue_locked
-from isocnet.outbox.models import MessageKind
-from isocnet.outbox.queue import notice_queue
+from isocnet.operations.batch_billing import bill_batch
+from isocnet.operations.dunning import DunningCounts, overdue_step
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 
 log = logging.getLogger(__name__)
 
 
 def _collection_counts() -> dict:
-    from isocnet.payments.collection import collection_counts
+    from isocnet.operations.auto_debit import collection_counts
 
     return collection_counts()
 
@@ -103,7 +93,7 @@ def bill_customer(
             )
         invoice = None
         if plan.lines:
-            invoice = _write_invoice(plan, date=date, run=run, actor=actor)
+            invoice = invoice_write(plan, date=date, run=run, actor=actor)
         _advance(plan, actor=actor, invoice=invoice)
         if invoice is None:
             return BillingRunItem(
@@ -117,36 +107,6 @@ def bill_customer(
             total_minor=invoice.total_minor,
             lines=len(plan.lines),
         )
-
-
-def _write_invoice(
-    plan: CustomerPlan, *, date: dt.date, run: BillingRun | None, actor: Actor
-) -> Invoice:
-    """Draft with the plan's totals, its lines and tax lines, then issue it.
-    The caller holds the customer lock."""
-    customer = plan.customer
-    invoice = plan_invoice(plan, run=run, now=clock.now())
-    invoice.save(force_insert=True)
-    rows = InvoiceLine.objects.bulk_create(plan_line_rows(plan, invoice))
-    InvoiceTaxLine.objects.bulk_create(InvoiceTaxLine.rows_for(invoice, plan.totals))
-    for line, row in zip(plan.lines, rows, strict=True):
-        if line.charge_id:
-            Charge.objects.filter(pk=line.charge_id, invoice_line__isnull=True).update(
-                invoice_line=row.pk
-            )
-    invoice.customer = customer
-    invoice = issue_locked(
-        invoice, issued_on=date, actor=actor, allow_zero=settings.ALLOW_ZERO_INVOICES
-    )
-    invoice_check_follows(invoice)
-    notice_queue(
-        kind=MessageKind.INVOICE,
-        key=f"invoice:{invoice.pk}",
-        customer_id=customer.pk,
-        invoice_id=invoice.pk,
-        known_new=True,
-    )
-    return invoice
 
 
 def _advance(plan: CustomerPlan, *, actor: Actor, invoice: Invoice | None) -> None:
@@ -269,12 +229,12 @@ def billing_run(
 
 
 # The phases of a run. In one process billing_run calls them in turn; with
-# workers (isocnet.invoicing.tasks) the chunks run in parallel, one task
+# workers (isocnet.operations.tasks) the chunks run in parallel, one task
 # per chunk of customers, each customer still in its own locked transaction.
 
 
 def run_start(*, date: dt.date, actor: Actor, customers: int) -> tuple[BillingRun, int]:
-    from isocnet.payments.collection import reconcile
+    from isocnet.payments.charges import reconcile
 
     reconciled = reconcile(actor=actor)
     run = BillingRun.objects.create(
@@ -392,7 +352,7 @@ def run_finish(
 ) -> RunSummary:
     """Dunning and auto-debit collection (``collect(actor=, date=)``, by
     default in this process), then the run's figures."""
-    from isocnet.payments.collection import collect_due
+    from isocnet.operations.auto_debit import collect_due
 
     summary.dunning = resuming(
         lambda: overdue_step(date=date, actor=actor), what=f"billing run {run.pk}: dunning"
@@ -431,21 +391,3 @@ def _customers(ids: Iterable[int]):
             batch = []
     if batch:
         yield from Customer.objects.filter(pk__in=batch).order_by("pk")
-
-
-def invoice_charges_now(*, customer_id: int, charges: list[Charge], actor: Actor) -> Invoice:
-    """Invoice these pending charges at once (PRORATE_CHANGES=immediate).
-    The caller holds the customer lock."""
-    customer = customer_lock(customer_id)
-    today = clock.today()
-    plan = CustomerPlan(customer=customer, charges=charges)
-    for charge in charges:
-        plan.lines.append(_charge_line(charge))
-        plan.amounts.append(Money.from_minor(charge.amount_minor, charge.currency))
-    plan.totals = compute_totals(
-        zip(plan.amounts, [line.taxes for line in plan.lines], strict=True),
-        customer.currency,
-        tax_exempt=customer.tax_exempt,
-    )
-    plan.due_date = today + dt.timedelta(days=settings.PAYMENT_TERMS_DAYS)
-    return _write_invoice(plan, date=today, run=None, actor=actor)

@@ -16,7 +16,11 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
-from isocnet.invoicing.billing_run import (
+from isocnet.documents.invoices import invoice_pdfs_render
+from isocnet.invoicing.models import BillingRun, BillingRunItem
+from isocnet.notifications.tasks import deliver_task
+from isocnet.operations.auto_debit import collect_invoices, collection_counts, due_for_collection
+from isocnet.operations.billing_run import (
     RunSummary,
     bill_chunk,
     billing_date_check,
@@ -26,7 +30,6 @@ from isocnet.invoicing.billing_run import (
     run_mark_failed,
     run_start,
 )
-from isocnet.invoicing.models import BillingRun, BillingRunItem
 
 
 @shared_task(name="billing.chunk")
@@ -43,8 +46,6 @@ def bill_chunk_task(run_id: int, customer_ids: list[int], date: str, actor: str)
         ).values_list("invoice_id", flat=True)
     )
     if issued:
-        from isocnet.documents.tasks import render_invoices_task
-
         render_invoices_task.delay(issued)  # PDFs first, then the emails find them stored
     return {
         "invoices": summary.invoices,
@@ -102,16 +103,11 @@ def billing_run_distributed(
     except BaseException:
         run_mark_failed(run)
         raise
-    from isocnet.notifications.tasks import deliver_task
-
     deliver_task.delay()
     return summary
 
 
 def _collect_on_workers(actor: Actor, date: dt.date, size: int, timeout: int) -> dict:
-    from isocnet.payments.collection import collection_counts, due_for_collection
-    from isocnet.payments.tasks import collect_task
-
     ids = due_for_collection(date)
     counts = collection_counts()
     if not ids:
@@ -132,3 +128,20 @@ def daily_billing_task() -> dict:
     """Beat's daily run (or cron `isocnet bill`)."""
     summary = billing_run_distributed(date=clock.today(), actor=Actor("beat"))
     return {"run": summary.run.pk, "invoices": summary.invoices}
+
+
+@shared_task(name="documents.render_invoices")
+def render_invoices_task(invoice_ids: list[int]) -> int:
+    """Render and store the PDFs of new invoices (each once: invoice_pdf
+    keeps the first), so sending their emails is quick; then wake the
+    email queue."""
+    invoice_pdfs_render(invoice_ids=list(invoice_ids))
+    deliver_task.delay()
+    return len(invoice_ids)
+
+
+@shared_task(name="collection.collect")
+def collect_task(invoice_ids: list[int], actor: str) -> dict:
+    """Charge these auto-debit invoices (each through the three-step,
+    idempotent charge of payments.calls and payments.settling)."""
+    return collect_invoices(actor=Actor(actor), invoice_ids=invoice_ids)

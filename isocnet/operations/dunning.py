@@ -19,26 +19,20 @@ from isocnet.core.actors import Actor
 from isocnet.customers.models import PaymentPreference
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+from isocnet.invoicing.suspension import (
+    customers_past_suspension,
+    past_suspension,
+    resume_if_paid_up,
+    suspension_date,
+)
 from isocnet.outbox.models import MessageKind, OutboxMessage
 from isocnet.outbox.queue import notice_queue
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 from isocnet.subscriptions.services import (
-    subscriptions_resume_after_payment,
     subscriptions_suspend_for_nonpayment,
 )
 
 OVERDUE_KINDS = (MessageKind.OVERDUE_1, MessageKind.OVERDUE_2, MessageKind.OVERDUE_3)
-
-
-def suspension_date(due_date: dt.date) -> dt.date:
-    """The day services are suspended for an invoice still open: after
-    SUSPEND_AFTER_DAYS, and never before the final overdue notice (which names
-    this date) has had SUSPENSION_WARNING_DAYS to reach the customer."""
-    days = max(
-        settings.SUSPEND_AFTER_DAYS,
-        settings.OVERDUE_NOTICE_DAYS[-1] + settings.SUSPENSION_WARNING_DAYS,
-    )
-    return due_date + dt.timedelta(days=days)
 
 
 @dataclass
@@ -121,8 +115,8 @@ def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> Dunni
     # 4. suspension for non-payment: past the suspension date, and the final
     # notice queued SUSPENSION_WARNING_DAYS ago at least (after missed runs
     # the calendar may say so before the customer was ever warned)
-    past_suspension = _customers_past_suspension(date)
-    due = list(_past_suspension(date).values_list("pk", "customer_id"))
+    customers_due = customers_past_suspension(date)
+    due = list(past_suspension(date).values_list("pk", "customer_id"))
     matured = _final_notice_matured([pk for pk, _ in due], date)
     ready = {customer_id for pk, customer_id in due if pk in matured}
     for customer_id in sorted(ready):
@@ -135,7 +129,7 @@ def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> Dunni
             customer_lock(customer_id)
             if subscriptions_suspend_for_nonpayment(actor=actor, customer_id=customer_id):
                 counts.suspended_customers += 1
-            for invoice in _past_suspension(date).filter(customer_id=customer_id):
+            for invoice in past_suspension(date).filter(customer_id=customer_id):
                 counts.notices += notice_queue(
                     kind=MessageKind.SUSPENSION,
                     key=f"suspension:{invoice.pk}",
@@ -152,7 +146,7 @@ def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> Dunni
         .values_list("customer_id", flat=True)
         .distinct()
     )
-    for customer_id in sorted(waiting - set(past_suspension)):
+    for customer_id in sorted(waiting - set(customers_due)):
         if dry_run:
             counts.reactivated_customers += 1
             continue
@@ -189,52 +183,3 @@ def _sent_overdue_steps(invoice_ids: list[int]) -> dict[int, int]:
     ).values_list("invoice_id", "kind"):
         steps[invoice_id] = max(steps.get(invoice_id, -1), OVERDUE_KINDS.index(kind))
     return steps
-
-
-def _past_suspension(date: dt.date):
-    days = (suspension_date(date) - date).days
-    return Invoice.objects.filter(
-        status__in=OPEN_STATUSES, due_date__lte=date - dt.timedelta(days=days)
-    )
-
-
-def _customers_past_suspension(date: dt.date) -> list[int]:
-    return sorted(set(_past_suspension(date).values_list("customer_id", flat=True)))
-
-
-def _suspended_for_nonpayment(customer_ids):
-    return Subscription.objects.filter(
-        customer_id__in=customer_ids,
-        status=SubscriptionStatus.SUSPENDED,
-        suspended_for_nonpayment=True,
-    )
-
-
-def resume_many_if_paid_up(*, actor: Actor, customer_ids, date: dt.date) -> int:
-    """``resume_if_paid_up`` for many customers: one look-up for them all,
-    then each customer with a suspended service on its own."""
-    with_suspended = set(
-        _suspended_for_nonpayment(list(customer_ids)).values_list("customer_id", flat=True)
-    )
-    return sum(
-        _resume_if_nothing_past_suspension(actor=actor, customer_id=customer_id, date=date)
-        for customer_id in sorted(with_suspended)
-    )
-
-
-def resume_if_paid_up(*, actor: Actor, customer_id: int, date: dt.date) -> int:
-    """Resume services suspended for non-payment when no open invoice of the
-    customer is past its suspension date. Call inside or outside a
-    transaction; it locks the customer."""
-    if not _suspended_for_nonpayment([customer_id]).exists():
-        return 0  # nearly every payment: nothing to resume, no lock needed
-    return _resume_if_nothing_past_suspension(actor=actor, customer_id=customer_id, date=date)
-
-
-def _resume_if_nothing_past_suspension(*, actor: Actor, customer_id: int, date: dt.date) -> int:
-    """For a customer known to have a service suspended for non-payment."""
-    with transaction.atomic():
-        customer_lock(customer_id)
-        if _past_suspension(date).filter(customer_id=customer_id).exists():
-            return 0
-        return subscriptions_resume_after_payment(actor=actor, customer_id=customer_id)

@@ -1,0 +1,187 @@
+"""Auto debit: the billing run's collection step. The open auto-debit
+invoices due are charged a batch at a time (COLLECTION_BATCH): step 1 for
+the whole batch in one transaction (payments.calls.start_many), step 2
+call by call, step 3 for the whole batch in one transaction
+(payments.settling.settle_many), each under the locks of the batch's
+customers taken in id order. A kill between the steps leaves at most a
+batch of pending calls, reconciled as any other."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from django.conf import settings
+from django.db import transaction
+
+from isocnet.core.actors import Actor
+from isocnet.core.db import resuming
+from isocnet.core.permissions import require
+from isocnet.customers.models import PaymentPreference
+from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+from isocnet.outbox.models import MessageKind
+from isocnet.outbox.queue import notice_queue
+from isocnet.payments.calls import STALE_PENDING, call_gateway, charges_start_many
+from isocnet.payments.gateways.base import ChargeResult
+from isocnet.payments.models import (
+    CUSTOMER_KEY_PREFIX,
+    CallStatus,
+    GatewayCall,
+    PaymentMethod,
+)
+from isocnet.payments.settling import settle_many
+
+log = logging.getLogger(__name__)
+
+
+def due_for_collection(date: dt.date) -> list[int]:
+    """Open auto-debit invoices due on or before ``date`` whose next attempt
+    has come: never tried, or softly declined with a retry date reached, and
+    nothing in flight. A hard decline waits for a new card. Three queries per
+    thousand invoices."""
+    ids = []
+    invoices = list(
+        Invoice.objects.filter(
+            status__in=OPEN_STATUSES,
+            due_date__lte=date,
+            customer__payment_method=PaymentPreference.CARD,
+        )
+        .order_by("pk")
+        .values_list("pk", "customer_id")
+    )
+    for start in range(0, len(invoices), 1000):
+        chunk = invoices[start : start + 1000]
+        last_call = {}
+        for call in (
+            GatewayCall.objects.filter(
+                invoice_id__in=[pk for pk, _ in chunk], kind=GatewayCall.Kind.CHARGE
+            )
+            .exclude(idempotency_key__startswith=CUSTOMER_KEY_PREFIX)
+            .only("pk", "invoice_id", "status", "card_id", "next_retry_on")
+            .order_by("invoice_id", "-id")
+        ):
+            last_call.setdefault(call.invoice_id, call)
+        card_of = dict(
+            PaymentMethod.objects.defaults()
+            .filter(customer_id__in={c for _, c in chunk})
+            .values_list("customer_id", "pk")
+        )
+        for invoice_id, customer_id in chunk:
+            last = last_call.get(invoice_id)
+            card = card_of.get(customer_id)
+            if last is None or last.status in (CallStatus.SUCCEEDED, CallStatus.FAILED):
+                ids.append(invoice_id)
+            elif last.status == CallStatus.DECLINED:
+                new_card = card is not None and card != last.card_id
+                if new_card or (last.next_retry_on and last.next_retry_on <= date):
+                    ids.append(invoice_id)
+    return ids
+
+
+def collection_counts() -> dict:
+    """What a collection did: charged, declined, unknown (no answer: left
+    for reconciliation), not sent (tried again by the next run) and no card
+    on file (the customer was asked for one)."""
+    return {"charged": 0, "declined": 0, "unknown": 0, "not_sent": 0, "no_card": 0}
+
+
+def collect_due(*, actor: Actor, date: dt.date) -> dict:
+    """The billing run's collection step (in one process; with workers the
+    ids go to the collection queue in chunks: isocnet.payments.tasks)."""
+    return collect_invoices(actor=actor, invoice_ids=due_for_collection(date))
+
+
+def collect_invoices(*, actor: Actor, invoice_ids) -> dict:
+    """Charge each of these invoices (the three steps above, a batch of
+    ``settings.COLLECTION_BATCH`` at a time), then render the receipts of
+    what was charged, so that their emails go out quickly."""
+    require(actor, "card.charge")
+    counts = collection_counts()
+    paid: list[int] = []
+    batch: list[tuple[int, int]] = []
+    for invoice_id, customer_id, has_card in _with_cards(list(invoice_ids)):
+        if not has_card:  # a card added since is found by the next run
+            with transaction.atomic():
+                created = notice_queue(
+                    kind=MessageKind.CARD_NEEDED,
+                    key=f"card_needed:{invoice_id}",
+                    customer_id=customer_id,
+                    invoice_id=invoice_id,
+                )
+            counts["no_card"] += int(created)
+            continue
+        batch.append((invoice_id, customer_id))
+        if len(batch) == settings.COLLECTION_BATCH:
+            _charge_batch(actor=actor, invoices=batch, counts=counts, paid=paid)
+            batch = []
+    _charge_batch(actor=actor, invoices=batch, counts=counts, paid=paid)
+    _render_receipts(paid)
+    return counts
+
+
+# A batch's pending calls must reach the gateway well before reconciliation
+# could take them for abandoned (STALE_PENDING): those a slow gateway leaves
+# unsent past this are settled as never sent, and the next run tries again.
+SEND_WITHIN = STALE_PENDING / 2
+
+
+NOT_SENT = "not sent: the gateway was too slow for the rest of the batch"
+
+
+def _charge_batch(*, actor: Actor, invoices, counts: dict, paid: list) -> None:
+    if not invoices:
+        return
+    calls = charges_start_many(actor=actor, invoices=invoices)
+    started = time.monotonic()
+    outcomes = []
+    for call in calls:
+        if time.monotonic() - started > SEND_WITHIN.total_seconds():
+            outcomes.append((call, ChargeResult(status="failed", message=NOT_SENT)))
+        else:
+            outcomes.append((call, call_gateway(call)))
+    # The gateway has answered: what it took must be recorded now, so a lost
+    # connection is retried here (settling is idempotent) rather than left
+    # for the next morning's reconciliation.
+    settled = resuming(
+        lambda: settle_many(actor=actor, outcomes=outcomes),
+        what=f"auto debit: settling {len(outcomes)} charges",
+    )
+    for call in settled:
+        key = {CallStatus.SUCCEEDED: "charged", CallStatus.DECLINED: "declined"}.get(
+            call.status, "unknown"
+        )
+        if call.message == NOT_SENT:
+            key = "not_sent"
+        counts[key] += 1
+        if call.payment_id:
+            paid.append(call.payment_id)
+
+
+def _with_cards(invoice_ids: list[int]):
+    """(invoice id, customer id, whether the customer has a default card),
+    read 200 invoices at a time. Step 1 reads the card again under the lock."""
+    for start in range(0, len(invoice_ids), 200):
+        chunk = invoice_ids[start : start + 200]
+        customer_of = dict(
+            Invoice.objects.filter(pk__in=chunk).values_list("pk", "customer_id").order_by()
+        )
+        with_card = set(
+            PaymentMethod.objects.defaults()
+            .filter(customer_id__in=set(customer_of.values()))
+            .values_list("customer_id", flat=True)
+        )
+        for invoice_id in chunk:
+            if invoice_id in customer_of:
+                customer_id = customer_of[invoice_id]
+                yield invoice_id, customer_id, customer_id in with_card
+
+
+def _render_receipts(payment_ids: list[int]) -> None:
+    """Ahead of the receipt emails (which render any receipt missing here)."""
+    from isocnet.documents.receipts import receipt_pdfs_render
+
+    try:
+        receipt_pdfs_render(payment_ids=payment_ids)
+    except Exception:  # never fails the collection: the email renders it on send
+        log.exception("rendering %s receipts ahead of their emails failed", len(payment_ids))
