@@ -50,6 +50,7 @@ wrk:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the floors: docs/architecture.md
 
 test-sqlite: install
 	DATABASE_URL= $(BIN)/pytest -q -p no:cacheprovider

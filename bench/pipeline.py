@@ -325,8 +325,8 @@ def portal(results: dict) -> None:
     from django.contrib.auth.models import User
     from django.db import connections
 
+    from isocnet.customers.logins import portal_login_ensure
     from isocnet.customers.models import Customer
-    from isocnet.customers.portal_access import portal_login_ensure
     from isocnet.invoicing.models import Invoice
 
     password = "bench-portal-password"

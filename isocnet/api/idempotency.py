@@ -23,6 +23,7 @@ from django.http import HttpResponse, JsonResponse
 
 from isocnet.api.models import IdempotencyRecord
 from isocnet.api.tokens import token_digest
+from isocnet.api.v1.base import api
 from isocnet.core import clock
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
@@ -43,7 +44,6 @@ def _error(status: int, message: str) -> JsonResponse:
 def _routes() -> list[tuple[re.Pattern, dict[str, set[str]]]]:
     """The API's operations from its OpenAPI document: path pattern, and for
     each method the names of its query parameters."""
-    from isocnet.api.v1.base import api
 
     routes = []
     for template, operations in api.get_openapi_schema()["paths"].items():

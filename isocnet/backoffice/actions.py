@@ -11,12 +11,24 @@ from django import forms
 
 from isocnet.catalog.models import Plan, TaxRate
 from isocnet.core.actors import Actor
+from isocnet.core.errors import InvalidInput, NotFound
 from isocnet.core.formatting import money
+from isocnet.core.validation import clean_money
 from isocnet.customers.models import Customer
+from isocnet.customers.portal_access import portal_invite
+from isocnet.invoicing.charges import charge_create
+from isocnet.invoicing.credit_notes import credit_note_create
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice, InvoiceStatus
+from isocnet.invoicing.proration import subscription_change
+from isocnet.invoicing.services import invoice_void
+from isocnet.notifications.services import message_resend
 from isocnet.outbox.models import MessageKind, OutboxMessage
+from isocnet.payments.charges import charge_invoice
 from isocnet.payments.models import Payment, PaymentStatus, Refund
+from isocnet.payments.refunds import refund_create
+from isocnet.payments.services import credit_adjust, credit_apply
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
+from isocnet.subscriptions.services import subscription_create
 
 
 def _open_invoices(customer) -> list[tuple[str, str]]:
@@ -176,7 +188,6 @@ def _invoice_id(customer: Customer, number: str) -> int:
 
 
 def _charge(actor, customer, d):
-    from isocnet.invoicing.charges import charge_create
 
     _charge_row, invoice = charge_create(
         actor=actor,
@@ -191,8 +202,6 @@ def _charge(actor, customer, d):
 
 
 def _charge_card(actor, customer, d):
-    from isocnet.core.validation import clean_money
-    from isocnet.payments.charges import charge_invoice
 
     amount = clean_money(d["amount"], "amount", customer.currency) if d["amount"] else None
     call = charge_invoice(
@@ -204,7 +213,6 @@ def _charge_card(actor, customer, d):
 
 
 def _credit_note(actor, customer, d):
-    from isocnet.invoicing.credit_notes import credit_note_create
 
     note = credit_note_create(
         actor=actor, invoice_number=d["invoice"], amount=d["amount"], reason=d["reason"]
@@ -213,7 +221,6 @@ def _credit_note(actor, customer, d):
 
 
 def _void(actor, customer, d):
-    from isocnet.invoicing.services import invoice_void
 
     invoice = invoice_void(
         actor=actor, invoice_id=_invoice_id(customer, d["invoice"]), reason=d["reason"]
@@ -222,8 +229,6 @@ def _void(actor, customer, d):
 
 
 def _resend(actor, customer, d):
-    from isocnet.core.errors import NotFound
-    from isocnet.notifications.services import message_resend
 
     message = (
         OutboxMessage.objects.filter(
@@ -239,21 +244,18 @@ def _resend(actor, customer, d):
 
 
 def _apply_credit(actor, customer, d):
-    from isocnet.payments.services import credit_apply
 
     applied = credit_apply(actor=actor, invoice_id=_invoice_id(customer, d["invoice"]))
     return f"{money(applied)} of account credit applied to #{d['invoice']}."
 
 
 def _credit(actor, customer, d):
-    from isocnet.payments.services import credit_adjust
 
     entry = credit_adjust(actor=actor, customer_id=customer.pk, amount=d["amount"], memo=d["memo"])
     return f"Account credit {'granted' if entry.amount_minor > 0 else 'removed'}: {money(entry.amount)}."
 
 
 def _refund(actor, customer, d):
-    from isocnet.payments.refunds import refund_create
 
     refund = refund_create(
         actor=actor,
@@ -266,8 +268,6 @@ def _refund(actor, customer, d):
 
 
 def _service(actor, customer, d):
-    from isocnet.core.errors import InvalidInput
-    from isocnet.subscriptions.services import subscription_change
 
     op = d["operation"]
     changes = {
@@ -289,7 +289,6 @@ def _service(actor, customer, d):
 
 
 def _add_service(actor, customer, d):
-    from isocnet.subscriptions.services import subscription_create
 
     sub = subscription_create(
         actor=actor,
@@ -303,7 +302,6 @@ def _add_service(actor, customer, d):
 
 
 def _invite(actor, customer, d):
-    from isocnet.customers.portal_access import portal_invite
 
     login = portal_invite(actor=actor, customer_id=customer.pk)
     return f"Portal invitation queued for {login.user.username}."

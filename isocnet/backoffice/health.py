@@ -8,7 +8,12 @@ from dataclasses import dataclass
 
 from django.db.models import Min
 
+from isocnet.celery_app import app
 from isocnet.core import clock
+from isocnet.invoicing.models import BillingRun
+from isocnet.outbox.models import MessageStatus, OutboxMessage
+from isocnet.payments.calls import IN_FLIGHT
+from isocnet.payments.models import GatewayCall
 
 QUEUES = ("billing", "documents", "email", "collection", "celery")
 
@@ -56,8 +61,6 @@ def queue_depths() -> dict[str, int]:
             for queue in QUEUES:
                 depths[queue] = int(client.llen(queue))
         else:
-            from isocnet.celery_app import app
-
             with app.connection_for_read() as conn:
                 channel = conn.default_channel
                 for queue in QUEUES:
@@ -73,10 +76,6 @@ def queue_depths() -> dict[str, int]:
 
 
 def health() -> Health:
-    from isocnet.invoicing.models import BillingRun
-    from isocnet.outbox.models import MessageStatus, OutboxMessage
-    from isocnet.payments.calls import IN_FLIGHT
-    from isocnet.payments.models import GatewayCall
 
     pending = OutboxMessage.objects.filter(status=MessageStatus.PENDING)
     oldest = pending.aggregate(m=Min("created_at"))["m"]

@@ -4,6 +4,8 @@ services enforce the role whatever the page)."""
 
 from __future__ import annotations
 
+from isocnet.core.permissions import CLERK, GROUPS, MANAGER
+
 APPS = (
     "customers",
     "catalog",
@@ -25,8 +27,6 @@ CLERK_EXTRA = {
 
 def ensure_staff_groups(**kwargs) -> None:
     from django.contrib.auth.models import Group, Permission
-
-    from isocnet.core.permissions import CLERK, GROUPS, MANAGER
 
     perms = Permission.objects.filter(content_type__app_label__in=APPS).select_related(
         "content_type"

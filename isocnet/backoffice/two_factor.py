@@ -22,6 +22,7 @@ from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, Forbidden, InvalidInput
 from isocnet.core.permissions import MANAGER, role_of
+from isocnet.core.validation import clean_line
 
 RECOVERY_CODES = 10
 APP, RECOVERY = "authenticator", "recovery"
@@ -127,7 +128,6 @@ def two_factor_reset(*, actor: Actor, user, reason: str) -> None:
     """Remove a staff member's authenticator and recovery codes (a lost
     phone): they enrol again at their next sign-in. Billing managers only,
     and never on themselves (that would need no second factor at all)."""
-    from isocnet.core.validation import clean_line
 
     if actor.role != MANAGER and actor.role is not None:
         raise Forbidden("only a billing manager may reset two-factor sign-in")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from isocnet.core.permissions import role_of
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
@@ -14,7 +16,6 @@ class Actor:
 
     @classmethod
     def staff(cls, user) -> Actor:
-        from isocnet.core.permissions import role_of
 
         return cls(f"staff:{user.get_username()}", user.pk, role_of(user))
 

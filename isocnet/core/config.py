@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ImproperlyConfigured
 
+from isocnet.core.money import MoneyError, check_tender_currency
+
 
 class ConfigError(ImproperlyConfigured):
     pass
@@ -85,8 +87,6 @@ def env_time_zone(name: str, default: str) -> str:
 
 
 def env_currency(name: str, default: str) -> str:
-    from isocnet.core.money import MoneyError, check_tender_currency
-
     value = os.environ.get(name, default)
     try:
         return check_tender_currency(value)

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from isocnet.core import formatting
 from isocnet.core.errors import InvalidInput
 from isocnet.core.money import Money
 
@@ -32,8 +33,6 @@ def check_amount(money: Money, field: str, *, what: str = "") -> Money:
     """``money`` unless it is beyond the limit (either side of zero)."""
     limit = amount_max(money.currency)
     if abs(money.amount) > limit.amount:
-        from isocnet.core import formatting
-
         subject = f"{what} " if what else ""
         raise InvalidInput(
             f"{subject}must not exceed {formatting.money(limit)} (AMOUNT_LIMIT)", field=field

@@ -11,6 +11,7 @@ from functools import lru_cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 
+from isocnet.core import clock
 from isocnet.core.errors import InvalidInput
 from isocnet.core.limits import check_amount
 from isocnet.core.money import Money, MoneyError, check_tender_currency
@@ -157,8 +158,6 @@ def clean_payment_date(value, field: str, *, not_before: dt.date | None = None) 
     PAYMENT_BACKDATE_DAYS ago, and not before ``not_before`` (the day the
     customer's account was opened)."""
     from django.conf import settings
-
-    from isocnet.core import clock
 
     day = clean_date(value, field)
     today = clock.today()

@@ -19,76 +19,18 @@ from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput
 from isocnet.core.permissions import require
 from isocnet.core.validation import clean_email
+from isocnet.customers.logins import login_name, portal_user_of, portal_welcome_locked
 from isocnet.customers.models import Customer, CustomerStatus, PortalUser
+from isocnet.customers.services import customer_lock, customer_update
 from isocnet.outbox.models import MessageKind, OutboxMessage
 from isocnet.outbox.queue import notice_queue
 
 EMAIL_CHANGE_SALT = "isocnet.portal.email-change"
 
 
-def login_name(email: str) -> str:
-    """The portal's username for an email address (case-insensitive)."""
-    return email.strip().lower()
-
-
-def portal_user_of(email: str) -> PortalUser | None:
-    return (
-        PortalUser.objects.select_related("user", "customer")
-        .filter(user__username=login_name(email), user__is_active=True)
-        .first()
-    )
-
-
-def portal_login_ensure(customer: Customer) -> tuple[PortalUser | None, str]:
-    """The customer's portal login, created (without a password) if need be.
-    Returns (login, "") or (None, reason) when the email already signs in to
-    another account."""
-    existing = PortalUser.objects.filter(customer=customer).select_related("user").first()
-    if existing is not None:
-        return existing, ""
-    username = login_name(customer.email)
-    if len(username) > 150:
-        return None, "the email address is too long to sign in with (150 characters at most)"
-    User = get_user_model()
-    if User.objects.filter(username=username).exists():
-        return None, f"{customer.email} already signs in to another account"
-    user = User(username=username, email=customer.email, first_name=customer.name[:150])
-    user.set_unusable_password()
-    user.save()
-    return PortalUser.objects.create(user=user, customer=customer, created_at=clock.now()), ""
-
-
-def portal_welcome_locked(*, actor: Actor, customer: Customer, required: bool) -> bool:
-    """Create the login and queue the welcome email with its set-password
-    link. The caller holds the customer lock. ``required``: raise when the
-    login cannot be made (staff asked for it); otherwise skip quietly (a new
-    customer whose email already has a login)."""
-    login, reason = portal_login_ensure(customer)
-    if login is None:
-        if required:
-            raise Conflict(reason, field="email")
-        return False
-    sent = OutboxMessage.objects.filter(customer=customer, kind=MessageKind.WELCOME).count()
-    notice_queue(
-        kind=MessageKind.WELCOME,
-        key=f"welcome:{customer.pk}:{sent + 1}",
-        customer_id=customer.pk,
-        context={"user": login.user_id},
-    )
-    audit_record(
-        actor=actor,
-        action="portal.invite",
-        obj=login,
-        customer_id=customer.pk,
-        after={"login": login.user.username, "invitation": sent + 1},
-    )
-    return True
-
-
 def portal_invite(*, actor: Actor, customer_id: int) -> PortalUser:
     """Staff invite a customer to the portal (again, if they lost the email)."""
     require(actor, "notice.send")
-    from isocnet.customers.services import customer_lock
 
     with transaction.atomic():
         customer = customer_lock(customer_id)
@@ -107,8 +49,6 @@ def password_reset_request(*, email: str, ip: str = "") -> None:
         return
     since = clock.now() - dt.timedelta(hours=1)
     with transaction.atomic():
-        from isocnet.customers.services import customer_lock
-
         customer_lock(login.customer_id)
         recent = OutboxMessage.objects.filter(
             customer_id=login.customer_id,
@@ -134,7 +74,6 @@ def password_reset_request(*, email: str, ip: str = "") -> None:
 
 def email_change_request(*, actor: Actor, customer_id: int, new_email: str) -> None:
     """Ask the new address to confirm; the change waits for the click."""
-    from isocnet.customers.services import customer_lock
 
     new_email = clean_email(new_email, "email")
     with transaction.atomic():
@@ -169,7 +108,6 @@ def email_change_request(*, actor: Actor, customer_id: int, new_email: str) -> N
 
 def email_change_confirm(*, actor: Actor | None, token: str) -> Customer:
     """Apply a confirmed email change once; tell the old address."""
-    from isocnet.customers.services import customer_lock, customer_update
 
     try:
         data = signing.loads(
@@ -205,7 +143,6 @@ def contact_update(*, actor: Actor, customer_id: int, changes: dict, email: str)
     """The customer's own contact form: the changes and, when the billing
     email differs, the request to confirm the new one, all or nothing.
     Returns True when a confirmation email was queued."""
-    from isocnet.customers.services import customer_update
 
     with transaction.atomic():
         customer = customer_update(actor=actor, customer_id=customer_id, changes=changes)

@@ -22,6 +22,7 @@ from isocnet.core.validation import (
     clean_line,
     clean_text,
 )
+from isocnet.customers.logins import portal_welcome_locked
 from isocnet.customers.models import Customer, CustomerStatus, PaymentPreference
 
 # Fields a customer update may change, and how each is cleaned.
@@ -155,8 +156,6 @@ def customer_create(
             after=_snapshot(customer),
         )
         if settings.PORTAL_WELCOME_NEW_CUSTOMERS if welcome is None else welcome:
-            from isocnet.customers.portal_access import portal_welcome_locked
-
             portal_welcome_locked(actor=actor, customer=customer, required=False)
     return customer
 

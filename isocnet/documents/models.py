@@ -4,6 +4,9 @@ import hashlib
 
 from django.db import models, transaction
 
+from isocnet.core import clock
+from isocnet.documents.renderer import render_many
+
 
 class DocumentKind(models.TextChoices):
     INVOICE = "invoice", "Invoice"
@@ -65,8 +68,6 @@ class StoredDocument(models.Model):
         invoice (or payment) as it is: the first stored is the one sent.
         ``fields``: kind, invoice, filename and payment, as for ``of``.
         Returns how many it rendered."""
-        from isocnet.core import clock
-        from isocnet.documents.renderer import render_many
 
         pdfs = render_many([(template, data) for data, _ in jobs])
         now = clock.now()

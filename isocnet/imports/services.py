@@ -21,6 +21,7 @@ from django.db import transaction
 
 from isocnet.catalog.models import Plan
 from isocnet.core.actors import Actor
+from isocnet.core.audit import audit_record
 from isocnet.core.errors import BillingError, InvalidInput
 from isocnet.core.money import Money, MoneyError
 from isocnet.core.pan import card_number_in
@@ -32,6 +33,7 @@ from isocnet.invoicing.models import InvoiceLine, LineKind
 from isocnet.invoicing.services import invoice_add_line, invoice_create_draft, invoice_issue
 from isocnet.ledger.entries import credit_entry_add
 from isocnet.ledger.models import CreditEntry, CreditKind
+from isocnet.payments.cards import card_attach
 from isocnet.subscriptions.models import Subscription
 from isocnet.subscriptions.services import subscription_create
 
@@ -346,7 +348,6 @@ def _check_balance(row: dict) -> dict:
 
 
 def _apply_customer(actor: Actor, values: dict, *, welcome: bool) -> str:
-    from isocnet.payments.cards import card_attach
 
     existing = Customer.objects.filter(external_id=values["external_id"]).first()
     data = values["data"]
@@ -458,7 +459,6 @@ def _opening_balance(customer: Customer) -> Money | None:
 
 
 def _audit_credit(actor: Actor, customer: Customer, amount: Money) -> None:
-    from isocnet.core.audit import audit_record
 
     audit_record(
         actor=actor,

@@ -16,6 +16,7 @@ from isocnet.core.permissions import require
 from isocnet.core.validation import clean_line, clean_money
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.engine.totals import line_amount
+from isocnet.invoicing.issuing import invoice_charges_now
 from isocnet.invoicing.models import Charge, Invoice, LineKind
 
 
@@ -67,8 +68,6 @@ def charge_create(
         )
         invoice = None
         if invoice_now:
-            from isocnet.invoicing.issuing import invoice_charges_now
-
             pending = list(Charge.objects.filter(customer=customer, invoice_line__isnull=True))
             invoice = invoice_charges_now(customer_id=customer.pk, charges=pending, actor=actor)
     return charge, invoice

@@ -1,8 +1,8 @@
 from django.db import models
 
 from isocnet.core.money import Money
+from isocnet.core.periods import inclusive_end
 from isocnet.customers.models import Customer
-from isocnet.invoicing.engine.periods import inclusive_end
 from isocnet.subscriptions.models import Subscription
 
 

@@ -1,6 +1,7 @@
 """Money consequences of changing a service in the middle of a billed
-period. Called by subscriptions.services inside its transaction (the
-customer is locked).
+period: ``subscription_change`` here is the door's way to change a service
+(subscriptions owns the service; this adds what the change costs, inside
+its transaction, the customer locked).
 
 - Same billing cycle: a negative charge for the unused part of the old price
   and a charge for the new price over the rest of the period, both on the
@@ -21,9 +22,13 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.money import Money
 from isocnet.invoicing.engine.proration import remainder_charge, unused_part
+from isocnet.invoicing.issuing import invoice_charges_now
 from isocnet.invoicing.models import Charge, InvoiceLine, InvoiceStatus, LineKind
 from isocnet.ledger.entries import credit_entry_add
 from isocnet.ledger.models import CreditKind
+from isocnet.subscriptions import services
+from isocnet.subscriptions.models import SubscriptionStatus
+from isocnet.subscriptions.services import ServiceBefore, service_label
 
 
 def current_billed_line(subscription, today: dt.date) -> InvoiceLine | None:
@@ -108,7 +113,7 @@ def prorate_change(*, sub, old_label: str, old_cycle: str, actor: Actor) -> dict
         _credit(
             sub,
             credit - new,
-            f"Change of {old_label} to {describe_sub(sub)} {_period_text(start, end)}",
+            f"Change of {old_label} to {service_label(sub)} {_period_text(start, end)}",
             actor,
         )
         return {"credit": (credit - new).as_string()}
@@ -123,7 +128,7 @@ def prorate_change(*, sub, old_label: str, old_cycle: str, actor: Actor) -> dict
         ),
         _charge(
             sub,
-            description=f"{describe_sub(sub)} {_period_text(start, end)}",
+            description=f"{service_label(sub)} {_period_text(start, end)}",
             amount=new,
             actor=actor,
             start=start,
@@ -132,8 +137,6 @@ def prorate_change(*, sub, old_label: str, old_cycle: str, actor: Actor) -> dict
     ]
     done = {"unused_credit": credit.as_string(), "new_charge": new.as_string()}
     if settings.PRORATE_CHANGES == "immediate":
-        from isocnet.invoicing.issuing import invoice_charges_now
-
         invoice = invoice_charges_now(customer_id=sub.customer_id, charges=charges, actor=actor)
         done["invoice"] = invoice.number
     return done
@@ -148,11 +151,26 @@ def prorate_cancellation(*, sub, actor: Actor) -> dict:
         billed=line.amount, period_start=line.period_start, period_end=line.period_end, today=today
     )
     _credit(
-        sub, credit, f"Unused {describe_sub(sub)} {_period_text(today, line.period_end)}", actor
+        sub, credit, f"Unused {service_label(sub)} {_period_text(today, line.period_end)}", actor
     )
     return {"credit": credit.as_string()} if credit else {}
 
 
-def describe_sub(sub) -> str:
-    label = f"{sub.plan.name} — {sub.description}" if sub.description else sub.plan.name
-    return label if sub.quantity == 1 else f"{label} × {sub.quantity}"
+def subscription_change(*, actor: Actor, subscription_id, changes: dict):
+    """Change a service (subscriptions.services.subscription_change) with
+    what it costs: a plan, price or quantity change in a billed period
+    prorated, an immediate cancellation credited. The doors call this."""
+    return services.subscription_change(
+        actor=actor,
+        subscription_id=subscription_id,
+        changes=changes,
+        consequences=_consequences,
+    )
+
+
+def _consequences(*, sub, before: ServiceBefore, actor: Actor) -> dict:
+    if sub.status == SubscriptionStatus.ACTIVE and (sub.unit_price, sub.quantity) != before.price:
+        return prorate_change(sub=sub, old_label=before.label, old_cycle=before.cycle, actor=actor)
+    if sub.status == SubscriptionStatus.CANCELLED and before.status != SubscriptionStatus.CANCELLED:
+        return prorate_cancellation(sub=sub, actor=actor)
+    return {}

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from isocnet.notifications.message import Rendered, tidy
 from isocnet.outbox.models import MessageKind, OutboxMessage
 
 SUBJECTS = {
@@ -33,7 +34,6 @@ def _set_password_link(user_id: int, *, welcome: bool) -> str:
 
 
 def render_account(message: OutboxMessage):
-    from isocnet.notifications.rendering import Rendered, _tidy
 
     customer = message.customer
     ctx = message.context or {}
@@ -93,7 +93,7 @@ def render_account(message: OutboxMessage):
     words["subject"] = subject
     return Rendered(
         subject=subject,
-        text=_tidy(render_to_string("notifications/_account.txt", words)),
+        text=tidy(render_to_string("notifications/_account.txt", words)),
         html=render_to_string("notifications/_account.html", words),
         to=formataddr((customer.name, to)),
         cc=[],

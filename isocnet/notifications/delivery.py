@@ -28,6 +28,8 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import close_old_connections, connection, transaction
 
 from isocnet.core import clock
+from isocnet.documents.invoices import invoice_pdfs_render
+from isocnet.documents.receipts import receipt_pdfs_render
 from isocnet.notifications.rendering import RENDERED_FIELDS, render_many_into
 from isocnet.outbox.models import MessageKind, MessageStatus, OutboxMessage
 
@@ -241,8 +243,6 @@ def _render_fresh(messages: list[OutboxMessage]) -> None:
 def _prepare_documents(fresh: list[OutboxMessage]) -> None:
     """Render the PDFs these messages will attach and that no step rendered
     yet, on parallel threads, before the messages themselves."""
-    from isocnet.documents.invoices import invoice_pdfs_render
-    from isocnet.documents.receipts import receipt_pdfs_render
 
     invoices = [m.invoice_id for m in fresh if m.kind == MessageKind.INVOICE]
     payments = [

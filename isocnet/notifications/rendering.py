@@ -12,15 +12,31 @@ from django.template.loader import render_to_string
 
 from isocnet.core import clock, formatting
 from isocnet.core.money import Money
+from isocnet.documents.credit_notes import credit_note_document_data, credit_note_pdf, refund_pdf
 from isocnet.documents.invoices import (
     company,
     invoice_document_data,
+    invoice_filename,
     invoice_pdf,
+    invoices_prefetch,
+    render_invoice_pdf,
 )
-from isocnet.documents.models import StoredDocument
-from isocnet.invoicing.models import Invoice
+from isocnet.documents.models import DocumentKind, StoredDocument
+from isocnet.documents.receipts import (
+    receipt_document_data,
+    receipt_facts,
+    receipt_filename,
+    receipt_of,
+    receipt_pdf,
+    receipts_facts,
+)
+from isocnet.documents.renderer import render_pdf
+from isocnet.invoicing.models import CreditNote, Invoice
 from isocnet.invoicing.suspension import suspension_date
+from isocnet.notifications.account_notices import render_account
+from isocnet.notifications.message import Rendered, tidy
 from isocnet.outbox.models import ACCOUNT_KINDS, MessageKind, OutboxMessage
+from isocnet.payments.models import Payment, Receipt, Refund
 from isocnet.payments.selectors import SCHEDULED, AutoDebitState, auto_debit_states
 
 SUBJECTS = {
@@ -37,17 +53,6 @@ SUBJECTS = {
     MessageKind.PAYMENT_RETURNED: "Returned Payment: Invoice #{number}",
     MessageKind.REFUND: "Refund Issued",
 }
-
-
-@dataclass
-class Rendered:
-    subject: str
-    text: str
-    html: str
-    to: str
-    cc: list[str]
-    attachment: tuple[str, bytes] | None
-    document: StoredDocument | None = None  # the stored PDF attached, when there is one
 
 
 @dataclass
@@ -256,21 +261,13 @@ def render(
             document = known.document or invoice_pdf(invoice)
             attachment = (document.filename, bytes(document.content))
         else:
-            from isocnet.documents.invoices import invoice_filename, render_invoice_pdf
-
             attachment = (invoice_filename(invoice), render_invoice_pdf(invoice))
     else:
         if context.get("refund"):
-            from isocnet.payments.models import Refund
-
             ctx["refund_obj"] = Refund.objects.select_related("payment").get(pk=context["refund"])
         if context.get("credit_note"):
-            from isocnet.invoicing.models import CreditNote
-
             ctx["credit_note_obj"] = CreditNote.objects.get(pk=context["credit_note"])
         if kind == MessageKind.PAYMENT_RETURNED and context.get("payment"):
-            from isocnet.payments.models import Payment
-
             ctx["payment_obj"] = Payment.objects.get(pk=context["payment"])
             if context.get("fee"):
                 ctx["fee_text"] = formatting.money(Money.parse(context["fee"], invoice.currency))
@@ -295,9 +292,6 @@ def render(
         attachment = None
         document = None
         if kind == MessageKind.CREDIT_NOTE:
-            from isocnet.documents.credit_notes import credit_note_document_data, credit_note_pdf
-            from isocnet.documents.renderer import render_pdf
-
             note = ctx["credit_note_obj"]
             if store_pdf:
                 doc = credit_note_pdf(note)
@@ -309,7 +303,7 @@ def render(
                 )
     return Rendered(
         subject=subject,
-        text=_tidy(text),
+        text=tidy(text),
         html=html,
         to=formataddr((customer.name, customer.email)),
         cc=list(customer.cc_emails or []),
@@ -326,15 +320,6 @@ def _render_receipt(
     store_pdf: bool,
     known: Known,
 ) -> Rendered:
-    from isocnet.documents.receipts import (
-        receipt_document_data,
-        receipt_facts,
-        receipt_filename,
-        receipt_of,
-        receipt_pdf,
-    )
-    from isocnet.documents.renderer import render_pdf
-    from isocnet.payments.models import Payment
 
     payment = known.payment or Payment.objects.get(pk=context["payment"])
     facts = known.facts or receipt_facts(invoice, payment)
@@ -362,22 +347,13 @@ def _render_receipt(
     customer = invoice.customer
     return Rendered(
         subject="Invoice Payment Confirmation",
-        text=_tidy(render_to_string("notifications/receipt.txt", ctx)),
+        text=tidy(render_to_string("notifications/receipt.txt", ctx)),
         html=render_to_string("notifications/receipt.html", ctx),
         to=formataddr((customer.name, customer.email)),
         cc=list(customer.cc_emails or []),
         attachment=attachment,
         document=doc,
     )
-
-
-def _tidy(text: str) -> str:
-    lines = [line.rstrip() for line in text.strip().splitlines()]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out) + "\n"
 
 
 # What rendering a message writes on it (``render_many_into`` saves these).
@@ -400,10 +376,6 @@ def render_many_into(messages: list[OutboxMessage]) -> None:
     payments and facts of the receipts. About a dozen queries per batch
     instead of eight to twelve per message. The caller saves
     ``RENDERED_FIELDS``."""
-    from isocnet.documents.invoices import invoices_prefetch
-    from isocnet.documents.models import DocumentKind
-    from isocnet.documents.receipts import receipts_facts
-    from isocnet.payments.models import Payment, Receipt
 
     known = {m.pk: Known() for m in messages}
     notices = [m for m in messages if m.kind not in ACCOUNT_KINDS and m.invoice_id]
@@ -450,8 +422,6 @@ def render_into(message: OutboxMessage, *, known: Known | None = None) -> None:
     """Render a queued message and keep the result on it (first attempt)."""
     invoice = message.invoice
     if message.kind in ACCOUNT_KINDS:
-        from isocnet.notifications.account_notices import render_account
-
         rendered = render_account(message)
     else:
         rendered = render(message.kind, invoice, context=message.context, known=known)
@@ -463,23 +433,14 @@ def render_into(message: OutboxMessage, *, known: Known | None = None) -> None:
     if message.kind == MessageKind.INVOICE:
         message.document = rendered.document or invoice_pdf(invoice)
     elif message.kind == MessageKind.REFUND:
-        from isocnet.documents.credit_notes import refund_pdf
-        from isocnet.payments.models import Refund
-
         message.document = refund_pdf(
             Refund.objects.select_related("payment").get(pk=message.context["refund"])
         )
     elif message.kind == MessageKind.CREDIT_NOTE:
-        from isocnet.documents.credit_notes import credit_note_pdf
-        from isocnet.invoicing.models import CreditNote
-
         message.document = credit_note_pdf(
             CreditNote.objects.get(pk=message.context["credit_note"])
         )
     elif message.kind == MessageKind.RECEIPT:
-        from isocnet.documents.receipts import receipt_pdf
-        from isocnet.payments.models import Payment
-
         message.document = rendered.document or receipt_pdf(
             invoice, Payment.objects.get(pk=message.context["payment"])
         )

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from isocnet.celery_app import workers_enabled
 from isocnet.core import clock
+from isocnet.core.audit import audit_record
+from isocnet.core.errors import Conflict, NotFound
 from isocnet.core.permissions import require
+from isocnet.notifications.delivery import wake
+from isocnet.notifications.rendering import new_message_id
+from isocnet.notifications.tasks import deliver_task
 from isocnet.outbox.models import OutboxMessage
 
 _last_dispatch = [0.0]
@@ -17,7 +23,6 @@ def wake_sender() -> None:
     email.deliver task (at most one a second from this process: a task
     sends everything pending); otherwise the in-process sender. Should the
     broker be down, the notice waits in the outbox for the next sweep."""
-    from isocnet.celery_app import workers_enabled
 
     if workers_enabled():
         import time
@@ -27,15 +32,12 @@ def wake_sender() -> None:
             return
         _last_dispatch[0] = now
         try:
-            from isocnet.notifications.tasks import deliver_task
-
             deliver_task.delay()
         except Exception:  # broker unreachable: the beat sweep sends it later
             import logging
 
             logging.getLogger(__name__).warning("broker unreachable; the outbox sweep will send")
         return
-    from isocnet.notifications.delivery import wake
 
     wake()
 
@@ -44,8 +46,6 @@ def message_resend(*, actor, message_id: int) -> OutboxMessage:
     """Send a message again, exactly as it was rendered (same text, same
     PDF), as a new outbox row with its own Message-ID."""
     require(actor, "notice.send")
-    from isocnet.core.audit import audit_record
-    from isocnet.core.errors import Conflict, NotFound
 
     with transaction.atomic():
         original = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
@@ -75,7 +75,6 @@ def message_resend(*, actor, message_id: int) -> OutboxMessage:
             rendered_at=now,
             resend_of=original,
         )
-        from isocnet.notifications.rendering import new_message_id
 
         copy.message_id = new_message_id(copy)
         copy.save(update_fields=["message_id"])

@@ -19,6 +19,7 @@ from isocnet.core.actors import Actor
 from isocnet.core.db import resuming
 from isocnet.core.permissions import require
 from isocnet.customers.models import PaymentPreference
+from isocnet.documents.receipts import receipt_pdfs_render
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
 from isocnet.outbox.models import MessageKind
 from isocnet.outbox.queue import notice_queue
@@ -179,7 +180,6 @@ def _with_cards(invoice_ids: list[int]):
 
 def _render_receipts(payment_ids: list[int]) -> None:
     """Ahead of the receipt emails (which render any receipt missing here)."""
-    from isocnet.documents.receipts import receipt_pdfs_render
 
     try:
         receipt_pdfs_render(payment_ids=payment_ids)

@@ -69,6 +69,7 @@ from isocnet.invoicing.models import (
     InvoiceStatus,
     InvoiceTaxLine,
 )
+from isocnet.ledger.models import CreditEntry
 from isocnet.outbox.models import MessageKind
 from isocnet.outbox.queue import notices_queue_new
 from isocnet.subscriptions.models import Subscription
@@ -136,7 +137,6 @@ def bill_batch(
 
 
 def _with_credit(customer_ids: list[int]) -> set[int]:
-    from isocnet.ledger.models import CreditEntry
 
     return set(
         CreditEntry.objects.filter(customer_id__in=customer_ids)

@@ -47,15 +47,16 @@ from isocnet.invoicing.models import (
     Charge,
     Invoice,
 )
+from isocnet.operations.auto_debit import collect_due, collection_counts
 from isocnet.operations.batch_billing import bill_batch
 from isocnet.operations.dunning import DunningCounts, overdue_step
+from isocnet.payments.charges import reconcile
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 
 log = logging.getLogger(__name__)
 
 
 def _collection_counts() -> dict:
-    from isocnet.operations.auto_debit import collection_counts
 
     return collection_counts()
 
@@ -234,7 +235,6 @@ def billing_run(
 
 
 def run_start(*, date: dt.date, actor: Actor, customers: int) -> tuple[BillingRun, int]:
-    from isocnet.payments.charges import reconcile
 
     reconciled = reconcile(actor=actor)
     run = BillingRun.objects.create(
@@ -352,7 +352,6 @@ def run_finish(
 ) -> RunSummary:
     """Dunning and auto-debit collection (``collect(actor=, date=)``, by
     default in this process), then the run's figures."""
-    from isocnet.operations.auto_debit import collect_due
 
     summary.dunning = resuming(
         lambda: overdue_step(date=date, actor=actor), what=f"billing run {run.pk}: dunning"

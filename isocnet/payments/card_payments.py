@@ -22,11 +22,12 @@ from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.money import Money
 from isocnet.core.validation import clean_money
 from isocnet.customers.models import PaymentPreference
-from isocnet.customers.services import customer_lock
+from isocnet.customers.services import customer_lock, customer_update
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
 from isocnet.payments.calls import call_gateway, in_flight_minor
 from isocnet.payments.cards import card_attach, card_remove
 from isocnet.payments.models import CUSTOMER_KEY_PREFIX, CallStatus, GatewayCall, PaymentMethod
+from isocnet.payments.selectors import open_invoices_minor
 from isocnet.payments.settling import settle
 
 _ATTEMPT = re.compile(r"[0-9a-f]{32}")
@@ -51,7 +52,6 @@ def attempt_seen(customer_id: int, attempt: str) -> bool:
 
 
 def open_balance(customer_id: int, currency: str) -> Money:
-    from isocnet.payments.selectors import open_invoices_minor
 
     return Money.from_minor(open_invoices_minor(customer_id), currency)
 
@@ -210,7 +210,6 @@ def _check_still_owed(customer, invoice: Invoice | None, request: PaymentRequest
 
 
 def _auto_debit_on(*, actor: Actor, customer_id: int) -> None:
-    from isocnet.customers.services import customer_update
 
     customer_update(
         actor=actor,
@@ -222,7 +221,6 @@ def _auto_debit_on(*, actor: Actor, customer_id: int) -> None:
 def auto_debit_set(*, actor: Actor, customer_id: int, enabled: bool) -> None:
     """Turn automatic card payment on (needs a card on file) or off. The
     invoice notice names the payment method from this."""
-    from isocnet.customers.services import customer_update
 
     with transaction.atomic():
         customer = customer_lock(customer_id)

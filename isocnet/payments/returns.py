@@ -16,7 +16,7 @@ from isocnet.core.permissions import require
 from isocnet.core.validation import clean_line
 from isocnet.customers.models import Customer
 from isocnet.invoicing.balances import invoice_settle
-from isocnet.invoicing.models import Invoice
+from isocnet.invoicing.models import Charge, Invoice
 from isocnet.ledger.entries import credit_entry_add
 from isocnet.ledger.models import CreditEntry, CreditKind
 from isocnet.ledger.sums import available_credit_minor
@@ -75,8 +75,6 @@ def payment_return(
             )
         fee = Money.parse(settings.RETURNED_PAYMENT_FEE, customer.currency)
         if fee:
-            from isocnet.invoicing.models import Charge
-
             Charge.objects.create(
                 customer=customer,
                 kind="charge",
@@ -162,7 +160,6 @@ def _take_back_credit(
         # Some of that credit was removed by hand, so there is nothing left
         # to take it back from: the customer owes it, on the next invoice.
         # (Account credit never goes below zero.)
-        from isocnet.invoicing.models import Charge
 
         Charge.objects.create(
             customer=customer,
@@ -199,7 +196,6 @@ def shortfall_description(payment: Payment) -> str:
 def shortfall_minor(payment: Payment) -> int:
     """What of a returned or refunded payment became a charge because its
     credit had been removed meanwhile (see _take_back_credit)."""
-    from isocnet.invoicing.models import Charge
 
     return (
         Charge.objects.filter(

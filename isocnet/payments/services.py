@@ -33,7 +33,7 @@ from isocnet.invoicing.balances import invoice_settle, invoices_settle
 from isocnet.invoicing.credit import credit_apply_locked
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
 from isocnet.invoicing.services import invoice_lock
-from isocnet.invoicing.suspension import resume_many_if_paid_up
+from isocnet.invoicing.suspension import resume_if_paid_up, resume_many_if_paid_up
 from isocnet.ledger.entries import allocation_add, allocations_add, credit_entry_add
 from isocnet.ledger.models import Allocation, CreditEntry, CreditKind
 from isocnet.outbox.models import MessageKind
@@ -390,7 +390,6 @@ def credit_adjust(*, actor: Actor, customer_id: int, amount, memo: str) -> Credi
 def _resume_if_paid_up(*, actor: Actor, customer_id: int) -> None:
     """Services suspended for non-payment come back as soon as the account
     has nothing left past its suspension date."""
-    from isocnet.invoicing.suspension import resume_if_paid_up
 
     resume_if_paid_up(actor=actor, customer_id=customer_id, date=clock.today())
 

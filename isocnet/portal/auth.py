@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 
-from isocnet.customers.portal_access import login_name as _login_name
+from isocnet.customers.logins import login_name as _login_name
 
 
 def clear_own_failures(sender, request, user, **kwargs) -> None:

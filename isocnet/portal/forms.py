@@ -6,13 +6,12 @@ from functools import lru_cache
 from django import forms
 
 from isocnet.core import clock
+from isocnet.core.validation import _countries
 
 
 @lru_cache(maxsize=1)
 def country_choices() -> list[tuple[str, str]]:
     from babel import Locale
-
-    from isocnet.core.validation import _countries
 
     names = Locale("en").territories
     return sorted(((code, names[code]) for code in _countries()), key=lambda c: c[1])

@@ -13,8 +13,9 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from isocnet.core.money import Money
-from isocnet.invoicing.models import OPEN_STATUSES, Invoice, InvoiceLine, InvoiceStatus
-from isocnet.payments.models import CallStatus, GatewayCall, Payment
+from isocnet.invoicing.models import OPEN_STATUSES, CreditNote, Invoice, InvoiceLine, InvoiceStatus
+from isocnet.ledger.models import Allocation, CreditEntry, CreditKind
+from isocnet.payments.models import CallStatus, GatewayCall, Payment, PaymentStatus
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
@@ -197,10 +198,6 @@ def receivables_at(day: dt.date, currency: str | None = None) -> int:
     A returned payment counts until it was returned; a voided invoice not
     at all once voided. Today it equals the aging total."""
     from django.utils import timezone
-
-    from isocnet.invoicing.models import CreditNote
-    from isocnet.ledger.models import Allocation, CreditEntry, CreditKind
-    from isocnet.payments.models import PaymentStatus
 
     currency = currency or settings.CURRENCY
     end = timezone.make_aware(dt.datetime.combine(day, dt.time.max))

@@ -7,6 +7,8 @@ services record what the customer has and from when.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -18,6 +20,7 @@ from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.limits import check_amount
 from isocnet.core.money import Money
+from isocnet.core.periods import next_anchor_after
 from isocnet.core.permissions import require
 from isocnet.core.validation import clean_date, clean_line, clean_money, clean_positive_int
 from isocnet.customers.models import Customer, CustomerStatus
@@ -148,11 +151,35 @@ def subscription_lock(subscription_id) -> Subscription:
     )
 
 
-def subscription_change(*, actor: Actor, subscription_id, changes: dict) -> Subscription:
+@dataclass(frozen=True)
+class ServiceBefore:
+    """A service as it was before a change, for what the change costs."""
+
+    label: str
+    cycle: str
+    price: tuple  # (unit price, quantity)
+    status: str
+
+
+def service_label(sub: Subscription) -> str:
+    """How a service is named on invoice lines: "Fiber 100 Mbps — 1 Main St × 2"."""
+    label = f"{sub.plan.name} — {sub.description}" if sub.description else sub.plan.name
+    return label if sub.quantity == 1 else f"{label} × {sub.quantity}"
+
+
+def subscription_change(
+    *,
+    actor: Actor,
+    subscription_id,
+    changes: dict,
+    consequences: Callable[..., dict] | None = None,
+) -> Subscription:
     """Change plan, quantity, price or label; or change status (suspend,
     resume, cancel). A change of plan or quantity applies from the next
     billing period; cancellation takes effect at period end unless
-    ``"immediate": true``."""
+    ``"immediate": true``. ``consequences(sub=, before=, actor=)``: what the
+    change costs or credits (invoicing.proration), called under the lock
+    before the service is saved; its answer goes into the audit row."""
     require(actor, "service.change")
     allowed = {"plan", "quantity", "price", "description", "status", "immediate"}
     for key in changes:
@@ -163,12 +190,11 @@ def subscription_change(*, actor: Actor, subscription_id, changes: dict) -> Subs
         before = _snapshot(sub)
         if sub.status == SubscriptionStatus.CANCELLED:
             raise Conflict("the service is cancelled", field="status")
-        from isocnet.invoicing.proration import describe_sub
-
-        old_label, old_cycle, old_price = (
-            describe_sub(sub),
-            sub.plan.cycle,
-            (sub.unit_price, sub.quantity),
+        old = ServiceBefore(
+            label=service_label(sub),
+            cycle=sub.plan.cycle,
+            price=(sub.unit_price, sub.quantity),
+            status=sub.status,
         )
         if "plan" in changes:
             plan = _plan(changes["plan"])
@@ -193,21 +219,12 @@ def subscription_change(*, actor: Actor, subscription_id, changes: dict) -> Subs
             )
         if "status" in changes:
             _apply_status(sub, changes["status"], immediate=changes.get("immediate", False))
-        proration = {}
-        if sub.status == SubscriptionStatus.ACTIVE and (sub.unit_price, sub.quantity) != old_price:
-            from isocnet.invoicing.proration import prorate_change
-
-            proration = prorate_change(
-                sub=sub, old_label=old_label, old_cycle=old_cycle, actor=actor
-            )
-        elif (
+        proration = consequences(sub=sub, before=old, actor=actor) if consequences else {}
+        if (
             sub.status == SubscriptionStatus.CANCELLED
-            and before["status"] != SubscriptionStatus.CANCELLED
+            and old.status != SubscriptionStatus.CANCELLED
         ):
-            from isocnet.invoicing.proration import prorate_cancellation
-
-            proration = prorate_cancellation(sub=sub, actor=actor)
-            sub.next_due_date = None
+            sub.next_due_date = None  # nothing more to bill
         after = _snapshot(sub)
         if after != before:
             sub.updated_at = clock.now()
@@ -264,8 +281,6 @@ def _apply_status(sub: Subscription, status: str, *, immediate) -> None:
         ):
             # A manual hold (seasonal, vacation) is not billed: the service
             # restarts from the first period start on or after today.
-            from isocnet.invoicing.engine.generator import next_anchor_after
-
             sub.next_due_date = next_anchor_after(today - dt.timedelta(days=1), sub.anchor_day)
         if status == SubscriptionStatus.SUSPENDED:
             sub.suspended_for_nonpayment = False

@@ -15,13 +15,13 @@ from isocnet.core import clock
 from isocnet.core.models import AuditEvent
 from isocnet.invoicing.charges import charge_create
 from isocnet.invoicing.models import BillingRunItem, Invoice
+from isocnet.invoicing.proration import subscription_change
 from isocnet.operations import batch_billing
 from isocnet.operations.batch_billing import bill_batch
 from isocnet.operations.billing_run import due_customer_ids, run_start
 from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.services import payment_record
 from isocnet.subscriptions.models import Subscription
-from isocnet.subscriptions.services import subscription_change
 from tests.factories import ACTOR, make_customer, make_plan, make_tax
 from tests.invariants import check_invariants
 from tests.invoicing.billing_helpers import RUNNER, run, subscribe

@@ -8,10 +8,10 @@ from django.test import override_settings
 from isocnet.core import clock
 from isocnet.core.models import Sequence
 from isocnet.invoicing.models import BillingRunItem, Charge, Invoice, InvoiceLine
+from isocnet.invoicing.proration import subscription_change
 from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.services import payment_record
 from isocnet.subscriptions.models import Subscription
-from isocnet.subscriptions.services import subscription_change
 from tests.factories import ACTOR, make_customer, make_plan, make_tax
 from tests.invariants import check_invariants
 from tests.invoicing.billing_helpers import run, subscribe

@@ -22,8 +22,8 @@ from django.contrib.auth.models import User
 from django.db import connections
 
 from isocnet.core import clock
+from isocnet.customers.logins import portal_login_ensure
 from isocnet.customers.models import Customer
-from isocnet.customers.portal_access import portal_login_ensure
 from isocnet.invoicing.models import Invoice
 from isocnet.operations.billing_run import billing_run
 from isocnet.payments.models import GatewayCall, Payment

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from isocnet.invoicing.engine.periods import add_months
+from isocnet.core.periods import add_months
 from isocnet.invoicing.models import Invoice, InvoiceLine
 from tests.factories import make_customer, make_plan
 from tests.invoicing.billing_helpers import run, subscribe

@@ -11,11 +11,20 @@ from isocnet.api.v1.invoices import InvoiceOut, invoice_by_number, invoice_out
 from isocnet.api.v1.invoices import router as invoices_router
 from isocnet.api.v1.pagination import PageParams, page
 from isocnet.api.v1.schemas import ErrorOut, Id, IsoDate, QueryId, Strict
-from isocnet.core.errors import NotFound
+from isocnet.catalog.models import TaxRate
+from isocnet.catalog.services import tax_rate_create
+from isocnet.core.errors import Conflict, NotFound
 from isocnet.core.money import Money
+from isocnet.core.validation import clean_money
+from isocnet.invoicing.charges import charge_create
 from isocnet.invoicing.models import CreditNote
+from isocnet.invoicing.services import invoice_create_manual, invoice_void
+from isocnet.ledger.sums import available_credit_minor
+from isocnet.notifications.services import message_resend
 from isocnet.outbox.models import OutboxMessage
+from isocnet.payments.charges import charge_invoice
 from isocnet.payments.models import Refund
+from isocnet.payments.services import credit_adjust
 
 router = Router(tags=["billing operations"])
 ERRORS = {404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
@@ -42,14 +51,12 @@ def _tax(t) -> dict:
 
 @router.get("/tax-rates", response=list[TaxRateOut])
 def list_tax_rates(request):
-    from isocnet.catalog.models import TaxRate
 
     return [_tax(t) for t in TaxRate.objects.order_by("name", "id")]
 
 
 @router.post("/tax-rates", response={201: TaxRateOut, 409: ErrorOut, 422: ErrorOut})
 def create_tax_rate(request, payload: TaxRateIn):
-    from isocnet.catalog.services import tax_rate_create
 
     rate = tax_rate_create(actor=actor_of(request), name=payload.name, rate=payload.percent)
     return Status(201, _tax(rate))
@@ -79,7 +86,6 @@ class InvoiceIn(Strict):
 def create_invoice(request, payload: InvoiceIn):
     """A manual invoice: its lines, issued at once (numbered, emailed by the
     next delivery). All or nothing: an invalid line issues nothing."""
-    from isocnet.invoicing.services import invoice_create_manual
 
     invoice = invoice_create_manual(
         actor=actor_of(request),
@@ -106,7 +112,6 @@ class VoidIn(Strict):
 @router.post("/invoices/{number}/void", response={200: InvoiceOut, **ERRORS})
 def void_invoice(request, number: str, payload: VoidIn):
     """Void an invoice nothing has been paid on; its number stays used."""
-    from isocnet.invoicing.services import invoice_void
 
     invoice = invoice_by_number(number)
     invoice = invoice_void(actor=actor_of(request), invoice_id=invoice.pk, reason=payload.reason)
@@ -129,9 +134,6 @@ class CardChargeOut(Schema):
 def charge_card(request, number: str, payload: CardChargeIn):
     """Charge the invoice's balance (or ``amount`` of it) to the customer's
     default card now. 402 when the card is declined."""
-    from isocnet.core.errors import Conflict
-    from isocnet.core.validation import clean_money
-    from isocnet.payments.charges import charge_invoice
 
     invoice = invoice_by_number(number)
     amount = (
@@ -175,7 +177,6 @@ class ChargeOut(Schema):
 @router.post("/customers/{customer_id}/charges", response={201: ChargeOut, **ERRORS})
 def add_charge(request, customer_id: int, payload: ChargeIn):
     """A one-time charge on the next invoice, or invoiced now."""
-    from isocnet.invoicing.charges import charge_create
 
     charge, invoice = charge_create(
         actor=actor_of(request),
@@ -210,8 +211,6 @@ class CreditOut(Schema):
 @router.post("/customers/{customer_id}/credit", response={201: CreditOut, **ERRORS})
 def adjust_credit(request, customer_id: int, payload: CreditIn):
     """Grant (positive) or remove (negative) account credit."""
-    from isocnet.ledger.sums import available_credit_minor
-    from isocnet.payments.services import credit_adjust
 
     entry = credit_adjust(
         actor=actor_of(request), customer_id=customer_id, amount=payload.amount, memo=payload.memo
@@ -374,7 +373,6 @@ def list_messages(request, filters: Query[MessageFilter], paging: Query[PagePara
 @router.post("/messages/{message_id}/resend", response={201: MessageRow, **ERRORS})
 def resend_message(request, message_id: int):
     """Send a message again, exactly as first sent (same text, same PDF)."""
-    from isocnet.notifications.services import message_resend
 
     copy = message_resend(actor=actor_of(request), message_id=message_id)
     return Status(201, _message(copy))

@@ -7,6 +7,7 @@ from isocnet.api.v1.base import actor_of
 from isocnet.api.v1.schemas import ErrorOut, Strict
 from isocnet.core import clock
 from isocnet.core.errors import NotFound
+from isocnet.core.money import Money
 from isocnet.core.validation import clean_date
 from isocnet.invoicing.models import BillingRun
 from isocnet.operations.billing_run import billing_run
@@ -42,7 +43,6 @@ class BillingRunOut(Schema):
 
 
 def run_out(run: BillingRun, *, with_items: bool = False) -> dict:
-    from isocnet.core.money import Money
 
     out = {
         "id": run.pk,

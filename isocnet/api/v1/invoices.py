@@ -2,10 +2,14 @@ import datetime as dt
 
 from ninja import Query, Router, Schema
 
+from isocnet.api.v1.base import actor_of
 from isocnet.api.v1.pagination import PageParams, page
 from isocnet.api.v1.schemas import ErrorOut, IsoDate, QueryId
 from isocnet.core import formatting
 from isocnet.core.errors import NotFound
+from isocnet.core.money import Money
+from isocnet.documents.invoices import invoice_pdf
+from isocnet.invoicing.credit_notes import credit_note_create
 from isocnet.invoicing.models import Invoice
 
 router = Router(tags=["invoices"])
@@ -157,8 +161,6 @@ def get_invoice_pdf(request, number: str):
     the X-Content-SHA256 header carries its hash."""
     from django.http import HttpResponse
 
-    from isocnet.documents.invoices import invoice_pdf
-
     invoice = invoice_by_number(number, Invoice.objects.select_related("customer"))
     doc = invoice_pdf(invoice)
     response = HttpResponse(bytes(doc.content), content_type="application/pdf")
@@ -190,10 +192,6 @@ def create_credit_note(request, number: str, payload: CreditNoteIn):
     """Credit (part of) an issued invoice: reduces what is owed on it; any
     excess over the open balance becomes account credit."""
     from ninja import Status
-
-    from isocnet.api.v1.base import actor_of
-    from isocnet.core.money import Money
-    from isocnet.invoicing.credit_notes import credit_note_create
 
     note = credit_note_create(
         actor=actor_of(request), invoice_number=number, amount=payload.amount, reason=payload.reason

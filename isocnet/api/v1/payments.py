@@ -9,10 +9,13 @@ from isocnet.api.v1.schemas import ErrorOut, Id, QueryId, Strict
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.validation import clean_money
 from isocnet.customers.models import Customer
+from isocnet.documents.receipts import receipt_pdf
 from isocnet.invoicing.models import Invoice
 from isocnet.payments.cards import card_attach, card_remove
 from isocnet.payments.charges import charge_invoice
 from isocnet.payments.models import CallStatus, Payment, PaymentMethod
+from isocnet.payments.refunds import refund_create
+from isocnet.payments.returns import payment_return
 from isocnet.payments.selectors import account_summary
 from isocnet.payments.services import payment_record
 
@@ -212,7 +215,6 @@ def get_payment(request, payment_id: int):
 def get_receipt(request, payment_id: int, invoice: str | None = None):
     """The receipt PDF for the invoice this payment was applied to (the first
     one, or ``?invoice=<number>``), exactly as emailed."""
-    from isocnet.documents.receipts import receipt_pdf
 
     payment = Payment.objects.filter(pk=payment_id).first()
     if payment is None:
@@ -243,7 +245,6 @@ class ReturnIn(Strict):
 def return_payment(request, payment_id: int, payload: ReturnIn):
     """A check, money order or transfer came back unpaid (bounced): the
     payment is voided and the invoices it paid are open again."""
-    from isocnet.payments.returns import payment_return
 
     payment = payment_return(actor=actor_of(request), payment_id=payment_id, reason=payload.reason)
     return payment_out(payment)
@@ -271,7 +272,6 @@ class RefundOut(Schema):
 def create_refund(request, payment_id: int, payload: RefundIn):
     """Refund (part of) a payment to the card it came from (through the
     gateway), or move it to account credit."""
-    from isocnet.payments.refunds import refund_create
 
     refund = refund_create(
         actor=actor_of(request),

@@ -6,8 +6,9 @@ from isocnet.api.v1.base import actor_of
 from isocnet.api.v1.pagination import PageParams, page
 from isocnet.api.v1.schemas import ErrorOut, QueryId, Strict, StrictBool, StrictInt
 from isocnet.core.errors import NotFound
+from isocnet.invoicing.proration import subscription_change
 from isocnet.subscriptions.models import Subscription
-from isocnet.subscriptions.services import subscription_change, subscription_create
+from isocnet.subscriptions.services import subscription_create
 
 router = Router(tags=["subscriptions"])
 

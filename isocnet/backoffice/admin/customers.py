@@ -12,11 +12,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from isocnet.backoffice.actions import ACTIONS
 from isocnet.backoffice.admin.base import ReadOnlyInline, money_column
+from isocnet.backoffice.history import customer_history
 from isocnet.core.actors import Actor
 from isocnet.core.errors import BillingError
 from isocnet.customers.models import Customer, PortalUser
+from isocnet.customers.portal_access import portal_invite
 from isocnet.customers.services import customer_create, customer_input_clean, customer_update
+from isocnet.imports.services import run_import
 from isocnet.invoicing.models import (
     Invoice,
 )
@@ -197,8 +201,6 @@ class CustomerAdmin(admin.ModelAdmin):
     def send_portal_invitation(self, request, queryset):
         from django.contrib import messages
 
-        from isocnet.customers.portal_access import portal_invite
-
         sent = 0
         for customer in queryset:
             try:
@@ -251,7 +253,6 @@ class CustomerAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The history goes below the invoices and payments (the change form
         template shows it after the inlines), in words a clerk reads."""
-        from isocnet.backoffice.history import customer_history
 
         customer = self.get_object(request, object_id)
         extra_context = {
@@ -263,8 +264,6 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.display(description="Account")
     def account_summary_display(self, obj):
         from django.utils.html import format_html_join
-
-        from isocnet.backoffice.actions import ACTIONS
 
         summary = account_summary(obj)
         url = reverse("admin:customers_record_payment", args=[obj.pk])
@@ -307,7 +306,6 @@ class CustomerAdmin(admin.ModelAdmin):
         ]
 
     def staff_action(self, request, customer_id, action):
-        from isocnet.backoffice.actions import ACTIONS
 
         customer = Customer.objects.filter(pk=customer_id).first()
         spec = ACTIONS.get(action)
@@ -335,7 +333,6 @@ class CustomerAdmin(admin.ModelAdmin):
         )
 
     def import_csv(self, request):
-        from isocnet.imports.services import run_import
 
         if not request.user.has_perm("customers.add_customer"):
             raise PermissionDenied

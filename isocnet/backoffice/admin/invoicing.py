@@ -17,8 +17,11 @@ from isocnet.backoffice.admin.base import (
     ReadOnlyInline,
     money_column,
 )
-from isocnet.core import formatting
+from isocnet.core import clock, formatting
+from isocnet.core.actors import Actor
+from isocnet.core.errors import BillingError
 from isocnet.core.money import Money
+from isocnet.customers.models import Customer
 from isocnet.documents.invoices import invoice_pdf
 from isocnet.invoicing.models import (
     BillingRun,
@@ -30,6 +33,7 @@ from isocnet.invoicing.models import (
     InvoiceTaxLine,
 )
 from isocnet.ledger.models import Allocation
+from isocnet.operations.billing_run import billing_run
 from isocnet.outbox.models import MessageKind
 
 
@@ -231,11 +235,6 @@ class BillingRunAdmin(ReadOnlyAdmin):
         from django.shortcuts import redirect
         from django.template.response import TemplateResponse
 
-        from isocnet.core import clock
-        from isocnet.core.actors import Actor
-        from isocnet.core.errors import BillingError
-        from isocnet.operations.billing_run import billing_run
-
         class RunForm(forms.Form):
             date = forms.DateField(
                 initial=clock.today, widget=forms.DateInput(attrs={"type": "date"})
@@ -279,7 +278,6 @@ class BillingRunAdmin(ReadOnlyAdmin):
 def _preview_row(item: dict) -> dict:
     """A dry run's invoice (BillingPlan.as_preview) with its money as money:
     the lines, the tax lines, the total, the credit applied, the amount due."""
-    from isocnet.customers.models import Customer
 
     currency = Customer.objects.values_list("currency", flat=True).get(pk=item["customer"])
 

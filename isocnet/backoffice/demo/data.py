@@ -17,8 +17,13 @@ from isocnet.catalog.models import Plan
 from isocnet.catalog.services import plan_create, tax_rate_for_percent
 from isocnet.core import clock
 from isocnet.core.actors import Actor
-from isocnet.customers.models import Customer
-from isocnet.invoicing.engine.periods import CYCLE_MONTHS, add_months
+from isocnet.core.periods import CYCLE_MONTHS, add_months
+from isocnet.customers.logins import portal_login_ensure
+from isocnet.customers.models import Customer, PortalUser
+from isocnet.imports.services import run_import
+from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+from isocnet.payments.models import Payment
+from isocnet.payments.services import payment_record
 
 DEMO = Actor("demo-loader")
 DECLINING = {3, 17}  # demo customers whose card declines
@@ -362,7 +367,6 @@ def demo_csv(plans: dict[str, Plan], count: int = 50) -> tuple[str, str]:
 def load_customers(plans: dict[str, Plan], count: int = 50) -> int:
     """Bring the demo customers in through the importer, as a provider
     moving from its old system would. Returns how many were new."""
-    from isocnet.imports.services import run_import
 
     customers, services = demo_csv(plans, count)
     before = Customer.objects.count()
@@ -375,9 +379,6 @@ def load_customers(plans: dict[str, Plan], count: int = 50) -> int:
 
 def record_partial_check_payment() -> str | None:
     """One check customer has paid part of an invoice (idempotent)."""
-    from isocnet.invoicing.models import Invoice
-    from isocnet.payments.models import Payment
-    from isocnet.payments.services import payment_record
 
     if Payment.objects.filter(reference=DEMO_CHECK).exists():
         return None
@@ -419,10 +420,6 @@ def ensure_customer_login(password: str = "isocnet-demo") -> tuple[str, str] | N
     """A portal login for the demo's check customer: the one who paid half an
     invoice by check 1042 (the same customer however often the demo is
     loaded), else the first demo check customer with an open invoice."""
-    from isocnet.customers.models import PortalUser
-    from isocnet.customers.portal_access import portal_login_ensure
-    from isocnet.invoicing.models import OPEN_STATUSES, Invoice
-    from isocnet.payments.models import Payment
 
     paid_half = (
         Payment.objects.filter(reference=DEMO_CHECK).select_related("customer").order_by("pk")

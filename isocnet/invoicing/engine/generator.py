@@ -23,7 +23,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from isocnet.core.money import Money
-from isocnet.invoicing.engine.periods import CYCLE_MONTHS, add_months, inclusive_end
+from isocnet.core.periods import (
+    CYCLE_MONTHS,
+    add_months,
+    inclusive_end,
+    next_anchor_after,
+    on_anchor,
+)
 from isocnet.invoicing.engine.totals import TaxKey
 
 MAX_CATCH_UP_PERIODS = 60
@@ -68,15 +74,6 @@ class SubscriptionOutcome:
     ends: bool = False  # cancelled at period end: set status cancelled
     activates: bool = False  # pending whose start has come
     anomaly: str | None = None
-
-
-def on_anchor(day: dt.date, anchor_day: int) -> bool:
-    return day == add_months(day, 0, anchor_day)
-
-
-def next_anchor_after(day: dt.date, anchor_day: int) -> dt.date:
-    candidate = add_months(day, 0, anchor_day)
-    return candidate if candidate > day else add_months(day, 1, anchor_day)
 
 
 def period_for(start: dt.date, cycle: str, anchor_day: int) -> tuple[dt.date, Decimal]:

@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 from isocnet.core.money import Money
-from isocnet.invoicing.engine.periods import CYCLE_MONTHS, add_months
+from isocnet.core.periods import CYCLE_MONTHS, add_months
 
 
 def unused_part(

@@ -9,6 +9,7 @@ def get_gateway() -> Gateway:
     """The configured gateway (PAYMENT_GATEWAY). Cheap to make: no state."""
     from django.conf import settings
 
+    # Imported on first use: the Stripe SDK only when it is the one configured.
     if settings.PAYMENT_GATEWAY == "stripe":
         from isocnet.payments.gateways.stripe_gateway import StripeGateway
 

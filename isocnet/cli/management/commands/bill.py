@@ -11,11 +11,14 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from isocnet.api.idempotency import idempotency_purge
+from isocnet.celery_app import workers_enabled
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.errors import BillingError
 from isocnet.core.validation import clean_date
 from isocnet.operations.billing_run import billing_date_check, billing_run
+from isocnet.operations.tasks import billing_run_distributed
 
 
 class Command(BaseCommand):
@@ -53,15 +56,11 @@ class Command(BaseCommand):
 
             return tqdm(ids, desc=f"Billing {day}", unit="customer", file=sys.stderr)
 
-        from isocnet.celery_app import workers_enabled
-
         # Another day's run travels to noon of that day; today's runs on the real
         # clock, so what it queues (invoice emails) is due now, not at noon.
         travel = day != clock.today()
         with clock.frozen_at(day) if travel else contextlib.nullcontext():
             if workers_enabled() and not dry_run:
-                from isocnet.operations.tasks import billing_run_distributed
-
                 self.stderr.write(f"Billing {day} on the workers (CELERY_BROKER_URL)")
                 summary = billing_run_distributed(
                     date=day, actor=Actor("cli"), future_override=future_override, today=today
@@ -76,8 +75,6 @@ class Command(BaseCommand):
                     today=today,
                 )
         if not dry_run:
-            from isocnet.api.idempotency import idempotency_purge
-
             idempotency_purge()  # the daily run is also the daily housekeeping
         out = self.stdout
         mode = "DRY RUN — nothing written" if dry_run else f"run #{summary.run.pk}"

@@ -8,6 +8,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from isocnet.notifications.delivery import start_background_delivery
+from isocnet.wsgi import application
+
 
 class Command(BaseCommand):
     help = "Serve the site (back office, API, portal) with gunicorn."
@@ -34,8 +37,6 @@ class Command(BaseCommand):
         connections.close_all()
         from gunicorn.app.base import BaseApplication
 
-        from isocnet.wsgi import application
-
         class Server(BaseApplication):
             def load_config(self):
                 self.cfg.set("bind", f"{host}:{port}")
@@ -55,8 +56,6 @@ class Command(BaseCommand):
             from django.conf import settings
 
             if settings.OUTBOX_BACKGROUND:
-                from isocnet.notifications.delivery import start_background_delivery
-
                 start_background_delivery()
 
         self.stdout.write(

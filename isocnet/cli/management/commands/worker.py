@@ -1,5 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from isocnet.celery_app import app, workers_enabled
+
 QUEUES = "billing,documents,email,collection,celery"
 
 
@@ -12,7 +14,6 @@ class Command(BaseCommand):
         parser.add_argument("--loglevel", default="INFO")
 
     def handle(self, *args, queues, concurrency, loglevel, **options):
-        from isocnet.celery_app import app, workers_enabled
 
         if not workers_enabled():
             raise CommandError("set CELERY_BROKER_URL (redis://… or amqp://…) to run workers")

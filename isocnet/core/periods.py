@@ -5,7 +5,7 @@ of the next, so consecutive periods touch with no gap and no overlap.
 
 Month arithmetic keeps the anchor day. History depends on this function: a
 change here changes every future invoice date, so it is covered by tests for
-anchors 28-31 across leap years (tests/invoicing/engine/test_periods.py).
+anchors 28-31 across leap years (tests/core/test_periods.py).
 """
 
 from __future__ import annotations
@@ -40,3 +40,12 @@ def period_end(start: dt.date, cycle: str, anchor_day: int) -> dt.date:
 def inclusive_end(end_exclusive: dt.date) -> dt.date:
     """The last day in a half-open period, for display (12/01 – 12/31)."""
     return end_exclusive - dt.timedelta(days=1)
+
+
+def on_anchor(day: dt.date, anchor_day: int) -> bool:
+    return day == add_months(day, 0, anchor_day)
+
+
+def next_anchor_after(day: dt.date, anchor_day: int) -> dt.date:
+    candidate = add_months(day, 0, anchor_day)
+    return candidate if candidate > day else add_months(day, 1, anchor_day)

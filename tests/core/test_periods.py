@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from isocnet.invoicing.engine.periods import add_months, inclusive_end, period_end
+from isocnet.core.periods import add_months, inclusive_end, period_end
 
 D = dt.date
 
