@@ -1,13 +1,14 @@
 """An invoice's paid, credited and open amounts, from the ledger's sums
 (isocnet.ledger.sums) and its credit notes, and the status that follows
-from them: this module is the one writer of an invoice's status after issue."""
+from them (moved by invoicing.status)."""
 
 from __future__ import annotations
 
 from django.db.models import Sum
 
 from isocnet.core.errors import Conflict
-from isocnet.invoicing.models import INVOICE_TRANSITIONS, CreditNote, Invoice, InvoiceStatus
+from isocnet.invoicing.models import CreditNote, Invoice, InvoiceStatus
+from isocnet.invoicing.status import invoice_status_move
 from isocnet.ledger.sums import credit_applied_minor, paid_minor
 
 
@@ -60,10 +61,7 @@ def invoices_settle(invoices: list[Invoice]) -> list[Invoice]:
         invoice.credit_applied_minor = credit.get(invoice.pk, 0)
         invoice.credited_minor = noted.get(invoice.pk, 0)
         invoice.balance_minor = balance
-        new_status = _status_for(invoice)
-        if new_status != invoice.status and new_status not in INVOICE_TRANSITIONS[invoice.status]:
-            raise Conflict(f"an invoice cannot go from {invoice.status} to {new_status}")
-        invoice.status = new_status
+        invoice_status_move(invoice, _status_for(invoice))
     if len(invoices) == 1:
         invoices[0].save(update_fields=SETTLED_FIELDS)
     elif invoices:

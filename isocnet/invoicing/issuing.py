@@ -38,6 +38,7 @@ from isocnet.invoicing.models import (
     InvoiceStatus,
     InvoiceTaxLine,
 )
+from isocnet.invoicing.status import invoice_status_move
 from isocnet.invoicing.terms import earliest_due_date
 from isocnet.outbox.models import MessageKind
 from isocnet.outbox.queue import notice_queue
@@ -115,7 +116,9 @@ def issue_locked(
     invoice.due_date = due
     invoice.bill_to = bill_to_snapshot(customer)
     invoice.issued_at = clock.now()
-    invoice.status = InvoiceStatus.PAID if invoice.total_minor == 0 else InvoiceStatus.UNPAID
+    invoice_status_move(
+        invoice, InvoiceStatus.PAID if invoice.total_minor == 0 else InvoiceStatus.UNPAID
+    )
     invoice.amount_paid_minor = invoice.credit_applied_minor = 0
     invoice.balance_minor = invoice.total_minor
     invoice.save()
@@ -189,9 +192,29 @@ UPDATE invoicing_invoice
 """  # (VALUES columns are column1, column2, … in both databases)
 
 
-def invoices_issue_locked(
-    invoices: list[Invoice], *, series: str, date: dt.date, now: dt.datetime
-) -> int:
+def invoices_issue_locked(invoices: list[Invoice], *, date: dt.date, now: dt.datetime) -> None:
+    """Issue a batch of drafts (batch billing: plain invoices, no credit to
+    apply, their bill-to snapshot and due date already drafted) in one
+    step: the batch's numbers taken from the series at once, then one
+    UPDATE numbering and issuing them all, the same status move as
+    ``issue_locked`` (draft → unpaid). The series' lock is held from here to
+    the caller's commit."""
+    series = invoice_series(date)
+    numbers = sequence_take(series, len(invoices))
+    for invoice, seq in zip(invoices, numbers, strict=True):
+        invoice.sequence = seq
+        invoice.number = settings.INVOICE_NUMBER_FORMAT.format(year=date.year, seq=seq)
+    issued = _issue_rows(invoices, series=series, date=date, now=now)
+    if issued != len(invoices):
+        raise BillingError(f"issued {issued} of {len(invoices)} invoices of a batch")
+    for invoice in invoices:
+        invoice.series, invoice.issue_date, invoice.issued_at = series, date, now
+        invoice_status_move(invoice, InvoiceStatus.UNPAID)
+        invoice.issued_balance_minor = invoice.total_minor
+    invoice_check_follows(invoices[0])  # the rest follow it by construction
+
+
+def _issue_rows(invoices: list[Invoice], *, series: str, date: dt.date, now: dt.datetime) -> int:
     issued = 0
     with connection.cursor() as cursor:
         for start in range(0, len(invoices), 300):

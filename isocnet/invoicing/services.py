@@ -32,6 +32,7 @@ from isocnet.invoicing.engine.totals import (
 )
 from isocnet.invoicing.issuing import issue_locked
 from isocnet.invoicing.models import Invoice, InvoiceLine, InvoiceStatus, InvoiceTaxLine, LineKind
+from isocnet.invoicing.status import invoice_status_move
 from isocnet.outbox.models import MessageKind
 from isocnet.outbox.queue import notice_queue
 from isocnet.subscriptions.models import Subscription
@@ -259,7 +260,7 @@ def invoice_void(*, actor: Actor, invoice_id: int, reason: str) -> Invoice:
                 field="invoice",
             )
         before = invoice.status
-        invoice.status = InvoiceStatus.VOID
+        invoice_status_move(invoice, InvoiceStatus.VOID)
         invoice.voided_at = clock.now()
         invoice.void_reason = reason
         invoice.balance_minor = 0

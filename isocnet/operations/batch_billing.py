@@ -38,9 +38,7 @@ from django.db.models import Sum
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_event
-from isocnet.core.errors import BillingError
 from isocnet.core.models import AuditEvent
-from isocnet.core.sequences import sequence_take
 from isocnet.customers.services import customers_lock
 from isocnet.invoicing.billing_plan import (
     BILLABLE,
@@ -55,8 +53,6 @@ from isocnet.invoicing.billing_plan import (
 )
 from isocnet.invoicing.issuing import (
     bill_to_snapshot,
-    invoice_check_follows,
-    invoice_series,
     invoices_issue_locked,
     issue_audit,
 )
@@ -66,13 +62,13 @@ from isocnet.invoicing.models import (
     Charge,
     Invoice,
     InvoiceLine,
-    InvoiceStatus,
     InvoiceTaxLine,
 )
 from isocnet.ledger.models import CreditEntry
 from isocnet.outbox.models import MessageKind
 from isocnet.outbox.queue import notices_queue_new
 from isocnet.subscriptions.models import Subscription
+from isocnet.subscriptions.services import subscriptions_billed
 
 
 @dataclass
@@ -179,19 +175,7 @@ def _issue(
     )
 
     # From here to the commit the series lock is held: keep it short.
-    series = invoice_series(date)
-    numbers = sequence_take(series, len(invoices))
-    for invoice, seq in zip(invoices, numbers, strict=True):
-        invoice.sequence = seq
-        invoice.number = settings.INVOICE_NUMBER_FORMAT.format(year=date.year, seq=seq)
-    issued = invoices_issue_locked(invoices, series=series, date=date, now=now)
-    if issued != len(invoices):
-        raise BillingError(f"issued {issued} of {len(invoices)} invoices of a batch")
-    for invoice in invoices:
-        invoice.series, invoice.issue_date, invoice.issued_at = series, date, now
-        invoice.status = InvoiceStatus.UNPAID
-        invoice.issued_balance_minor = invoice.total_minor
-    invoice_check_follows(invoices[0])  # the rest follow it by construction
+    invoices_issue_locked(invoices, date=date, now=now)
 
     number_of = {invoice.customer_id: invoice.number for invoice in invoices}
     AuditEvent.objects.bulk_create(
@@ -221,13 +205,11 @@ def _advance(plans: list[CustomerPlan], *, subs_of: dict, now: dt.datetime) -> l
     """Move the services' next due dates on: one UPDATE per distinct change
     (most of a batch shares a handful of dates). Returns the audit facts
     (service, customer, before, after)."""
-    by_change: dict[tuple, list[int]] = defaultdict(list)
-    audit = []
+    moves, audit = [], []
     for plan in plans:
         subs = {s.pk: s for s in subs_of[plan.customer.pk]}
         for sub, changes, before, after in service_changes(plan, subs):
-            by_change[tuple(sorted(changes.items()))].append(sub.pk)
+            moves.append((sub, changes))
             audit.append((sub, plan.customer.pk, before, after))
-    for change, pks in by_change.items():
-        Subscription.objects.filter(pk__in=pks).update(updated_at=now, **dict(change))
+    subscriptions_billed(changes=moves, now=now)
     return audit

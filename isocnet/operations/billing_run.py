@@ -52,6 +52,7 @@ from isocnet.operations.batch_billing import bill_batch
 from isocnet.operations.dunning import DunningCounts, overdue_step
 from isocnet.payments.charges import reconcile
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
+from isocnet.subscriptions.services import subscriptions_billed
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +120,9 @@ def _advance(plan: CustomerPlan, *, actor: Actor, invoice: Invoice | None) -> No
             pk__in=[o.subscription_id for o in plan.outcomes]
         ).only("pk", "customer_id", "next_due_date", "status", "cancel_at_period_end")
     }
-    now = clock.now()
-    for sub, changes, before, after in service_changes(plan, subs):
-        Subscription.objects.filter(pk=sub.pk).update(updated_at=now, **changes)
+    moves = list(service_changes(plan, subs))
+    subscriptions_billed(changes=[(sub, changes) for sub, changes, _, _ in moves], now=clock.now())
+    for sub, _changes, before, after in moves:
         audit_record(
             actor=actor,
             action="subscription.billed",

@@ -103,32 +103,69 @@ def charge_start(
         return call
 
 
-def _new_call(*, actor, customer, invoice, card, charge: Money, earlier: list) -> GatewayCall:
-    """The pending call (unsaved) for charging ``charge`` of ``invoice`` to
-    ``card``; ``earlier``: the statuses of the invoice's earlier charges."""
-    attempt = len(earlier) + 1
-    key = f"invoice:{invoice.pk}:charge:{attempt}"
+def gateway_call_new(
+    *,
+    actor: Actor,
+    kind: str,
+    key: str,
+    customer,
+    card,
+    money: Money,
+    description: str = "",
+    source: str = "",
+    invoice=None,
+    attempt: int = 1,
+    **extra,
+) -> GatewayCall:
+    """A pending gateway call (unsaved) and the request it records (tokens
+    only, never card data): every charge (auto debit, staff, the portal)
+    and every refund is made through one of these, committed before the
+    gateway is asked. ``extra``: more model fields (``charge_id``,
+    ``refund``, ``refund_of``) and request entries (anything else)."""
+    fields = {k: extra.pop(k) for k in ("charge_id", "refund", "refund_of") if k in extra}
+    request = {
+        "operation": kind,
+        "amount_minor": money.minor(),
+        "currency": money.currency,
+        "idempotency_key": key,
+    }
+    if kind == GatewayCall.Kind.CHARGE:
+        request.update(card=card.token, description=description, source=source)
+    else:
+        request["charge_id"] = fields.get("charge_id", "")
+    request.update(extra)
     return GatewayCall(
-        kind=GatewayCall.Kind.CHARGE,
+        kind=kind,
         gateway=card.gateway,
         idempotency_key=key,
         customer=customer,
         invoice=invoice,
         card=card,
-        amount_minor=charge.minor(),
-        currency=invoice.currency,
+        amount_minor=money.minor(),
+        currency=money.currency,
         attempt=attempt,
         created_at=clock.now(),
         created_by=actor.label,
-        request={
-            "operation": "charge",
-            "card": card.token,
-            "amount_minor": charge.minor(),
-            "currency": invoice.currency,
-            "idempotency_key": key,
-            "description": f"Invoice #{invoice.number}",
-            "source": "auto_debit" if actor.label == "system" else "staff",
-        },
+        request=request,
+        **fields,
+    )
+
+
+def _new_call(*, actor, customer, invoice, card, charge: Money, earlier: list) -> GatewayCall:
+    """The pending call (unsaved) for charging ``charge`` of ``invoice`` to
+    ``card``; ``earlier``: the statuses of the invoice's earlier charges."""
+    attempt = len(earlier) + 1
+    return gateway_call_new(
+        actor=actor,
+        kind=GatewayCall.Kind.CHARGE,
+        key=f"invoice:{invoice.pk}:charge:{attempt}",
+        customer=customer,
+        card=card,
+        money=Money.from_minor(charge.minor(), invoice.currency),
+        description=f"Invoice #{invoice.number}",
+        source="auto_debit" if actor.label == "system" else "staff",
+        invoice=invoice,
+        attempt=attempt,
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from isocnet.core import clock, formatting
+from isocnet.core import formatting
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
@@ -24,7 +24,7 @@ from isocnet.core.validation import clean_money
 from isocnet.customers.models import PaymentPreference
 from isocnet.customers.services import customer_lock, customer_update
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
-from isocnet.payments.calls import call_gateway, in_flight_minor
+from isocnet.payments.calls import call_gateway, gateway_call_new, in_flight_minor
 from isocnet.payments.cards import card_attach, card_remove
 from isocnet.payments.models import CUSTOMER_KEY_PREFIX, CallStatus, GatewayCall, PaymentMethod
 from isocnet.payments.selectors import open_invoices_minor
@@ -134,31 +134,22 @@ def card_payment_make(
             description = (
                 f"Invoice #{invoice.number}" if invoice else f"Account {customer.account_number}"
             )
-            call = GatewayCall.objects.create(
+            call = gateway_call_new(
+                actor=actor,
                 kind=GatewayCall.Kind.CHARGE,
-                gateway=card.gateway,
-                idempotency_key=key,
+                key=key,
                 customer=customer,
-                invoice=invoice,
                 card=card,
-                amount_minor=request.amount.minor(),
-                currency=customer.currency,
-                created_at=clock.now(),
-                created_by=actor.label,
-                request={
-                    "operation": "charge",
-                    "card": card.token,
-                    "amount_minor": request.amount.minor(),
-                    "currency": customer.currency,
-                    "idempotency_key": key,
-                    "description": description,
-                    "source": "portal",
-                    "apply_to": invoice.number if invoice else "account",
-                    "add_credit": request.add_credit,
-                    "save_card": save_card,
-                    "auto_debit": auto_debit,
-                },
+                money=request.amount,
+                description=description,
+                source="portal",
+                invoice=invoice,
+                apply_to=invoice.number if invoice else "account",
+                add_credit=request.add_credit,
+                save_card=save_card,
+                auto_debit=auto_debit,
             )
+            call.save(force_insert=True)
             audit_record(
                 actor=actor,
                 action="card.payment.start",

@@ -72,6 +72,13 @@ class PaymentStatus(models.TextChoices):
     VOIDED = "voided", "Voided"
 
 
+# A payment is voided only when the bank returns it (payments.returns).
+PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    PaymentStatus.SUCCEEDED: frozenset({PaymentStatus.VOIDED}),
+    PaymentStatus.VOIDED: frozenset(),
+}
+
+
 class Payment(models.Model):
     """Money received from a customer. Its amount is split into allocations
     to invoices and, for any remainder, account credit."""
@@ -196,6 +203,19 @@ class CallStatus(models.TextChoices):
     DECLINED = "declined", "Declined"
     UNKNOWN = "unknown", "Unknown (timed out: to reconcile)"
     FAILED = "failed", "Failed (refused by the gateway)"
+
+
+_C = CallStatus
+# Moves a gateway call may make (payments.settling and payments.refunds move
+# them). A call failed as "never received" may still turn out to have
+# succeeded: the gateway's word wins.
+CALL_TRANSITIONS: dict[str, frozenset[str]] = {
+    _C.PENDING: frozenset({_C.SUCCEEDED, _C.DECLINED, _C.UNKNOWN, _C.FAILED}),
+    _C.UNKNOWN: frozenset({_C.SUCCEEDED, _C.DECLINED, _C.FAILED}),
+    _C.FAILED: frozenset({_C.SUCCEEDED}),
+    _C.SUCCEEDED: frozenset(),
+    _C.DECLINED: frozenset(),
+}
 
 
 # Payments a customer makes in the portal (payments.card_payments) carry

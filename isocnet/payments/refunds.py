@@ -32,11 +32,13 @@ from isocnet.ledger.models import CreditKind
 from isocnet.ledger.sums import available_credit_minor
 from isocnet.outbox.models import MessageKind
 from isocnet.outbox.queue import notice_queue
+from isocnet.payments.calls import gateway_call_new
 from isocnet.payments.gateways import get_gateway
 from isocnet.payments.gateways.base import GatewayError, GatewayTimeout
 from isocnet.payments.models import CallStatus, GatewayCall, Payment, PaymentKind, Refund
 from isocnet.payments.returns import _take_back_credit
 from isocnet.payments.services import payment_lock
+from isocnet.payments.settling import call_status_move
 
 
 def _sum(qs, field="amount_minor") -> int:
@@ -90,26 +92,18 @@ def refund_create(
         if destination == "credit":
             _account(refund, actor)
             return refund
-        call = GatewayCall.objects.create(
+        call = gateway_call_new(
+            actor=actor,
             kind=GatewayCall.Kind.REFUND,
-            gateway=charge.gateway,
-            idempotency_key=f"refund:{refund.pk}",
+            key=f"refund:{refund.pk}",
             customer=customer,
             card=charge.card,
-            amount_minor=money.minor(),
-            currency=payment.currency,
+            money=money,
             charge_id=charge.charge_id,
             refund_of=payment,
             refund=refund,
-            created_at=clock.now(),
-            created_by=actor.label,
-            request={
-                "operation": "refund",
-                "charge_id": charge.charge_id,
-                "amount_minor": money.minor(),
-                "idempotency_key": f"refund:{refund.pk}",
-            },
         )
+        call.save(force_insert=True)
     try:
         result = get_gateway().refund(
             charge_id=call.charge_id,
@@ -139,12 +133,12 @@ def refund_settle(
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.status != Refund.Status.PENDING:
             return refund
-        GatewayCall.objects.filter(refund=refund).update(
-            status=CallStatus.SUCCEEDED if succeeded else CallStatus.FAILED,
-            completed_at=clock.now(),
-            message=(reference or message)[:300],
-            response={"succeeded": succeeded, "refund_id": reference, "message": message},
-        )
+        call = GatewayCall.objects.select_for_update().get(refund=refund)
+        call_status_move(call, CallStatus.SUCCEEDED if succeeded else CallStatus.FAILED)
+        call.completed_at = clock.now()
+        call.message = (reference or message)[:300]
+        call.response = {"succeeded": succeeded, "refund_id": reference, "message": message}
+        call.save(update_fields=["status", "completed_at", "message", "response"])
         if not succeeded:
             refund.status = Refund.Status.FAILED
             refund.message = message[:300]

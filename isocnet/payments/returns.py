@@ -13,6 +13,7 @@ from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
+from isocnet.core.states import transition
 from isocnet.core.validation import clean_line
 from isocnet.customers.models import Customer
 from isocnet.invoicing.balances import invoice_settle
@@ -22,7 +23,7 @@ from isocnet.ledger.models import CreditEntry, CreditKind
 from isocnet.ledger.sums import available_credit_minor
 from isocnet.outbox.models import MessageKind
 from isocnet.outbox.queue import notice_queue
-from isocnet.payments.models import Payment, PaymentKind
+from isocnet.payments.models import PAYMENT_TRANSITIONS, Payment, PaymentKind, PaymentStatus
 from isocnet.payments.services import payment_lock
 
 RETURNABLE = (PaymentKind.CHECK, PaymentKind.MONEY_ORDER, PaymentKind.BANK_TRANSFER)
@@ -49,7 +50,9 @@ def payment_return(
                 field="payment",
             )
         now = clock.now()
-        payment.status = "voided"
+        payment.status = transition(
+            payment.status, PaymentStatus.VOIDED, PAYMENT_TRANSITIONS, what="a payment"
+        )
         payment.voided_at = now
         payment.void_reason = reason
         payment.save(update_fields=["status", "voided_at", "void_reason"])

@@ -17,12 +17,14 @@ from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_event, audit_record
 from isocnet.core.models import AuditEvent
 from isocnet.core.money import Money
+from isocnet.core.states import transition
 from isocnet.customers.services import customer_lock, customers_lock
 from isocnet.outbox.models import MessageKind
 from isocnet.outbox.queue import notice_queue
 from isocnet.payments.calls import IN_FLIGHT, NEVER_RECEIVED
 from isocnet.payments.gateways.base import ChargeResult
 from isocnet.payments.models import (
+    CALL_TRANSITIONS,
     CallStatus,
     GatewayCall,
     PaymentKind,
@@ -30,6 +32,11 @@ from isocnet.payments.models import (
 from isocnet.payments.services import CardCharge, apply_payment_locked, card_payments_apply_locked
 
 log = logging.getLogger(__name__)
+
+
+def call_status_move(call: GatewayCall, new: str) -> None:
+    """The one way a gateway call's status moves (CALL_TRANSITIONS)."""
+    call.status = transition(call.status, new, CALL_TRANSITIONS, what="a gateway call")
 
 
 def settle(
@@ -113,13 +120,13 @@ def _settle_locked(
     # charge never arrived: the money was taken, so it is recorded.
     now = clock.now()
     if result is None:
-        call.status = CallStatus.UNKNOWN
+        call_status_move(call, CallStatus.UNKNOWN)
         call.response = {"status": "no answer (timeout)"}
         call.save(update_fields=["status", "response"])
         return call
     _record_answer(call, result, now)
     if result.succeeded:
-        call.status = CallStatus.SUCCEEDED
+        call_status_move(call, CallStatus.SUCCEEDED)
         paid = apply_payment_locked(
             actor=actor,
             customer=customer,
@@ -133,7 +140,7 @@ def _settle_locked(
         )
         call.payment = paid.payment
     elif result.status == "declined":
-        call.status = CallStatus.DECLINED
+        call_status_move(call, CallStatus.DECLINED)
         call.decline_code = result.decline_code
         call.hard_decline = result.hard_decline
         call.message = result.message[:300]
@@ -155,7 +162,7 @@ def _settle_locked(
                 },
             )
     else:
-        call.status = CallStatus.FAILED
+        call_status_move(call, CallStatus.FAILED)
         call.message = result.message[:300]
     call.save()
     audit_record(actor=actor, **_charge_audit(call))
@@ -220,7 +227,7 @@ def _settle_locked_many(
     now = clock.now()
     for (call, result), payment in zip(succeeded, paid, strict=True):
         _record_answer(call, result, now)
-        call.status = CallStatus.SUCCEEDED
+        call_status_move(call, CallStatus.SUCCEEDED)
         call.payment = payment.payment
     GatewayCall.objects.bulk_update(
         [call for call, _ in succeeded],

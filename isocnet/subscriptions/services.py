@@ -7,6 +7,7 @@ services record what the customer has and from when.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from isocnet.core.limits import check_amount
 from isocnet.core.money import Money
 from isocnet.core.periods import next_anchor_after
 from isocnet.core.permissions import require
+from isocnet.core.states import transition
 from isocnet.core.validation import clean_date, clean_line, clean_money, clean_positive_int
 from isocnet.customers.models import Customer, CustomerStatus
 from isocnet.customers.services import customer_lock
@@ -72,9 +74,24 @@ def _price_override(price, customer: Customer, plan: Plan) -> int | None:
 
 
 def _set_status(sub: Subscription, new: str) -> None:
-    if new != sub.status and new not in SUBSCRIPTION_TRANSITIONS[sub.status]:
-        raise Conflict(f"a {sub.status} service cannot become {new}", field="status")
-    sub.status = new
+    """The one way a service's status moves (this module owns it)."""
+    sub.status = transition(sub.status, new, SUBSCRIPTION_TRANSITIONS, what="a service")
+
+
+def subscriptions_billed(*, changes: list[tuple[Subscription, dict]], now) -> None:
+    """The billing run moving services on (invoicing.billing_plan's
+    service_changes): the next due date, and the status a period brings
+    (pending → active when it starts, active → cancelled when it ends at
+    period end), each status move checked against the table. One UPDATE per
+    distinct change: most of a batch shares a handful of dates. The caller
+    holds the customers' locks and writes the audit rows."""
+    by_change: dict[tuple, list[int]] = defaultdict(list)
+    for sub, change in changes:
+        if "status" in change:
+            transition(sub.status, change["status"], SUBSCRIPTION_TRANSITIONS, what="a service")
+        by_change[tuple(sorted(change.items()))].append(sub.pk)
+    for change, pks in by_change.items():
+        Subscription.objects.filter(pk__in=pks).update(updated_at=now, **dict(change))
 
 
 def subscription_create(

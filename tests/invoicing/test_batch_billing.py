@@ -197,7 +197,7 @@ def test_a_batch_that_fails_is_billed_one_by_one(monkeypatch, caplog):
     def broken(*args, **kwargs):  # as if another writer had billed a period first
         raise IntegrityError("duplicate key value violates unique constraint")
 
-    monkeypatch.setattr(batch_billing, "sequence_take", broken)
+    monkeypatch.setattr(batch_billing, "invoices_issue_locked", broken)
     with caplog.at_level(logging.WARNING):
         summary = run(D(2026, 12, 1))
     assert "billing them one by one" in caplog.text
