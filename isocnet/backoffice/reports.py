@@ -4,6 +4,8 @@ accountant's exports. Thin: the figures come from isocnet.reports."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
 
 from django import forms
 from django.contrib import admin
@@ -76,133 +78,194 @@ def _chart(points: list[tuple[str, int]], width: int = 640, height: int = 180) -
     return {"bars": bars, "width": width, "height": height}
 
 
+@dataclass
+class _Figures:
+    """What the reports page shows, read once for the page or one CSV."""
+
+    start: dt.date
+    end: dt.date
+    day: dt.date
+    today: dt.date
+
+    @cached_property
+    def aging(self):
+        return selectors.aging(self.today)
+
+    @cached_property
+    def revenue(self):
+        return selectors.revenue_by_month_and_plan(self.start, self.end)
+
+    @cached_property
+    def payments(self):
+        return selectors.payments_by_method_and_day(self.start, self.end)
+
+    @cached_property
+    def failed(self):
+        return selectors.failed_card_payments(self.start, self.end)
+
+    @cached_property
+    def renewals(self):
+        return selectors.upcoming_renewals(self.today, 30)
+
+
+def _table_aging(f: _Figures):
+    return (
+        f"aging-{f.today}",
+        [["account_number", "customer", *selectors.BUCKETS, "total"]]
+        + [
+            [
+                r.account_number,
+                r.name,
+                *(f.aging.money(r.buckets[b]).as_string() for b in selectors.BUCKETS),
+                f.aging.money(r.total).as_string(),
+            ]
+            for r in f.aging.rows
+        ]
+        + [
+            [
+                "",
+                "Total",
+                *(f.aging.money(f.aging.totals[b]).as_string() for b in selectors.BUCKETS),
+                f.aging.money(f.aging.total).as_string(),
+            ]
+        ],
+    )
+
+
+def _table_revenue(f: _Figures):
+    return (
+        f"revenue-{f.start}-{f.end}",
+        [["month", "plan", "amount"]]
+        + [
+            [
+                r.month.strftime("%Y-%m"),
+                r.plan,
+                Money.from_minor(r.amount_minor, f.aging.currency).as_string(),
+            ]
+            for r in f.revenue
+        ],
+    )
+
+
+def _table_payments_by_day(f: _Figures):
+    return (
+        f"payments-by-day-{f.start}-{f.end}",
+        [["day", "method", "count", "amount"]]
+        + [
+            [
+                p.day.isoformat(),
+                p.method,
+                p.count,
+                Money.from_minor(p.amount_minor, f.aging.currency).as_string(),
+            ]
+            for p in f.payments
+        ],
+    )
+
+
+def _table_deposit(f: _Figures):
+    return (
+        f"deposit-{f.day}",
+        [["payment_id", "account_number", "customer", "check_number", "amount"]]
+        + [
+            [
+                p.pk,
+                p.customer.account_number,
+                p.customer.name,
+                p.reference,
+                p.amount.as_string(),
+            ]
+            for p in selectors.deposit_list(f.day)
+        ],
+    )
+
+
+def _table_failed(f: _Figures):
+    return (
+        f"failed-card-payments-{f.start}-{f.end}",
+        [
+            [
+                "date",
+                "account_number",
+                "customer",
+                "invoice",
+                "amount",
+                "card",
+                "status",
+                "reason",
+                "next_retry_on",
+            ]
+        ]
+        + [
+            [
+                c.created_at.date().isoformat(),
+                c.customer.account_number,
+                c.customer.name,
+                c.invoice.number if c.invoice_id else "",
+                Money.from_minor(c.amount_minor, c.currency).as_string(),
+                f"{c.card.brand} {c.card.last4}" if c.card_id else "",
+                c.status,
+                c.message,
+                c.next_retry_on.isoformat() if c.next_retry_on else "",
+            ]
+            for c in f.failed
+        ],
+    )
+
+
+def _table_renewals(f: _Figures):
+    return (
+        f"renewals-{f.today}",
+        [["next_due_date", "account_number", "customer", "service", "plan", "amount"]]
+        + [
+            [
+                s.next_due_date.isoformat(),
+                s.customer.account_number,
+                s.customer.name,
+                s.description,
+                s.plan.name,
+                selectors.renewal_amount(s).as_string(),
+            ]
+            for s in f.renewals
+        ],
+    )
+
+
+TABLES = {
+    "aging": _table_aging,
+    "revenue": _table_revenue,
+    "payments-by-day": _table_payments_by_day,
+    "deposit": _table_deposit,
+    "failed": _table_failed,
+    "renewals": _table_renewals,
+}
+
+
 def reports(request):
     if not request.user.is_staff:
         raise PermissionDenied
     form, start, end, day = _period(request)
-    today = clock.today()
+    figures = _Figures(start=start, end=end, day=day, today=clock.today())
     wanted = request.GET.get("csv")
-    aging = selectors.aging(today)
-    revenue = selectors.revenue_by_month_and_plan(start, end)
-    payments = selectors.payments_by_method_and_day(start, end)
-    failed = selectors.failed_card_payments(start, end)
-    renewals = selectors.upcoming_renewals(today, 30)
-    if wanted == "aging":
-        return _csv(
-            f"aging-{today}",
-            [["account_number", "customer", *selectors.BUCKETS, "total"]]
-            + [
-                [
-                    r.account_number,
-                    r.name,
-                    *(aging.money(r.buckets[b]).as_string() for b in selectors.BUCKETS),
-                    aging.money(r.total).as_string(),
-                ]
-                for r in aging.rows
-            ]
-            + [
-                [
-                    "",
-                    "Total",
-                    *(aging.money(aging.totals[b]).as_string() for b in selectors.BUCKETS),
-                    aging.money(aging.total).as_string(),
-                ]
-            ],
-        )
-    if wanted == "revenue":
-        return _csv(
-            f"revenue-{start}-{end}",
-            [["month", "plan", "amount"]]
-            + [
-                [
-                    r.month.strftime("%Y-%m"),
-                    r.plan,
-                    Money.from_minor(r.amount_minor, aging.currency).as_string(),
-                ]
-                for r in revenue
-            ],
-        )
-    if wanted == "payments-by-day":
-        return _csv(
-            f"payments-by-day-{start}-{end}",
-            [["day", "method", "count", "amount"]]
-            + [
-                [
-                    p.day.isoformat(),
-                    p.method,
-                    p.count,
-                    Money.from_minor(p.amount_minor, aging.currency).as_string(),
-                ]
-                for p in payments
-            ],
-        )
-    if wanted == "deposit":
-        return _csv(
-            f"deposit-{day}",
-            [["payment_id", "account_number", "customer", "check_number", "amount"]]
-            + [
-                [
-                    p.pk,
-                    p.customer.account_number,
-                    p.customer.name,
-                    p.reference,
-                    p.amount.as_string(),
-                ]
-                for p in selectors.deposit_list(day)
-            ],
-        )
-    if wanted == "failed":
-        return _csv(
-            f"failed-card-payments-{start}-{end}",
-            [
-                [
-                    "date",
-                    "account_number",
-                    "customer",
-                    "invoice",
-                    "amount",
-                    "card",
-                    "status",
-                    "reason",
-                    "next_retry_on",
-                ]
-            ]
-            + [
-                [
-                    c.created_at.date().isoformat(),
-                    c.customer.account_number,
-                    c.customer.name,
-                    c.invoice.number if c.invoice_id else "",
-                    Money.from_minor(c.amount_minor, c.currency).as_string(),
-                    f"{c.card.brand} {c.card.last4}" if c.card_id else "",
-                    c.status,
-                    c.message,
-                    c.next_retry_on.isoformat() if c.next_retry_on else "",
-                ]
-                for c in failed
-            ],
-        )
-    if wanted == "renewals":
-        return _csv(
-            f"renewals-{today}",
-            [["next_due_date", "account_number", "customer", "service", "plan", "amount"]]
-            + [
-                [
-                    s.next_due_date.isoformat(),
-                    s.customer.account_number,
-                    s.customer.name,
-                    s.description,
-                    s.plan.name,
-                    selectors.renewal_amount(s).as_string(),
-                ]
-                for s in renewals
-            ],
-        )
+    if wanted in TABLES:
+        return _csv(*TABLES[wanted](figures))
     if wanted in KINDS:
         return _csv(f"{wanted}-{start}-{end}", export_rows(wanted, start, end))
+    return TemplateResponse(request, "backoffice/reports.html", _page(request, form, figures))
+
+
+def _page(request, form, f: _Figures) -> dict:
+    start, end, day, today = f.start, f.end, f.day, f.today
+    aging, revenue, payments, failed, renewals = (
+        f.aging,
+        f.revenue,
+        f.payments,
+        f.failed,
+        f.renewals,
+    )
     by_month = selectors.revenue_by_month(start, end)
     deposit = selectors.deposit_list(day)
-    context = {
+    return {
         **admin.site.each_context(request),
         "title": "Reports",
         "form": form,
@@ -246,4 +309,3 @@ def reports(request):
         ],
         "exports": KINDS,
     }
-    return TemplateResponse(request, "backoffice/reports.html", context)

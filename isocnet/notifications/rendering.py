@@ -35,24 +35,10 @@ from isocnet.invoicing.models import CreditNote, Invoice
 from isocnet.invoicing.suspension import suspension_date
 from isocnet.notifications.account_notices import render_account
 from isocnet.notifications.message import Rendered, tidy
+from isocnet.notifications.words import SUBJECTS, autopay_line, dunning_words
 from isocnet.outbox.models import ACCOUNT_KINDS, MessageKind, OutboxMessage
 from isocnet.payments.models import Payment, Receipt, Refund
-from isocnet.payments.selectors import SCHEDULED, AutoDebitState, auto_debit_states
-
-SUBJECTS = {
-    MessageKind.INVOICE: "Customer Invoice",
-    MessageKind.REMINDER: "Payment Reminder: Invoice #{number} is due on {due_date}",
-    MessageKind.OVERDUE_1: "Overdue Notice: Invoice #{number}",
-    MessageKind.OVERDUE_2: "Second Overdue Notice: Invoice #{number}",
-    MessageKind.OVERDUE_3: "Final Notice: Services will be suspended on {suspension_date}",
-    MessageKind.SUSPENSION: "Services Suspended: Invoice #{number}",
-    MessageKind.RECEIPT: "Invoice Payment Confirmation",
-    MessageKind.PAYMENT_FAILED: "Payment Failed: Invoice #{number}",
-    MessageKind.CARD_NEEDED: "Action Needed: Add a Card for Automatic Payment of Invoice #{number}",
-    MessageKind.CREDIT_NOTE: "Credit Note for Invoice #{number}",
-    MessageKind.PAYMENT_RETURNED: "Returned Payment: Invoice #{number}",
-    MessageKind.REFUND: "Refund Issued",
-}
+from isocnet.payments.selectors import AutoDebitState, auto_debit_states
 
 
 @dataclass
@@ -112,120 +98,10 @@ def _invoice_context(invoice: Invoice, autopay: AutoDebitState | None) -> dict:
     ctx.update(
         amount_due=formatting.money(due),
         balance_due=bool(due.minor()),
-        autopay_line=_autopay_line(invoice, due, autopay) if invoice.customer.auto_debit else "",
+        autopay_line=autopay_line(invoice, due, autopay) if invoice.customer.auto_debit else "",
         paid_from_credit=not due.minor(),
     )
     return ctx
-
-
-def _autopay_line(invoice: Invoice, due: Money, state: AutoDebitState | None) -> str:
-    """Line 5 for an auto-debit customer, true at the moment it is written."""
-    if not due.minor():
-        return (
-            "This invoice was paid in full from your account credit, so nothing will be taken "
-            "from your credit card."
-        )
-    state = state or SCHEDULED
-    card = f" ({state.card})" if state.card else ""
-    amount = formatting.money(state.amount or due)
-    if state.state == "taken":
-        return (
-            f"Your payment of {amount} was taken automatically from your credit card{card} on "
-            f"{formatting.date(state.on)}; the receipt follows in a separate email."
-        )
-    if state.state == "in_flight":
-        return (
-            f"Your payment of {amount} is being taken automatically from your credit card{card} "
-            f"today, {formatting.date(state.on)}; the receipt follows in a separate email."
-        )
-    if state.state == "declined":
-        return (
-            f"We tried to take your payment of {amount} automatically from your credit card{card} "
-            f"on {formatting.date(state.on)}, but it was declined; a separate email says what "
-            "happens next."
-        )
-    return (
-        f"Your payment of {formatting.money(due)} will be taken automatically from your credit "
-        f"card on {formatting.date(invoice.due_date)}."
-    )
-
-
-def _dunning_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tuple[str, str]:
-    late = (today - invoice.due_date).days
-    if kind == MessageKind.REMINDER:
-        return (
-            f"This is a friendly reminder that invoice #{ctx['number']} for {ctx['amount_due']} is due on "
-            f"{ctx['due_date']}.",
-            "Please make sure your payment reaches us by then.",
-        )
-    if kind == MessageKind.OVERDUE_1:
-        return (
-            f"Our records show that invoice #{ctx['number']}, due on {ctx['due_date']}, has not been paid.",
-            "Please pay the balance as soon as possible.",
-        )
-    if kind == MessageKind.OVERDUE_2:
-        return (
-            f"Invoice #{ctx['number']} is now {late} days past due.",
-            "Please pay the balance now to avoid an interruption of your services.",
-        )
-    if kind == MessageKind.OVERDUE_3:
-        return (
-            f"This is our final notice: invoice #{ctx['number']} is {late} days past due.",
-            f"If the balance is not paid, your services will be suspended on {ctx['suspension_date']}.",
-        )
-    if kind == MessageKind.PAYMENT_FAILED:
-        retry = ctx.get("next_retry_on")
-        return (
-            f"We could not charge your {ctx.get('card', 'card')} for invoice #{ctx['number']}: "
-            f"{ctx.get('reason') or 'the card was declined'}",
-            (f"We will try again on {retry}. " if retry else "We will not try this card again. ")
-            + "To avoid an interruption, please pay the invoice or update your card.",
-        )
-    if kind == MessageKind.CREDIT_NOTE:
-        note = ctx["credit_note_obj"]
-        extra = (
-            f" {formatting.money(Money.from_minor(note.to_credit_minor, note.currency))} of it has been added to your "
-            "account credit and will pay your next invoices."
-            if note.to_credit_minor
-            else ""
-        )
-        return (
-            f"We have issued credit note #{note.number} for {formatting.money(note.amount)} on invoice "
-            f"#{ctx['number']}: {note.reason}.",
-            f"The balance of invoice #{ctx['number']} is now {ctx['amount_due']}.{extra}",
-        )
-    if kind == MessageKind.PAYMENT_RETURNED:
-        payment = ctx["payment_obj"]
-        fee = (
-            f" A returned-payment fee of {ctx['fee_text']} will appear on your next invoice."
-            if ctx.get("fee_text")
-            else ""
-        )
-        return (
-            f"Your payment of {formatting.money(payment.amount)} ({payment.get_method_display()}"
-            f"{', ' + payment.reference if payment.reference else ''}) received on "
-            f"{formatting.date(payment.received_on)} was returned unpaid by the bank, so it has been removed from "
-            "your account.",
-            f"Invoice #{ctx['number']} is open again with a balance of {ctx['amount_due']}.{fee}",
-        )
-    if kind == MessageKind.REFUND:
-        refund = ctx["refund_obj"]
-        return (
-            f"We have refunded {formatting.money(refund.amount)} to your "
-            f"{refund.payment.reference or 'card'}: {refund.reason}.",
-            "Depending on your bank, it may take a few days to appear on your statement.",
-        )
-    if kind == MessageKind.CARD_NEEDED:
-        return (
-            f"Your account is set to pay automatically by credit card, but we have no card on file to pay "
-            f"invoice #{ctx['number']}.",
-            "Please add a card for automatic payment, or pay the invoice.",
-        )
-    return (
-        f"Because invoice #{ctx['number']} remains unpaid, your services were suspended on "
-        f"{formatting.date(today)}.",
-        "Your services will be restored automatically as soon as the balance is paid.",
-    )
 
 
 def render(
@@ -279,7 +155,7 @@ def render(
         ctx.update(
             {k: v for k, v in context.items() if k in {"reason", "card", "next_retry_on"} and v}
         )
-        opening, closing = _dunning_words(kind, ctx, invoice, clock.today())
+        opening, closing = dunning_words(kind, ctx, invoice, clock.today())
         dunning = kind in {
             MessageKind.REMINDER,
             MessageKind.OVERDUE_1,

@@ -72,10 +72,22 @@ def _final_notice_matured(invoice_ids: list[int], date: dt.date) -> set[int]:
 
 
 def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> DunningCounts:
+    """The run's dunning for ``date``, step by step (each idempotent)."""
     counts = DunningCounts()
     open_invoices = Invoice.objects.filter(status__in=OPEN_STATUSES).select_related("customer")
+    _mark_overdue(date, counts, dry_run)
+    _reminders(open_invoices, date, counts, dry_run)
+    _overdue_notices(open_invoices, date, counts, dry_run)
+    suspended = _suspend(date, actor, counts, dry_run)
+    _reactivate(date, actor, counts, dry_run, skip=suspended)
+    # auto-debit invoices due: collection (operations.auto_debit) charges them
+    counts.to_collect = open_invoices.filter(
+        due_date__lte=date, customer__payment_method=PaymentPreference.CARD
+    ).count()
+    return counts
 
-    # 1. mark overdue
+
+def _mark_overdue(date: dt.date, counts: DunningCounts, dry_run: bool) -> None:
     for invoice_id, due_date in Invoice.objects.filter(
         status__in=OPEN_STATUSES, due_date__lt=date, overdue_since__isnull=True
     ).values_list("pk", "due_date"):
@@ -85,21 +97,26 @@ def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> Dunni
                 overdue_since=due_date + dt.timedelta(days=1)
             )
 
-    # 2. reminder before the due date (check payers; card payers are charged)
-    if settings.REMINDER_DAYS_BEFORE_DUE:
-        window_start = date + dt.timedelta(days=1)
-        window_end = date + dt.timedelta(days=settings.REMINDER_DAYS_BEFORE_DUE)
-        for invoice in open_invoices.filter(
-            due_date__gte=window_start, due_date__lte=window_end
-        ).exclude(customer__payment_method=PaymentPreference.CARD):
-            reminder_day = invoice.due_date - dt.timedelta(days=settings.REMINDER_DAYS_BEFORE_DUE)
-            if invoice.issue_date >= reminder_day:
-                continue  # issued inside the window: the invoice itself is the reminder
-            counts.notices += _queue(
-                invoice, MessageKind.REMINDER, f"reminder:{invoice.pk}", dry_run, date
-            )
 
-    # 3. overdue notices: the latest step that has come due, once
+def _reminders(open_invoices, date: dt.date, counts: DunningCounts, dry_run: bool) -> None:
+    """A reminder before the due date (check payers; card payers are charged)."""
+    if not settings.REMINDER_DAYS_BEFORE_DUE:
+        return
+    window_start = date + dt.timedelta(days=1)
+    window_end = date + dt.timedelta(days=settings.REMINDER_DAYS_BEFORE_DUE)
+    for invoice in open_invoices.filter(
+        due_date__gte=window_start, due_date__lte=window_end
+    ).exclude(customer__payment_method=PaymentPreference.CARD):
+        reminder_day = invoice.due_date - dt.timedelta(days=settings.REMINDER_DAYS_BEFORE_DUE)
+        if invoice.issue_date >= reminder_day:
+            continue  # issued inside the window: the invoice itself is the reminder
+        counts.notices += _queue(
+            invoice, MessageKind.REMINDER, f"reminder:{invoice.pk}", dry_run, date
+        )
+
+
+def _overdue_notices(open_invoices, date: dt.date, counts: DunningCounts, dry_run: bool) -> None:
+    """The latest overdue notice that has come due, once per invoice."""
     first_day = settings.OVERDUE_NOTICE_DAYS[0]
     overdue = list(open_invoices.filter(due_date__lte=date - dt.timedelta(days=first_day)))
     sent = _sent_overdue_steps([inv.pk for inv in overdue])
@@ -112,14 +129,16 @@ def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> Dunni
             invoice, OVERDUE_KINDS[step], f"{OVERDUE_KINDS[step]}:{invoice.pk}", dry_run, date
         )
 
-    # 4. suspension for non-payment: past the suspension date, and the final
-    # notice queued SUSPENSION_WARNING_DAYS ago at least (after missed runs
-    # the calendar may say so before the customer was ever warned)
+
+def _suspend(date: dt.date, actor: Actor, counts: DunningCounts, dry_run: bool) -> list[int]:
+    """Suspension for non-payment: past the suspension date, and the final
+    notice queued SUSPENSION_WARNING_DAYS ago at least (after missed runs
+    the calendar may say so before the customer was ever warned). Returns
+    the customers past their suspension date."""
     customers_due = customers_past_suspension(date)
     due = list(past_suspension(date).values_list("pk", "customer_id"))
     matured = _final_notice_matured([pk for pk, _ in due], date)
-    ready = {customer_id for pk, customer_id in due if pk in matured}
-    for customer_id in sorted(ready):
+    for customer_id in sorted({customer_id for pk, customer_id in due if pk in matured}):
         if dry_run:
             counts.suspended_customers += Subscription.objects.filter(
                 customer_id=customer_id, status=SubscriptionStatus.ACTIVE
@@ -137,8 +156,13 @@ def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> Dunni
                     invoice_id=invoice.pk,
                     context=_invoice_context(invoice, date),
                 )
+    return customers_due
 
-    # 5. reactivation of accounts paid up (payments also do this at once)
+
+def _reactivate(
+    date: dt.date, actor: Actor, counts: DunningCounts, dry_run: bool, *, skip: list[int]
+) -> None:
+    """Accounts paid up come back (payments also do this at once)."""
     waiting = set(
         Subscription.objects.filter(
             status=SubscriptionStatus.SUSPENDED, suspended_for_nonpayment=True
@@ -146,19 +170,13 @@ def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> Dunni
         .values_list("customer_id", flat=True)
         .distinct()
     )
-    for customer_id in sorted(waiting - set(customers_due)):
+    for customer_id in sorted(waiting - set(skip)):
         if dry_run:
             counts.reactivated_customers += 1
             continue
         counts.reactivated_customers += bool(
             resume_if_paid_up(actor=actor, customer_id=customer_id, date=date)
         )
-
-    # 6. auto-debit invoices due: collection (charging is the payments issue)
-    counts.to_collect = open_invoices.filter(
-        due_date__lte=date, customer__payment_method=PaymentPreference.CARD
-    ).count()
-    return counts
 
 
 def _queue(invoice: Invoice, kind: str, key: str, dry_run: bool, date: dt.date) -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import transaction
 
 from isocnet.core import clock
@@ -25,7 +24,6 @@ from isocnet.core.limits import check_amount
 from isocnet.core.models import AuditEvent
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
-from isocnet.core.sequences import sequence_take
 from isocnet.core.validation import clean_choice, clean_line, clean_money, clean_payment_date
 from isocnet.customers.models import Customer
 from isocnet.customers.services import customer_lock
@@ -36,9 +34,8 @@ from isocnet.invoicing.services import invoice_lock
 from isocnet.invoicing.suspension import resume_if_paid_up, resume_many_if_paid_up
 from isocnet.ledger.entries import allocation_add, allocations_add, credit_entry_add
 from isocnet.ledger.models import Allocation, CreditEntry, CreditKind
-from isocnet.outbox.models import MessageKind
-from isocnet.outbox.queue import notices_queue_new
-from isocnet.payments.models import Payment, PaymentKind, Receipt
+from isocnet.payments.models import Payment, PaymentKind
+from isocnet.payments.receipts import receipts_issue
 
 
 @dataclass
@@ -187,45 +184,6 @@ def apply_payment_locked(
         after=_payment_audit(result),
     )
     return result
-
-
-def receipts_issue(allocations: list[Allocation]) -> list[Receipt]:
-    """A numbered receipt for each allocation of a payment to an invoice
-    (one payment, or a batch of card charges), and its "Invoice Payment
-    Confirmation" notice, in the caller's transaction: the numbers are
-    taken in one step from the year's gapless receipt series."""
-    if not allocations:
-        return []
-    today, now = clock.today(), clock.now()
-    fmt = settings.RECEIPT_NUMBER_FORMAT
-    series = f"receipt-{today.year}" if "{year}" in fmt else "receipt"
-    numbers = sequence_take(series, len(allocations))
-    receipts = Receipt.objects.bulk_create(
-        [
-            Receipt(
-                number=fmt.format(year=today.year, seq=seq),
-                series=series,
-                sequence=seq,
-                payment_id=a.payment_id,
-                invoice_id=a.invoice_id,
-                customer_id=a.payment.customer_id,
-                amount_minor=a.amount_minor,
-                currency=a.payment.currency,
-                issue_date=today,
-                created_at=now,
-            )
-            for a, seq in zip(allocations, numbers, strict=True)
-        ]
-    )
-    notices_queue_new(
-        kind=MessageKind.RECEIPT,
-        notices=[
-            (f"receipt:{r.payment_id}:{r.invoice_id}", r.customer_id, r.invoice_id)
-            for r in receipts
-        ],
-        contexts=[{"payment": r.payment_id, "receipt": r.pk} for r in receipts],
-    )
-    return receipts
 
 
 def _payment_audit(result: PaymentResult) -> dict:

@@ -3,7 +3,6 @@ staff record payments from the customer page."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -14,120 +13,28 @@ from django.utils.html import format_html
 
 from isocnet.backoffice.actions import ACTIONS
 from isocnet.backoffice.admin.base import ReadOnlyInline, money_column
+from isocnet.backoffice.admin.customer_forms import (
+    PAYMENT_FIELDS,
+    CustomerForm,
+    ImportForm,
+    RecordPaymentForm,
+    form_to_api,
+)
 from isocnet.backoffice.history import customer_history
 from isocnet.core.actors import Actor
 from isocnet.core.errors import BillingError
 from isocnet.customers.models import Customer, PortalUser
 from isocnet.customers.portal_access import portal_invite
-from isocnet.customers.services import customer_create, customer_input_clean, customer_update
+from isocnet.customers.services import customer_create, customer_update
 from isocnet.imports.services import run_import
 from isocnet.invoicing.models import (
     Invoice,
 )
 from isocnet.outbox.models import OutboxMessage
-from isocnet.payments.models import Payment, PaymentKind, PaymentMethod
+from isocnet.payments.models import Payment, PaymentMethod
 from isocnet.payments.selectors import account_summary
 from isocnet.payments.services import payment_record
 from isocnet.subscriptions.models import Subscription
-
-# -- customers ------------------------------------------------------------
-_FORM_TO_API = {
-    "address_line1": "address.line1",
-    "address_line2": "address.line2",
-    "city": "address.city",
-    "region": "address.region",
-    "postal_code": "address.postal_code",
-    "country": "address.country",
-}
-_API_TO_FORM = {v: k for k, v in _FORM_TO_API.items()}
-_EDITABLE = [
-    "name",
-    "company",
-    "email",
-    "phone",
-    "address_line1",
-    "address_line2",
-    "city",
-    "region",
-    "postal_code",
-    "country",
-    "currency",
-    "tax_exempt",
-    "payment_method",
-    "status",
-    "notes",
-]
-
-
-def _api_data(cleaned: dict) -> dict:
-    data = {k: v for k, v in cleaned.items() if k not in _FORM_TO_API}
-    data["address"] = {
-        api.split(".")[1]: cleaned.get(form, "") for form, api in _FORM_TO_API.items()
-    }
-    return data
-
-
-class CustomerForm(forms.ModelForm):
-    class Meta:
-        model = Customer
-        fields = _EDITABLE
-
-    def clean(self):
-        cleaned = super().clean()
-        try:
-            customer_input_clean(_api_data(cleaned), partial=self.instance.pk is not None)
-        except BillingError as exc:
-            self.add_error(
-                _API_TO_FORM.get(exc.field, exc.field if exc.field in self.fields else None),
-                exc.message,
-            )
-        return cleaned
-
-
-_PAYMENT_FIELDS = {
-    "amount": "amount",
-    "method": "method",
-    "reference": "reference",
-    "date": "date",
-    "invoice": "invoice",
-}
-
-
-class RecordPaymentForm(forms.Form):
-    invoice = forms.ChoiceField(
-        required=False, help_text="Leave empty to pay the oldest open invoices first"
-    )
-    amount = forms.CharField(help_text="e.g. 49.95")
-    method = forms.ChoiceField(choices=[c for c in PaymentKind.choices if c[0] != "card"])
-    reference = forms.CharField(required=False, help_text="Check number, money order number, ...")
-    date = forms.DateField(required=False, help_text="Received on (default: today)")
-
-    def __init__(self, *args, customer, **kwargs):
-        super().__init__(*args, **kwargs)
-        open_invoices = Invoice.objects.filter(
-            customer=customer, status__in=["unpaid", "partially_paid"]
-        ).order_by("due_date")
-        self.fields["invoice"].choices = [("", "Oldest open invoices first")] + [
-            (inv.number, f"#{inv.number} — balance {inv.balance.format()}, due {inv.due_date}")
-            for inv in open_invoices
-        ]
-
-
-class ImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV, UTF-8, with a header row")
-    kind = forms.ChoiceField(
-        required=False,
-        choices=[
-            ("", "Guess from the header"),
-            ("customers", "Customers"),
-            ("subscriptions", "Services (subscriptions)"),
-            ("balances", "Opening balances"),
-        ],
-    )
-    dry_run = forms.BooleanField(required=False, label="Only check (import nothing)")
-    welcome = forms.BooleanField(
-        required=False, label="Send new customers the client portal welcome email"
-    )
 
 
 class SubscriptionInline(ReadOnlyInline):
@@ -382,7 +289,7 @@ class CustomerAdmin(admin.ModelAdmin):
                 )
             except BillingError as exc:
                 form.add_error(
-                    _PAYMENT_FIELDS.get(exc.field) if exc.field in _PAYMENT_FIELDS else None,
+                    PAYMENT_FIELDS.get(exc.field) if exc.field in PAYMENT_FIELDS else None,
                     exc.message,
                 )
             else:
@@ -406,7 +313,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         actor = Actor.staff(request.user)
-        data = _api_data(form.cleaned_data)
+        data = form_to_api(form.cleaned_data)
         if change:
             saved = customer_update(actor=actor, customer_id=obj.pk, changes=data)
         else:

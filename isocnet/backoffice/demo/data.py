@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.text import slugify
 
+from isocnet.backoffice.demo.people import CITIES, COMPANIES, FIRST, LAST, PLANS, STREETS
 from isocnet.catalog.models import Plan
 from isocnet.catalog.services import plan_create, tax_rate_for_percent
 from isocnet.core import clock
@@ -28,187 +29,6 @@ from isocnet.payments.services import payment_record
 DEMO = Actor("demo-loader")
 DECLINING = {3, 17}  # demo customers whose card declines
 DEMO_CHECK = "Check 1042 (demo)"  # the check one demo customer paid half an invoice with
-
-# code, name, description, price, cycle, setup fee, taxed (internet access is
-# not taxed: US Internet Tax Freedom Act; hosting, IPs and domains are)
-PLANS = [
-    (
-        "fiber-100",
-        "Fiber 100 Mbps",
-        "Symmetric fiber internet, 100 Mbps",
-        "49.95",
-        "monthly",
-        "0.00",
-        False,
-    ),
-    (
-        "fiber-500",
-        "Fiber 500 Mbps",
-        "Symmetric fiber internet, 500 Mbps",
-        "69.95",
-        "monthly",
-        "0.00",
-        False,
-    ),
-    (
-        "fiber-1000",
-        "Fiber 1 Gbps",
-        "Symmetric fiber internet, 1 Gbps",
-        "89.95",
-        "monthly",
-        "99.00",
-        False,
-    ),
-    (
-        "static-ip",
-        "Static IP address",
-        "One static public IPv4 address",
-        "10.00",
-        "monthly",
-        "0.00",
-        True,
-    ),
-    (
-        "hosting-basic",
-        "Web Hosting Basic",
-        "10 GB web hosting, 5 mailboxes, free TLS",
-        "119.40",
-        "annual",
-        "0.00",
-        True,
-    ),
-    (
-        "hosting-business",
-        "Web Hosting Business",
-        "50 GB web hosting, 50 mailboxes, daily backups",
-        "239.40",
-        "annual",
-        "0.00",
-        True,
-    ),
-    (
-        "domain-com",
-        "Domain renewal (.com)",
-        "Annual .com domain registration",
-        "18.99",
-        "annual",
-        "0.00",
-        True,
-    ),
-    (
-        "email-pro",
-        "Business Email",
-        "Hosted business email, per mailbox",
-        "15.00",
-        "quarterly",
-        "0.00",
-        True,
-    ),
-    (
-        "backup-offsite",
-        "Offsite Backup 100 GB",
-        "Encrypted offsite backup",
-        "59.94",
-        "semiannual",
-        "0.00",
-        True,
-    ),
-    (
-        "install",
-        "Professional installation",
-        "On-site installation by a technician",
-        "99.00",
-        "one_time",
-        "0.00",
-        True,
-    ),
-]
-
-FIRST = [
-    "Alice",
-    "Bob",
-    "Carmen",
-    "Dmitri",
-    "Elena",
-    "Farid",
-    "Grace",
-    "Hiro",
-    "Ingrid",
-    "José",
-    "Kwame",
-    "Łukasz",
-    "Maya",
-    "Nadia",
-    "Oscar",
-    "Priya",
-    "Quentin",
-    "Rosa",
-    "Søren",
-    "Tomás",
-    "Uma",
-    "Viktor",
-    "Wen",
-    "Ximena",
-    "Yusuf",
-    "Zoë",
-]
-LAST = [
-    "Example",
-    "Anderson",
-    "Brennan",
-    "Castillo",
-    "Dubois",
-    "Eriksen",
-    "Fischer",
-    "García",
-    "Hoang",
-    "Ivanova",
-    "Jackson",
-    "Kowalski",
-    "Lindqvist",
-    "Müller",
-    "Nakamura",
-    "O'Connor",
-    "Petrov",
-    "Quinn",
-    "Rossi",
-    "Schmidt",
-    "Tanaka",
-    "Urban",
-    "Vargas",
-    "Weber",
-    "Young",
-    "Zieliński",
-]
-COMPANIES = [
-    "",
-    "",
-    "",
-    "Acme Bakery LLC",
-    "Riverside Dental",
-    "Blue Fern Studio",
-    "Northgate Realty",
-    "Summit Auto Repair",
-    "Lakeside Books",
-    "Harbor Yoga",
-]
-STREETS = [
-    "Main St",
-    "Oak Ave",
-    "Maple Dr",
-    "Cedar Ln",
-    "Elm St",
-    "Washington Blvd",
-    "Lincoln Rd",
-    "Park Pl",
-]
-CITIES = [
-    ("Springfield", "IL", "62701"),
-    ("Decatur", "IL", "62521"),
-    ("Champaign", "IL", "61820"),
-    ("Peoria", "IL", "61602"),
-    ("Bloomington", "IL", "61701"),
-]
 
 
 def _ascii(name: str) -> str:
@@ -251,117 +71,122 @@ def _first_period_on_or_after(start: dt.date, months: int, day: dt.date) -> dt.d
     return current
 
 
+CUSTOMER_HEADER = [
+    "external_id",
+    "name",
+    "company",
+    "email",
+    "phone",
+    "address_line1",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "payment_method",
+    "card_token",
+]
+SERVICE_HEADER = [
+    "external_id",
+    "customer_external_id",
+    "plan",
+    "start_date",
+    "next_due_date",
+    "quantity",
+    "description",
+]
+EXTRAS = [
+    "static-ip",
+    "hosting-basic",
+    "hosting-business",
+    "domain-com",
+    "email-pro",
+    "backup-offsite",
+]
+
+
 def demo_csv(plans: dict[str, Plan], count: int = 50) -> tuple[str, str]:
     """The demo ISP's customers and services as the previous billing
     system would export them (docs/import.md): two CSV texts."""
     rng = random.Random(20261124)  # same customers every time
     today = clock.today()
-    customers = io.StringIO()
-    services = io.StringIO()
+    customers, services = io.StringIO(), io.StringIO()
     cw = csv.writer(customers, lineterminator="\n")
     sw = csv.writer(services, lineterminator="\n")
-    cw.writerow(
-        [
-            "external_id",
-            "name",
-            "company",
-            "email",
-            "phone",
-            "address_line1",
-            "city",
-            "region",
-            "postal_code",
-            "country",
-            "payment_method",
-            "card_token",
-        ]
-    )
-    sw.writerow(
-        [
-            "external_id",
-            "customer_external_id",
-            "plan",
-            "start_date",
-            "next_due_date",
-            "quantity",
-            "description",
-        ]
-    )
+    cw.writerow(CUSTOMER_HEADER)
+    sw.writerow(SERVICE_HEADER)
     for i in range(1, count + 1):
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        company = rng.choice(COMPANIES)
-        city, region, postal = rng.choice(CITIES)
-        street = f"{rng.randint(10, 9999)} {rng.choice(STREETS)}"
-        card = rng.random() < 0.7
-        # Fiber on a day of the month spread over 1..31, so month ends show.
-        start = today - dt.timedelta(days=rng.randint(20, 400))
-        extras = rng.sample(
-            [
-                "static-ip",
-                "hosting-basic",
-                "hosting-business",
-                "domain-com",
-                "email-pro",
-                "backup-offsite",
-            ],
-            k=rng.randint(0, 3),
-        )
-        fiber = rng.choice(["fiber-100", "fiber-100", "fiber-500", "fiber-1000"])
-        if card and i % 4 == 0:  # some card payers renew today: charged in today's run
-            start = add_months(today, -rng.randint(1, 12), today.day)
-        if i in DECLINING:  # on auto debit, due today, and the card will decline
-            card, start = True, add_months(today, -1, today.day)
-        external_id = f"demo-{i:04d}"
-        token = ""
-        if card:
-            token = (
-                "tok_chargeDeclinedInsufficientFunds"
-                if i in DECLINING
-                else rng.choice(["tok_visa", "tok_visa", "tok_mastercard"])
-            )
-        cw.writerow(
-            [
-                external_id,
-                f"{first} {last}",
-                company,
-                f"{_ascii(first)}.{_ascii(last)}.{i}@customers.example",
-                f"+1 217 555 {rng.randint(1000, 9999)}",
-                street,
-                city,
-                region,
-                postal,
-                "US",
-                "card" if card else "check",
-                token,
-            ]
-        )
-        for code in [fiber, *extras]:
-            plan = plans[code]
-            months = CYCLE_MONTHS[plan.cycle]
-            slug = _ascii(last)
-            if code.startswith("fiber") or code == "static-ip":
-                label = street
-            elif code in {"hosting-basic", "hosting-business", "domain-com"}:
-                label = f"{slug}{i}.example.com"
-            else:
-                label = ""
-            # The previous system billed every period that started before
-            # today; today's run bills the periods starting within
-            # INVOICE_LEAD_DAYS, ahead of their due dates, as a real month does.
-            next_due = _first_period_on_or_after(start, months, today)
-            quantity = rng.randint(2, 5) if code == "email-pro" else 1
-            sw.writerow(
-                [
-                    f"{external_id}-{code}",
-                    external_id,
-                    code,
-                    start.isoformat(),
-                    next_due.isoformat(),
-                    quantity,
-                    label,
-                ]
-            )
+        row, codes, start = _demo_customer(i, rng, today)
+        cw.writerow(row)
+        for code in codes:
+            sw.writerow(_demo_service(row, code, plans[code], start, i, rng, today))
     return customers.getvalue(), services.getvalue()
+
+
+def _demo_customer(i: int, rng: random.Random, today: dt.date) -> tuple[list, list[str], dt.date]:
+    """One customer's CSV row, the plan codes of their services and the day
+    they started (the draws are in a fixed order: the same customers on
+    every load)."""
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    company = rng.choice(COMPANIES)
+    city, region, postal = rng.choice(CITIES)
+    street = f"{rng.randint(10, 9999)} {rng.choice(STREETS)}"
+    card = rng.random() < 0.7
+    # Fiber on a day of the month spread over 1..31, so month ends show.
+    start = today - dt.timedelta(days=rng.randint(20, 400))
+    extras = rng.sample(EXTRAS, k=rng.randint(0, 3))
+    fiber = rng.choice(["fiber-100", "fiber-100", "fiber-500", "fiber-1000"])
+    if card and i % 4 == 0:  # some card payers renew today: charged in today's run
+        start = add_months(today, -rng.randint(1, 12), today.day)
+    if i in DECLINING:  # on auto debit, due today, and the card will decline
+        card, start = True, add_months(today, -1, today.day)
+    token = ""
+    if card:
+        token = (
+            "tok_chargeDeclinedInsufficientFunds"
+            if i in DECLINING
+            else rng.choice(["tok_visa", "tok_visa", "tok_mastercard"])
+        )
+    row = [
+        f"demo-{i:04d}",
+        f"{first} {last}",
+        company,
+        f"{_ascii(first)}.{_ascii(last)}.{i}@customers.example",
+        f"+1 217 555 {rng.randint(1000, 9999)}",
+        street,
+        city,
+        region,
+        postal,
+        "US",
+        "card" if card else "check",
+        token,
+    ]
+    return row, [fiber, *extras], start
+
+
+def _demo_service(
+    customer_row: list, code: str, plan: Plan, start: dt.date, i: int, rng, today: dt.date
+) -> list:
+    external_id, name, street = customer_row[0], customer_row[1], customer_row[5]
+    if code.startswith("fiber") or code == "static-ip":
+        label = street
+    elif code in {"hosting-basic", "hosting-business", "domain-com"}:
+        label = f"{_ascii(name.split(' ', 1)[1])}{i}.example.com"
+    else:
+        label = ""
+    # The previous system billed every period that started before today;
+    # today's run bills the periods starting within INVOICE_LEAD_DAYS, ahead
+    # of their due dates, as a real month does.
+    next_due = _first_period_on_or_after(start, CYCLE_MONTHS[plan.cycle], today)
+    quantity = rng.randint(2, 5) if code == "email-pro" else 1
+    return [
+        f"{external_id}-{code}",
+        external_id,
+        code,
+        start.isoformat(),
+        next_due.isoformat(),
+        quantity,
+        label,
+    ]
 
 
 def load_customers(plans: dict[str, Plan], count: int = 50) -> int:

@@ -1,0 +1,53 @@
+"""Receipts: a numbered receipt for each payment applied to an invoice,
+taken from the year's gapless series in the payment's transaction, and its
+Invoice Payment Confirmation notice."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from isocnet.core import clock
+from isocnet.core.sequences import sequence_take
+from isocnet.ledger.models import Allocation
+from isocnet.outbox.models import MessageKind
+from isocnet.outbox.queue import notices_queue_new
+from isocnet.payments.models import Receipt
+
+
+def receipts_issue(allocations: list[Allocation]) -> list[Receipt]:
+    """A numbered receipt for each allocation of a payment to an invoice
+    (one payment, or a batch of card charges), and its "Invoice Payment
+    Confirmation" notice, in the caller's transaction: the numbers are
+    taken in one step from the year's gapless receipt series."""
+    if not allocations:
+        return []
+    today, now = clock.today(), clock.now()
+    fmt = settings.RECEIPT_NUMBER_FORMAT
+    series = f"receipt-{today.year}" if "{year}" in fmt else "receipt"
+    numbers = sequence_take(series, len(allocations))
+    receipts = Receipt.objects.bulk_create(
+        [
+            Receipt(
+                number=fmt.format(year=today.year, seq=seq),
+                series=series,
+                sequence=seq,
+                payment_id=a.payment_id,
+                invoice_id=a.invoice_id,
+                customer_id=a.payment.customer_id,
+                amount_minor=a.amount_minor,
+                currency=a.payment.currency,
+                issue_date=today,
+                created_at=now,
+            )
+            for a, seq in zip(allocations, numbers, strict=True)
+        ]
+    )
+    notices_queue_new(
+        kind=MessageKind.RECEIPT,
+        notices=[
+            (f"receipt:{r.payment_id}:{r.invoice_id}", r.customer_id, r.invoice_id)
+            for r in receipts
+        ],
+        contexts=[{"payment": r.payment_id, "receipt": r.pk} for r in receipts],
+    )
+    return receipts
