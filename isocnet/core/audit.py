@@ -29,6 +29,29 @@ def audit_record(
     return event
 
 
+def audit_changes(
+    *,
+    actor: Actor,
+    action: str,
+    obj: Any,
+    customer_id: int | None,
+    before: dict,
+    after: dict,
+    extra: dict | None = None,
+) -> AuditEvent:
+    """An audit row naming only what changed between two snapshots (the same
+    keys), before → after; ``extra`` joins the after side."""
+    changed = [key for key in after if before.get(key) != after[key]]
+    return audit_record(
+        actor=actor,
+        action=action,
+        obj=obj,
+        customer_id=customer_id,
+        before={key: before.get(key) for key in changed},
+        after={**{key: after[key] for key in changed}, **(extra or {})},
+    )
+
+
 def audit_event(
     *,
     actor: Actor,

@@ -15,6 +15,33 @@ class CustomerStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+# A customer's address as the API, the import file and the forms name its
+# parts, and the columns that hold them: the one list of both.
+ADDRESS_COLUMNS = {
+    "line1": "address_line1",
+    "line2": "address_line2",
+    "city": "city",
+    "region": "region",
+    "postal_code": "postal_code",
+    "country": "country",
+}
+# The details staff and the API keep up to date (besides the account
+# number, external id and dates), in the order forms show them.
+DETAIL_FIELDS = (
+    "name",
+    "company",
+    "email",
+    "cc_emails",
+    "phone",
+    *ADDRESS_COLUMNS.values(),
+    "currency",
+    "tax_exempt",
+    "payment_method",
+    "status",
+    "notes",
+)
+
+
 class Customer(models.Model):
     """A billing account."""
 
@@ -57,6 +84,10 @@ class Customer(models.Model):
     @property
     def auto_debit(self) -> bool:
         return self.payment_method == PaymentPreference.CARD
+
+    def address(self) -> dict:
+        """The address, with the API's names for its parts."""
+        return {part: getattr(self, column) for part, column in ADDRESS_COLUMNS.items()}
 
     def address_lines(self) -> list[str]:
         locality = " ".join(

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
-from isocnet.core.audit import audit_record
+from isocnet.core.audit import audit_changes, audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.limits import CC_EMAILS_MAX
 from isocnet.core.permissions import require
@@ -23,35 +23,23 @@ from isocnet.core.validation import (
     clean_text,
 )
 from isocnet.customers.logins import portal_welcome_locked
-from isocnet.customers.models import Customer, CustomerStatus, PaymentPreference
+from isocnet.customers.models import (
+    ADDRESS_COLUMNS,
+    DETAIL_FIELDS,
+    Customer,
+    CustomerStatus,
+    PaymentPreference,
+)
 
 # Fields a customer update may change, and how each is cleaned.
-_ADDRESS_FIELDS = {
-    "line1": ("address_line1", True, 200),
-    "line2": ("address_line2", False, 200),
-    "city": ("city", True, 100),
-    "region": ("region", False, 100),
-    "postal_code": ("postal_code", True, 20),
+_ADDRESS_FIELDS = {  # part: (required, max length); the country is checked on its own
+    "line1": (True, 200),
+    "line2": (False, 200),
+    "city": (True, 100),
+    "region": (False, 100),
+    "postal_code": (True, 20),
 }
-AUDITED_FIELDS = (
-    "name",
-    "company",
-    "email",
-    "cc_emails",
-    "phone",
-    "address_line1",
-    "address_line2",
-    "city",
-    "region",
-    "postal_code",
-    "country",
-    "currency",
-    "tax_exempt",
-    "payment_method",
-    "status",
-    "notes",
-    "external_id",
-)
+AUDITED_FIELDS = (*DETAIL_FIELDS, "external_id")
 
 
 @dataclass(frozen=True)
@@ -74,9 +62,9 @@ def _clean_address(address: Address | dict, prefix: str = "address") -> dict:
     if unknown:
         raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=prefix)
     cleaned = {}
-    for key, (column, required, max_length) in _ADDRESS_FIELDS.items():
+    for key, (required, max_length) in _ADDRESS_FIELDS.items():
         if key in data or required:
-            cleaned[column] = clean_line(
+            cleaned[ADDRESS_COLUMNS[key]] = clean_line(
                 data.get(key), f"{prefix}.{key}", max_length=max_length, required=required
             )
     cleaned["country"] = clean_country(data.get("country"), f"{prefix}.country")
@@ -223,15 +211,7 @@ def customer_update(*, actor: Actor, customer_id: int, changes: dict) -> Custome
         if "address" in changes:
             if not isinstance(changes["address"], dict):
                 raise InvalidInput("must be an object", field="address")
-            current = {
-                "line1": customer.address_line1,
-                "line2": customer.address_line2,
-                "city": customer.city,
-                "region": customer.region,
-                "postal_code": customer.postal_code,
-                "country": customer.country,
-            }
-            changes["address"] = {**current, **changes["address"]}
+            changes["address"] = {**customer.address(), **changes["address"]}
         updates = customer_input_clean(changes, partial=True)
         if updates.get("currency", customer.currency) != customer.currency:
             blocker = _currency_change_blocker(customer)
@@ -248,14 +228,13 @@ def customer_update(*, actor: Actor, customer_id: int, changes: dict) -> Custome
         if after != before:
             customer.updated_at = clock.now()
             customer.save()
-            changed = [k for k in AUDITED_FIELDS if before[k] != after[k]]
-            audit_record(
+            audit_changes(
                 actor=actor,
                 action="customer.update",
                 obj=customer,
                 customer_id=customer.pk,
-                before={k: before[k] for k in changed},
-                after={k: after[k] for k in changed},
+                before=before,
+                after=after,
             )
     return customer
 

@@ -11,19 +11,12 @@ from isocnet.core.errors import InvalidInput
 from isocnet.core.money import Money, MoneyError
 from isocnet.core.pan import card_number_in
 from isocnet.core.validation import clean_date, clean_line, clean_money
-from isocnet.customers.models import Customer
+from isocnet.customers.models import ADDRESS_COLUMNS, Customer
 from isocnet.customers.services import customer_input_clean
 
 
 def _column(error: InvalidInput, default: str) -> str:
-    mapping = {
-        "address.line1": "address_line1",
-        "address.line2": "address_line2",
-        "address.city": "city",
-        "address.region": "region",
-        "address.postal_code": "postal_code",
-        "address.country": "country",
-    }
+    mapping = {f"address.{part}": column for part, column in ADDRESS_COLUMNS.items()}
     name = error.field or default
     return mapping.get(name, name.split("[")[0])
 
@@ -60,14 +53,7 @@ def _check_customer(row: dict) -> dict:
         "tax_exempt": _yes_no(row.get("tax_exempt", ""), "tax_exempt"),
         "notes": row.get("notes", ""),
         "cc_emails": [e.strip() for e in row.get("cc_emails", "").split(";") if e.strip()],
-        "address": {
-            "line1": row["address_line1"],
-            "line2": row.get("address_line2", ""),
-            "city": row["city"],
-            "region": row.get("region", ""),
-            "postal_code": row["postal_code"],
-            "country": row["country"].upper(),
-        },
+        "address": {part: row.get(column, "") for part, column in ADDRESS_COLUMNS.items()},
     }
     customer_input_clean(data)
     token = row.get("card_token", "")

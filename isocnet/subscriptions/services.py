@@ -17,7 +17,7 @@ from django.db import transaction
 from isocnet.catalog.models import BillingCycle, Plan
 from isocnet.core import clock
 from isocnet.core.actors import Actor
-from isocnet.core.audit import audit_record
+from isocnet.core.audit import audit_changes, audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.limits import check_amount
 from isocnet.core.money import Money
@@ -246,17 +246,14 @@ def subscription_change(
         if after != before:
             sub.updated_at = clock.now()
             sub.save()
-            changed = [k for k in AUDITED if before[k] != after[k]]
-            audit_record(
+            audit_changes(
                 actor=actor,
                 action="subscription.change",
                 obj=sub,
                 customer_id=sub.customer_id,
-                before={k: before[k] for k in changed},
-                after={
-                    **{k: after[k] for k in changed},
-                    **({"proration": proration} if proration else {}),
-                },
+                before=before,
+                after=after,
+                extra={"proration": proration} if proration else None,
             )
     return sub
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 
 from isocnet.core.errors import BillingError
-from isocnet.customers.models import Customer
+from isocnet.customers.models import ADDRESS_COLUMNS, DETAIL_FIELDS, Customer
 from isocnet.customers.services import customer_input_clean
 from isocnet.invoicing.models import (
     Invoice,
@@ -14,36 +14,9 @@ from isocnet.invoicing.models import (
 from isocnet.payments.models import PaymentKind
 
 # -- customers ------------------------------------------------------------
-_FORM_TO_API = {
-    "address_line1": "address.line1",
-    "address_line2": "address.line2",
-    "city": "address.city",
-    "region": "address.region",
-    "postal_code": "address.postal_code",
-    "country": "address.country",
-}
-
-
+_FORM_TO_API = {column: f"address.{part}" for part, column in ADDRESS_COLUMNS.items()}
 API_TO_FORM = {v: k for k, v in _FORM_TO_API.items()}
-
-
-EDITABLE = [
-    "name",
-    "company",
-    "email",
-    "phone",
-    "address_line1",
-    "address_line2",
-    "city",
-    "region",
-    "postal_code",
-    "country",
-    "currency",
-    "tax_exempt",
-    "payment_method",
-    "status",
-    "notes",
-]
+EDITABLE = [field for field in DETAIL_FIELDS if field != "cc_emails"]
 
 
 def form_to_api(cleaned: dict) -> dict:

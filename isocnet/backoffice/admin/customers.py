@@ -23,7 +23,7 @@ from isocnet.backoffice.admin.customer_forms import (
 from isocnet.backoffice.history import customer_history
 from isocnet.core.actors import Actor
 from isocnet.core.errors import BillingError
-from isocnet.customers.models import Customer, PortalUser
+from isocnet.customers.models import ADDRESS_COLUMNS, Customer, PortalUser
 from isocnet.customers.portal_access import portal_invite
 from isocnet.customers.services import customer_create, customer_update
 from isocnet.imports.services import run_import
@@ -126,19 +126,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         contact = ("Contact", {"fields": ["name", "company", "email", "phone"]})
-        address = (
-            "Billing address",
-            {
-                "fields": [
-                    "address_line1",
-                    "address_line2",
-                    "city",
-                    "region",
-                    "postal_code",
-                    "country",
-                ]
-            },
-        )
+        address = ("Billing address", {"fields": list(ADDRESS_COLUMNS.values())})
         billing = (
             "Billing",
             {"fields": ["payment_method", "currency", "tax_exempt", "status", "notes"]},

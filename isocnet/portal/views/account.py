@@ -27,12 +27,7 @@ def _contact_initial(customer) -> dict:
         "company": customer.company,
         "email": customer.email,
         "phone": customer.phone,
-        "line1": customer.address_line1,
-        "line2": customer.address_line2,
-        "city": customer.city,
-        "region": customer.region,
-        "postal_code": customer.postal_code,
-        "country": customer.country,
+        **customer.address(),
     }
 
 
