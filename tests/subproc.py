@@ -50,3 +50,40 @@ def isocnet(
     return subprocess.Popen(
         command, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+
+
+def wait_until_serving(
+    process: subprocess.Popen, port: int, *, log: Path | None = None, ceiling: float = 120
+) -> None:
+    """Poll 127.0.0.1:``port`` until the server answers. Fails at once, with
+    the end of its log, if the process has died; else after ``ceiling``
+    seconds (a busy 2-core CI machine may take a while to start gunicorn)."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + ceiling
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            return
+        except OSError:
+            if process.poll() is not None:
+                tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+                raise AssertionError(f"the server exited ({process.returncode}):\n{tail}") from None
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server did not answer within {ceiling:.0f} s") from None
+            time.sleep(0.2)
+
+
+def wait_for(condition, *, what: str, ceiling: float = 120, alive: subprocess.Popen | None = None):
+    """Poll ``condition()`` until it is true (or fail after ``ceiling`` s,
+    or at once if ``alive`` has exited)."""
+    import time
+
+    deadline = time.monotonic() + ceiling
+    while not condition():
+        if alive is not None and alive.poll() is not None:
+            raise AssertionError(f"{what}: the process exited ({alive.returncode}) first")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {ceiling:.0f} s")
+        time.sleep(0.2)

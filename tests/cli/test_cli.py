@@ -7,11 +7,12 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.subproc import wait_for, wait_until_serving
 
 ISOCNET = str(Path(sys.executable).with_name("isocnet"))
 
@@ -88,27 +89,29 @@ def serving(tmp_path):
     env.update(
         {"VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
     )
+    log = tmp_path / "serve.log"
     server = subprocess.Popen(
         [ISOCNET, "serve", "--port", str(port), "--workers", "1"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(log, "w"),  # noqa: SIM115 - read when it dies
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        wait_until_serving(server, port, log=log)
+        wait_for(lambda: _answers(f"{base}/healthz"), what="/healthz", alive=server)
         yield base
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        server.wait(timeout=120)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=10):
+            return True
+    except OSError:
+        return False
 
 
 def test_serve_answers_with_the_site_and_static_files(tmp_path):
@@ -119,7 +122,7 @@ def test_serve_answers_with_the_site_and_static_files(tmp_path):
             ("/api/v1/docs", b"swagger"),
             ("/static/admin/css/base.css", b"{"),
         ]:
-            with urllib.request.urlopen(base + path, timeout=5) as response:
+            with urllib.request.urlopen(base + path, timeout=60) as response:
                 assert response.status == 200
                 assert marker in response.read()
 
@@ -147,10 +150,7 @@ def test_serve_delivers_the_outbox_by_itself(tmp_path):
         ]
 
     with serving(tmp_path):
-        deadline = time.monotonic() + 30
-        while len(invoice_emails()) < issued:
-            assert time.monotonic() < deadline, "the serving process did not deliver the outbox"
-            time.sleep(0.2)
+        wait_for(lambda: len(invoice_emails()) >= issued, what="the server delivering the outbox")
     invoices = invoice_emails()
     assert len(invoices) == issued
 

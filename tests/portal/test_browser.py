@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from isocnet.core import clock
 from isocnet.customers.models import Customer
@@ -41,12 +42,31 @@ def browser():
     # the test makes between page steps are ordinary synchronous calls.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     SHOTS.mkdir(parents=True, exist_ok=True)
+    # expect() assertions wait as long as the pages do (their default is 5 s).
+    expect.set_options(timeout=120_000)
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
         )
-        yield browser
+        yield _Patient(browser)
         browser.close()
+
+
+class _Patient:
+    """The browser, whose pages wait up to two minutes for what they expect
+    (Playwright's 30 s default is short on a busy 2-core CI machine)."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def new_page(self, **kwargs):
+        page = self._browser.new_page(**kwargs)
+        page.set_default_timeout(120_000)
+        page.set_default_navigation_timeout(120_000)
+        return page
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
 
 
 @pytest.fixture
@@ -104,23 +124,25 @@ def test_invited_customer_signs_in_pays_an_invoice_by_card_and_updates_the_addre
     # 1. the invitation email's link -> set a password
     welcome = mail(smtp, "Welcome to the ISOCNET client portal", "rosa@example.com")
     page.goto(link(plain_and_html(welcome)[0], site + "/portal/password/welcome/"))
-    assert page.get_by_role("heading", name="Welcome! Set your password").is_visible()
+    expect(page.get_by_role("heading", name="Welcome! Set your password")).to_be_visible()
     page.get_by_label("New password", exact=True).fill(PASSWORD)
     page.get_by_label("New password confirmation").fill(PASSWORD)
     shot(page, "01-set-password")
     page.get_by_role("button", name="Save password").click()
-    assert page.get_by_text("Your password is set. Please sign in.").is_visible()
+    expect(page.get_by_text("Your password is set. Please sign in.")).to_be_visible()
 
     # 2. the invoice email's link -> sign in -> the invoice
     page.goto(invoice_link)
-    assert page.get_by_role("heading", name="Sign in to your account").is_visible()
+    expect(page.get_by_role("heading", name="Sign in to your account")).to_be_visible()
     page.get_by_label("Email").fill("Rosa@Example.com")
     page.get_by_label("Password").fill(PASSWORD)
     shot(page, "02-login")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(invoice_link)
-    assert page.get_by_role("heading", name=re.compile(f"Invoice #{invoice.number}")).is_visible()
-    assert page.get_by_text("$89.95").first.is_visible()
+    expect(
+        page.get_by_role("heading", name=re.compile(f"Invoice #{invoice.number}"))
+    ).to_be_visible()
+    expect(page.get_by_text("$89.95").first).to_be_visible()
     shot(page, "03-invoice")
 
     # 3. pay it with a new sandbox card, saved, auto debit on
@@ -141,9 +163,9 @@ def test_invited_customer_signs_in_pays_an_invoice_by_card_and_updates_the_addre
 
     # 4. the receipt page
     page.wait_for_url(re.compile(r"/portal/payments/\d+/"))
-    assert page.get_by_role("heading", name="Payment received: $89.95").is_visible()
-    assert page.get_by_text("Thank you: your payment was received").is_visible()
-    assert page.get_by_text("(paid in full)").is_visible()
+    expect(page.get_by_role("heading", name="Payment received: $89.95")).to_be_visible()
+    expect(page.get_by_text("Thank you: your payment was received")).to_be_visible()
+    expect(page.get_by_text("(paid in full)")).to_be_visible()
     shot(page, "06-receipt")
     payment = Payment.objects.get(customer=customer)
     assert payment.reference == "Visa ending in 4242"
@@ -159,7 +181,7 @@ def test_invited_customer_signs_in_pays_an_invoice_by_card_and_updates_the_addre
 
     # 6. the dashboard, and on a phone
     page.get_by_role("link", name="Overview").click()
-    assert page.get_by_text("Nothing to pay. Thank you!").is_visible()
+    expect(page.get_by_text("Nothing to pay. Thank you!")).to_be_visible()
     shot(page, "07-dashboard")
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone.add_cookies(page.context.cookies())
@@ -173,16 +195,16 @@ def test_invited_customer_signs_in_pays_an_invoice_by_card_and_updates_the_addre
     page.get_by_label("Street address").fill("742 Evergreen Terrace")
     page.get_by_label("ZIP / postal code").fill("62704")
     page.get_by_role("button", name="Save changes").click()
-    assert page.get_by_text("Your contact information is saved.").is_visible()
+    expect(page.get_by_text("Your contact information is saved.")).to_be_visible()
     shot(page, "09-contact")
     customer.refresh_from_db()
     assert (customer.address_line1, customer.postal_code) == ("742 Evergreen Terrace", "62704")
 
     # 8. sign out
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_text("You are signed out.").is_visible()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
     page.goto(site + "/portal/dashboard/")
-    assert page.get_by_role("heading", name="Sign in to your account").is_visible()
+    expect(page.get_by_role("heading", name="Sign in to your account")).to_be_visible()
     shot(page, "10-signed-out")
     page.close()
 
@@ -208,13 +230,13 @@ def test_a_check_customer_pays_part_of_an_invoice_by_card(browser, site, smtp):
     page.get_by_label("Visa ending in 4242").check()
     page.get_by_role("button", name="Pay", exact=True).click()
     # a saved card is charged only once the customer confirms amount and card
-    assert page.get_by_role("heading", name="Confirm your payment").is_visible()
-    assert page.get_by_text("Visa ending in 4242").is_visible()
+    expect(page.get_by_role("heading", name="Confirm your payment")).to_be_visible()
+    expect(page.get_by_text("Visa ending in 4242")).to_be_visible()
     shot(page, "11a-confirm-payment")
     page.get_by_role("button", name="Pay $45.50 now").click()
     page.wait_for_url(re.compile(r"/portal/payments/\d+/"))
-    assert page.get_by_role("heading", name="Payment received: $45.50").is_visible()
-    assert page.get_by_text("$74.50").is_visible()
+    expect(page.get_by_role("heading", name="Payment received: $45.50")).to_be_visible()
+    expect(page.get_by_text("$74.50")).to_be_visible()
     shot(page, "11-partial-payment")
     receipt = mail(smtp, "Invoice Payment Confirmation", "omar@example.com")
     text, _ = plain_and_html(receipt)
@@ -222,5 +244,5 @@ def test_a_check_customer_pays_part_of_an_invoice_by_card(browser, site, smtp):
     # paying by card once does not switch a check payer to auto debit
     assert Customer.objects.get(pk=customer.pk).payment_method == "check"
     page.goto(site + f"/portal/invoices/{invoice.number}/")
-    assert page.get_by_text("Partially paid").is_visible()
+    expect(page.get_by_text("Partially paid")).to_be_visible()
     page.close()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from isocnet.core import clock
 from isocnet.invoicing.models import Invoice
@@ -116,15 +117,15 @@ def test_the_invoice_page_stacks_its_lines_on_a_phone(browser, site, billed):  #
         # description on the left, amount on the right of the same block, inside the screen
         assert d["x"] < a["x"] and a["x"] + a["width"] <= PHONE["width"]
         assert row.locator("td.qty").is_hidden() and row.locator(".each").is_visible()
-    assert page.get_by_text("Service period").first.is_visible()
-    assert page.get_by_text("4 × $15.00").is_visible()
-    assert page.get_by_role("heading", name="How to pay").is_visible()
-    assert page.get_by_text("receipt #R-").is_visible()
+    expect(page.get_by_text("Service period").first).to_be_visible()
+    expect(page.get_by_text("4 × $15.00")).to_be_visible()
+    expect(page.get_by_role("heading", name="How to pay")).to_be_visible()
+    expect(page.get_by_text("receipt #R-")).to_be_visible()
     phone_shot(page, "invoice-page-390")
     shot(page, "phone-invoice")  # and WCAG 2.1 AA
     page.goto(site + "/portal/invoices/2099-999999/")
-    assert page.get_by_role("heading", name="Page not found").is_visible()
-    assert page.get_by_role("link", name="Back to your account").is_visible()
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    expect(page.get_by_role("link", name="Back to your account")).to_be_visible()
     no_sideways_scroll(page)
     phone_shot(page, "404-signed-in-390")
     page.close()
@@ -134,8 +135,8 @@ def test_branded_error_pages_with_a_way_back(browser, site, client, monkeypatch)
     page = browser.new_page(viewport=PHONE)
     response = page.goto(site + "/no/such/page/")
     assert response.status == 404
-    assert page.get_by_role("heading", name="Page not found").is_visible()
-    assert page.get_by_role("link", name="Go to the client portal").is_visible()
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    expect(page.get_by_role("link", name="Go to the client portal")).to_be_visible()
     phone_shot(page, "404-390")
     page.close()
     # our own failure: the branded 500 page, rendered without the database

@@ -271,7 +271,7 @@ def test_a_check_recorded_while_auto_debit_runs_means_that_card_is_not_charged()
                     actor=ACTOR, amount="49.95", method="check", invoice_number=mailed.number
                 )
                 writing.set()  # the customer row stays locked until the commit
-                commit.wait(30)
+                commit.wait(120)
         finally:
             connections.close_all()
 
@@ -284,16 +284,16 @@ def test_a_check_recorded_while_auto_debit_runs_means_that_card_is_not_charged()
 
     staff = threading.Thread(target=staff_records_the_check)
     staff.start()
-    assert writing.wait(30)
+    assert writing.wait(120)
     debit = threading.Thread(target=morning_auto_debit)
     debit.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while _waiting_on_a_lock() == 0:  # the run is blocked on that customer
         assert time.monotonic() < deadline, "auto debit never reached the locked customer"
         time.sleep(0.05)
     commit.set()
-    staff.join(30)
-    debit.join(30)
+    staff.join(120)
+    debit.join(120)
     assert outcome["charged"] == 1
     charged = list(SandboxCharge.objects.values_list("amount_minor", flat=True))
     assert charged == [4995]  # the first customer's card only

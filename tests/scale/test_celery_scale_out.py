@@ -20,6 +20,7 @@ from tests.invariants import check_invariants
 from tests.invoicing.billing_helpers import subscribe
 from tests.pan import card_numbers_in
 from tests.portal.conftest import with_card
+from tests.subproc import wait_for
 
 D = dt.date(2026, 12, 1)
 REDIS = ("127.0.0.1", 6379)
@@ -116,14 +117,10 @@ def test_a_billing_run_on_two_workers_bills_each_period_once(workers, smtp, publ
     assert summary.collection["charged"] == 16
     # one invoice email each, delivered once by the email queue
     assert OutboxMessage.objects.filter(kind=MessageKind.INVOICE).count() == 24
-    import time
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        pending = OutboxMessage.objects.filter(status="pending").count()
-        if not pending:
-            break
-        time.sleep(0.5)
+    wait_for(
+        lambda: not OutboxMessage.objects.filter(status="pending").exists(),
+        what="the email queue sending every invoice email",
+    )
     invoice_mails = [m for m in smtp.messages if m["Subject"] == "Customer Invoice"]
     assert len(invoice_mails) == 24
     assert len({m["To"] for m in invoice_mails}) == 24

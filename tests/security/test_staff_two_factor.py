@@ -14,6 +14,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
 
 from isocnet.backoffice import two_factor
 from isocnet.core.actors import Actor
@@ -190,7 +191,7 @@ def test_staff_enrol_sign_out_and_sign_in_with_a_code_in_the_browser(browser, si
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url(re.compile(r"/admin/2fa/enrol/"))
-    assert page.locator("#qr svg").is_visible()
+    expect(page.locator("#qr svg")).to_be_visible()
     page.screenshot(path=str(SHOTS / "01-enrol.png"), full_page=True)
     device = TOTPDevice.objects.get(user=boss, confirmed=False)
     page.fill("#code", code_for(device))
@@ -199,7 +200,7 @@ def test_staff_enrol_sign_out_and_sign_in_with_a_code_in_the_browser(browser, si
     page.screenshot(path=str(SHOTS / "02-recovery-codes.png"), full_page=True)
     page.get_by_role("link", name="Continue to the back office").click()
     page.wait_for_url(site + "/admin/")
-    assert page.get_by_role("heading", name="Billing").first.is_visible()
+    expect(page.get_by_role("heading", name="Billing").first).to_be_visible()
     # sign out, and in again: now a code is asked for
     page.locator("#logout-form button, #logout-form input[type=submit]").first.click()
     page.goto(site + "/admin/login/")
@@ -225,6 +226,6 @@ def test_staff_enrol_sign_out_and_sign_in_with_a_code_in_the_browser(browser, si
         assert "wait" in page.get_by_role("alert").inner_text()
         assert time.monotonic() < deadline, "never let in"
         time.sleep(0.5)
-    assert page.get_by_role("heading", name="Billing").first.is_visible()
+    expect(page.get_by_role("heading", name="Billing").first).to_be_visible()
     page.screenshot(path=str(SHOTS / "04-signed-in.png"), full_page=True)
     page.close()
