@@ -71,34 +71,15 @@ def invoice_document_data(invoice: Invoice) -> dict:
         applied.append(
             {"label": "Account credit applied", "amount": fmt(-invoice.credit_applied_at_issue)}
         )
-    auto_debit = invoice.customer.auto_debit
     method = payment_method_line(invoice)
-    due_date = formatting.date(invoice.due_date)
-    if not due.minor():
-        how = [
-            "Nothing is due: this invoice was paid in full from your account credit.",
-            f"Your account, invoices and receipts: {settings.PORTAL_URL}",
-        ]
-    elif auto_debit:
-        how = [
-            f"Payment method: {method}.",
-            f"The balance will be charged automatically to your card on {due_date}.",
-            f"Manage your card and pay online: {settings.PORTAL_URL}",
-        ]
-    else:
-        how = [
-            f"Pay online at {settings.PORTAL_URL}, or by check or money order payable to "
-            f"{settings.COMPANY_CHECKS_PAYABLE_TO}.",
-            f"Please write invoice number {invoice.number} on your check and mail it with the slip below.",
-        ]
-    data = {
+    return {
         "company": company(),
         "doc": {
             "title": "INVOICE",
             "number_label": "Invoice number",
             "number": invoice.number,
             "issue_date": formatting.date(invoice.issue_date),
-            "due_date": due_date,
+            "due_date": formatting.date(invoice.due_date),
             "account_number": bill_to.get("account_number", ""),
         },
         "bill_to": {
@@ -107,22 +88,7 @@ def invoice_document_data(invoice: Invoice) -> dict:
             "address": bill_to.get("address", []),
             "email": bill_to.get("email", ""),
         },
-        "lines": [
-            {
-                "description": line.description.split(" (")[0]
-                if line.period_start
-                else line.description,
-                "period": (
-                    f"{formatting.short_date(line.period_start)} – {formatting.short_date(line.period_last_day)}"
-                    if line.period_start
-                    else ""
-                ),
-                "quantity": formatting.quantity(line.quantity),
-                "unit_price": fmt(line.unit_price),
-                "amount": fmt(line.amount),
-            }
-            for line in invoice.lines.all()
-        ],
+        "lines": [_line_row(line) for line in invoice.lines.all()],
         "subtotal": fmt(invoice.subtotal),
         "taxes": [
             {
@@ -136,20 +102,62 @@ def invoice_document_data(invoice: Invoice) -> dict:
         "balance_label": "Balance",
         "balance": fmt(due),
         "stamp": "PAID" if not due.minor() else None,
-        "how_to_pay": how,
+        "how_to_pay": _how_to_pay(invoice, method),
         "payment_method": method,
-        "slip": None,
+        "slip": _remittance_slip(invoice),
     }
-    if not auto_debit and due.minor():
-        data["slip"] = {
-            "payable_to": settings.COMPANY_CHECKS_PAYABLE_TO,
-            "mail_to": [settings.COMPANY_NAME, *company()["address"]],
-            "account_number": bill_to.get("account_number", ""),
-            "invoice_number": invoice.number,
-            "amount_due": fmt(due),
-            "due_date": due_date,
-        }
-    return data
+
+
+def _line_row(line) -> dict:
+    fmt = formatting.money
+    return {
+        "description": line.description.split(" (")[0] if line.period_start else line.description,
+        "period": (
+            f"{formatting.short_date(line.period_start)} – {formatting.short_date(line.period_last_day)}"
+            if line.period_start
+            else ""
+        ),
+        "quantity": formatting.quantity(line.quantity),
+        "unit_price": fmt(line.unit_price),
+        "amount": fmt(line.amount),
+    }
+
+
+def _how_to_pay(invoice: Invoice, method: str) -> list[str]:
+    """The "how to pay" lines under the totals, by how the customer pays."""
+    if not invoice.amount_due_at_issue.minor():
+        return [
+            "Nothing is due: this invoice was paid in full from your account credit.",
+            f"Your account, invoices and receipts: {settings.PORTAL_URL}",
+        ]
+    if invoice.customer.auto_debit:
+        return [
+            f"Payment method: {method}.",
+            "The balance will be charged automatically to your card on "
+            f"{formatting.date(invoice.due_date)}.",
+            f"Manage your card and pay online: {settings.PORTAL_URL}",
+        ]
+    return [
+        f"Pay online at {settings.PORTAL_URL}, or by check or money order payable to "
+        f"{settings.COMPANY_CHECKS_PAYABLE_TO}.",
+        f"Please write invoice number {invoice.number} on your check and mail it with the slip below.",
+    ]
+
+
+def _remittance_slip(invoice: Invoice) -> dict | None:
+    """The tear-off slip a check payer mails back (none for auto debit or
+    when nothing is due)."""
+    due = invoice.amount_due_at_issue
+    if invoice.customer.auto_debit or not due.minor():
+        return None
+    return {
+        "payable_to": settings.COMPANY_CHECKS_PAYABLE_TO,
+        "mail_to": [settings.COMPANY_NAME, *company()["address"]],
+        "account_number": (invoice.bill_to or {}).get("account_number", ""),
+        "invoice_number": invoice.number,
+        "amount_due": formatting.money(due),
+        "due_date": formatting.date(invoice.due_date),
+    }
 
 
 def render_invoice_pdf(invoice: Invoice) -> bytes:

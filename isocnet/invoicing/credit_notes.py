@@ -39,26 +39,12 @@ def credit_note_create(*, actor: Actor, invoice_number: str, amount, reason: str
                 field="invoice",
             )
         money = clean_money(amount, "amount", invoice.currency, allow_zero=False)
-        already = (
-            CreditNote.objects.filter(invoice=invoice).aggregate(s=Sum("amount_minor"))["s"] or 0
-        )
-        creditable = invoice.total_minor - already
-        if money.minor() > creditable:
-            raise InvalidInput(
-                f"at most {type(money).from_minor(creditable, invoice.currency).as_string()} of this invoice "
-                "can still be credited",
-                field="amount",
-            )
+        _check_creditable(invoice, money)
         applied = min(money.minor(), invoice.balance_minor)
         today = clock.today()
-        series = (
-            f"credit-note-{today.year}"
-            if "{year}" in settings.CREDIT_NOTE_NUMBER_FORMAT
-            else "credit-note"
-        )
-        (seq,) = sequence_take(series)
+        number, series, seq = _credit_note_number(today)
         note = CreditNote.objects.create(
-            number=settings.CREDIT_NOTE_NUMBER_FORMAT.format(year=today.year, seq=seq),
+            number=number,
             series=series,
             sequence=seq,
             invoice=invoice,
@@ -107,3 +93,27 @@ def credit_note_create(*, actor: Actor, invoice_number: str, amount, reason: str
             },
         )
     return note
+
+
+def _check_creditable(invoice: Invoice, money) -> None:
+    """An invoice is credited at most its total, over all its credit notes."""
+    already = CreditNote.objects.filter(invoice=invoice).aggregate(s=Sum("amount_minor"))["s"] or 0
+    creditable = invoice.total_minor - already
+    if money.minor() > creditable:
+        raise InvalidInput(
+            f"at most {type(money).from_minor(creditable, invoice.currency).as_string()} of this invoice "
+            "can still be credited",
+            field="amount",
+        )
+
+
+def _credit_note_number(today) -> tuple[str, str, int]:
+    """The next credit note number of CREDIT_NOTE_NUMBER_FORMAT's gapless
+    series (one per year when the format has {year})."""
+    series = (
+        f"credit-note-{today.year}"
+        if "{year}" in settings.CREDIT_NOTE_NUMBER_FORMAT
+        else "credit-note"
+    )
+    (seq,) = sequence_take(series)
+    return settings.CREDIT_NOTE_NUMBER_FORMAT.format(year=today.year, seq=seq), series, seq

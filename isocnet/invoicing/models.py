@@ -16,7 +16,7 @@ class InvoiceStatus(models.TextChoices):
 
 
 S = InvoiceStatus
-# Allowed transitions; invoicing.services is the only writer of status.
+# Allowed transitions; invoicing.status is the only writer of status.
 INVOICE_TRANSITIONS: dict[str, frozenset[str]] = {
     S.DRAFT: frozenset({S.UNPAID, S.PAID, S.VOID}),
     S.UNPAID: frozenset({S.PARTIALLY_PAID, S.PAID, S.VOID}),

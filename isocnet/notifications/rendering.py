@@ -118,65 +118,18 @@ def render(
     the caller has read already (``render_many_into``)."""
     known = known or Known()
     ctx = _context(invoice)
-    if (context or {}).get("suspension_date"):  # as the run decided it when queueing
+    context = context or {}
+    if context.get("suspension_date"):  # as the run decided it when queueing
         ctx["suspension_date"] = formatting.date(dt.date.fromisoformat(context["suspension_date"]))
     subject = SUBJECTS[kind].format(**ctx)
-    customer = invoice.customer
-    context = context or {}
     if kind == MessageKind.RECEIPT:
         return _render_receipt(ctx, invoice, context, store_pdf=store_pdf, known=known)
     if kind == MessageKind.INVOICE:
-        autopay = (
-            known.autopay if known.autopay_read else auto_debit_states([invoice.pk]).get(invoice.pk)
-        )
-        ctx = _invoice_context(invoice, autopay)
-        text = render_to_string("notifications/invoice.txt", ctx)
-        html = render_to_string("notifications/invoice.html", ctx)
-        document = None
-        if store_pdf:
-            document = known.document or invoice_pdf(invoice)
-            attachment = (document.filename, bytes(document.content))
-        else:
-            attachment = (invoice_filename(invoice), render_invoice_pdf(invoice))
+        text, html, attachment, document = _invoice_parts(invoice, store_pdf, known)
     else:
-        if context.get("refund"):
-            ctx["refund_obj"] = Refund.objects.select_related("payment").get(pk=context["refund"])
-        if context.get("credit_note"):
-            ctx["credit_note_obj"] = CreditNote.objects.get(pk=context["credit_note"])
-        if kind == MessageKind.PAYMENT_RETURNED and context.get("payment"):
-            ctx["payment_obj"] = Payment.objects.get(pk=context["payment"])
-            if context.get("fee"):
-                ctx["fee_text"] = formatting.money(Money.parse(context["fee"], invoice.currency))
-        if context.get("next_retry_on"):
-            context = {
-                **context,
-                "next_retry_on": formatting.date(dt.date.fromisoformat(context["next_retry_on"])),
-            }
-        ctx.update(
-            {k: v for k, v in context.items() if k in {"reason", "card", "next_retry_on"} and v}
-        )
-        opening, closing = dunning_words(kind, ctx, invoice, clock.today())
-        dunning = kind in {
-            MessageKind.REMINDER,
-            MessageKind.OVERDUE_1,
-            MessageKind.OVERDUE_2,
-            MessageKind.OVERDUE_3,
-        }
-        ctx.update(opening=opening, closing=closing, subject=subject, dunning=dunning)
-        text = render_to_string("notifications/_notice.txt", ctx)
-        html = render_to_string("notifications/_notice.html", ctx)
-        attachment = None
+        text, html, attachment = _notice_parts(kind, ctx, invoice, context, subject, store_pdf)
         document = None
-        if kind == MessageKind.CREDIT_NOTE:
-            note = ctx["credit_note_obj"]
-            if store_pdf:
-                doc = credit_note_pdf(note)
-                attachment = (doc.filename, bytes(doc.content))
-            else:
-                attachment = (
-                    f"CreditNote-{note.number}.pdf",
-                    render_pdf("invoice.typ", credit_note_document_data(note)),
-                )
+    customer = invoice.customer
     return Rendered(
         subject=subject,
         text=tidy(text),
@@ -186,6 +139,67 @@ def render(
         attachment=attachment,
         document=document,
     )
+
+
+def _invoice_parts(invoice: Invoice, store_pdf: bool, known: Known):
+    """The "Customer Invoice" email: its text, HTML, the PDF as issued (the
+    stored one, when kept) and that stored document."""
+    autopay = (
+        known.autopay if known.autopay_read else auto_debit_states([invoice.pk]).get(invoice.pk)
+    )
+    ctx = _invoice_context(invoice, autopay)
+    text = render_to_string("notifications/invoice.txt", ctx)
+    html = render_to_string("notifications/invoice.html", ctx)
+    document = None
+    if store_pdf:
+        document = known.document or invoice_pdf(invoice)
+        attachment = (document.filename, bytes(document.content))
+    else:
+        attachment = (invoice_filename(invoice), render_invoice_pdf(invoice))
+    return text, html, attachment, document
+
+
+def _notice_parts(
+    kind: str, ctx: dict, invoice: Invoice, context: dict, subject: str, store_pdf: bool
+):
+    """Every other notice (reminders, overdue notices, failed charges,
+    returned payments, refunds, credit notes): one template, its opening
+    and closing words by kind; a credit note carries its PDF."""
+    if context.get("refund"):
+        ctx["refund_obj"] = Refund.objects.select_related("payment").get(pk=context["refund"])
+    if context.get("credit_note"):
+        ctx["credit_note_obj"] = CreditNote.objects.get(pk=context["credit_note"])
+    if kind == MessageKind.PAYMENT_RETURNED and context.get("payment"):
+        ctx["payment_obj"] = Payment.objects.get(pk=context["payment"])
+        if context.get("fee"):
+            ctx["fee_text"] = formatting.money(Money.parse(context["fee"], invoice.currency))
+    if context.get("next_retry_on"):
+        context = {
+            **context,
+            "next_retry_on": formatting.date(dt.date.fromisoformat(context["next_retry_on"])),
+        }
+    ctx.update({k: v for k, v in context.items() if k in {"reason", "card", "next_retry_on"} and v})
+    opening, closing = dunning_words(kind, ctx, invoice, clock.today())
+    ctx.update(opening=opening, closing=closing, subject=subject, dunning=kind in DUNNING_KINDS)
+    text = render_to_string("notifications/_notice.txt", ctx)
+    html = render_to_string("notifications/_notice.html", ctx)
+    attachment = None
+    if kind == MessageKind.CREDIT_NOTE:
+        note = ctx["credit_note_obj"]
+        if store_pdf:
+            doc = credit_note_pdf(note)
+            attachment = (doc.filename, bytes(doc.content))
+        else:
+            attachment = (
+                f"CreditNote-{note.number}.pdf",
+                render_pdf("invoice.typ", credit_note_document_data(note)),
+            )
+    return text, html, attachment
+
+
+DUNNING_KINDS = frozenset(
+    {MessageKind.REMINDER, MessageKind.OVERDUE_1, MessageKind.OVERDUE_2, MessageKind.OVERDUE_3}
+)
 
 
 def _render_receipt(

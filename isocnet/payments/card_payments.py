@@ -111,22 +111,7 @@ def card_payment_make(
             existing = GatewayCall.objects.filter(idempotency_key=key).first()
             if existing is not None:
                 return existing  # pressed twice: the first press stands
-            if card_id is not None:
-                card = PaymentMethod.objects.filter(
-                    pk=card_id, customer=customer, removed_at__isnull=True
-                ).first()
-                if card is None:
-                    raise NotFound(f"no card {card_id} on this account", field="card")
-            elif token:
-                card = new_card = card_attach(
-                    actor=actor,
-                    customer_id=customer.pk,
-                    token=token,
-                    make_default=save_card,
-                    keep=save_card,
-                )
-            else:
-                raise InvalidInput("choose a saved card or enter a new one", field="card")
+            card, new_card = _card_to_charge(actor, customer, card_id, token, save_card)
             invoice = None
             if request.invoice_id is not None:
                 invoice = Invoice.objects.select_for_update().get(pk=request.invoice_id)
@@ -172,6 +157,31 @@ def card_payment_make(
         # Do not keep a card that was just refused.
         card_remove(actor=actor, customer_id=customer_id, card_id=new_card.pk)
     return call
+
+
+def _card_to_charge(
+    actor: Actor, customer, card_id: int | None, token: str | None, save_card: bool
+) -> tuple[PaymentMethod, PaymentMethod | None]:
+    """The card to charge: a saved one of this account's, or a new one from
+    the gateway's card form (kept only if the customer asked). Returns it
+    and, for a new card, the same card again."""
+    if card_id is not None:
+        card = PaymentMethod.objects.filter(
+            pk=card_id, customer=customer, removed_at__isnull=True
+        ).first()
+        if card is None:
+            raise NotFound(f"no card {card_id} on this account", field="card")
+        return card, None
+    if token:
+        card = card_attach(
+            actor=actor,
+            customer_id=customer.pk,
+            token=token,
+            make_default=save_card,
+            keep=save_card,
+        )
+        return card, card
+    raise InvalidInput("choose a saved card or enter a new one", field="card")
 
 
 def _check_still_owed(customer, invoice: Invoice | None, request: PaymentRequest) -> None:

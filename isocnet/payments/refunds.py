@@ -157,50 +157,18 @@ def refund_settle(
 
 
 def _account(refund: Refund, actor: Actor) -> None:
-    """The bookkeeping of a refund that happened. Caller holds the lock."""
+    """The bookkeeping of a refund that happened. Caller holds the lock.
+    A refund to the card comes first out of the credit this payment left,
+    then off its invoices (re-opening them), then out of credit it paid
+    for elsewhere; a refund to credit moves the payment off its invoices
+    into account credit."""
     payment = refund.payment
     customer = payment.customer
-    remaining = refund.amount_minor
     now = clock.now()
+    remaining = refund.amount_minor
     if refund.destination == "card":
-        own_credit = _sum(
-            payment.credit_entries.filter(
-                kind__in=[CreditKind.OVERPAYMENT, CreditKind.REFUND_TO_CREDIT, CreditKind.REFUND]
-            )
-        )
-        from_credit = min(remaining, max(own_credit, 0), available_credit_minor(customer.pk))
-        if from_credit:
-            credit_entry_add(
-                actor=actor,
-                customer_id=customer.pk,
-                amount_minor=-from_credit,
-                currency=refund.currency,
-                kind=CreditKind.REFUND,
-                payment_id=payment.pk,
-                refund_id=refund.pk,
-                memo=f"Refunded to the card (refund {refund.pk})",
-                created_at=now,
-            )
-            remaining -= from_credit
-    reopened = []
-    per_invoice = (
-        payment.allocations.values("invoice_id")
-        .annotate(net=Sum("amount_minor"))
-        .order_by("-invoice_id")
-    )
-    for row in per_invoice:
-        if remaining <= 0:
-            break
-        take = min(remaining, row["net"])
-        if take <= 0:
-            continue
-        invoice = Invoice.objects.select_for_update().get(pk=row["invoice_id"])
-        allocation_add(
-            payment=payment, invoice=invoice, amount_minor=-take, refund=refund, created_at=now
-        )
-        invoice_settle(invoice)
-        reopened.append(invoice.number)
-        remaining -= take
+        remaining -= _refund_from_own_credit(refund, actor, remaining, now)
+    reopened, remaining = _refund_off_invoices(refund, remaining, now)
     if refund.destination == "credit":
         credit_entry_add(
             actor=actor,
@@ -227,16 +195,7 @@ def _account(refund: Refund, actor: Actor) -> None:
     refund.completed_at = now
     refund.save(update_fields=["status", "completed_at"])
     if refund.destination == "card":
-        invoice = Invoice.objects.filter(allocations__payment=payment).order_by("-id").first()
-        if invoice is not None:
-            notice_queue(
-                kind=MessageKind.REFUND,
-                key=f"refund:{refund.pk}",
-                customer_id=customer.pk,
-                invoice_id=invoice.pk,
-                context={"refund": refund.pk},
-                known_new=True,
-            )
+        _refund_notice(refund)
     audit_record(
         actor=actor,
         action="refund.succeeded",
@@ -249,3 +208,70 @@ def _account(refund: Refund, actor: Actor) -> None:
             "reopened": reopened,
         },
     )
+
+
+def _refund_from_own_credit(refund: Refund, actor: Actor, remaining: int, now) -> int:
+    """Take a card refund first out of the account credit this payment left
+    (and that is still there); returns the minor units taken."""
+    payment = refund.payment
+    own_credit = _sum(
+        payment.credit_entries.filter(
+            kind__in=[CreditKind.OVERPAYMENT, CreditKind.REFUND_TO_CREDIT, CreditKind.REFUND]
+        )
+    )
+    taken = min(remaining, max(own_credit, 0), available_credit_minor(payment.customer_id))
+    if taken:
+        credit_entry_add(
+            actor=actor,
+            customer_id=payment.customer_id,
+            amount_minor=-taken,
+            currency=refund.currency,
+            kind=CreditKind.REFUND,
+            payment_id=payment.pk,
+            refund_id=refund.pk,
+            memo=f"Refunded to the card (refund {refund.pk})",
+            created_at=now,
+        )
+    return taken
+
+
+def _refund_off_invoices(refund: Refund, remaining: int, now) -> tuple[list[str], int]:
+    """Take the refund off the payment's invoices, newest first, re-opening
+    them; returns the invoice numbers re-opened and what is left to take."""
+    payment = refund.payment
+    reopened = []
+    per_invoice = (
+        payment.allocations.values("invoice_id")
+        .annotate(net=Sum("amount_minor"))
+        .order_by("-invoice_id")
+    )
+    for row in per_invoice:
+        if remaining <= 0:
+            break
+        take = min(remaining, row["net"])
+        if take <= 0:
+            continue
+        invoice = Invoice.objects.select_for_update().get(pk=row["invoice_id"])
+        allocation_add(
+            payment=payment, invoice=invoice, amount_minor=-take, refund=refund, created_at=now
+        )
+        invoice_settle(invoice)
+        reopened.append(invoice.number)
+        remaining -= take
+    return reopened, remaining
+
+
+def _refund_notice(refund: Refund) -> None:
+    """The customer's "refund sent to your card" email, about the payment's
+    latest invoice (none when the payment only ever paid account credit)."""
+    payment = refund.payment
+    invoice = Invoice.objects.filter(allocations__payment=payment).order_by("-id").first()
+    if invoice is not None:
+        notice_queue(
+            kind=MessageKind.REFUND,
+            key=f"refund:{refund.pk}",
+            customer_id=payment.customer_id,
+            invoice_id=invoice.pk,
+            context={"refund": refund.pk},
+            known_new=True,
+        )

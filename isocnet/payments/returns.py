@@ -4,6 +4,7 @@ taken back (from the invoices that used it, if need be)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
@@ -37,25 +38,10 @@ def payment_return(
     taken back (from the invoices that used it, if need be), the customer is
     told, and RETURNED_PAYMENT_FEE (if set) is charged on the next invoice."""
     require(actor, "payment.return")
-    from django.conf import settings
-
     reason = clean_line(reason, "reason", max_length=300)
     with transaction.atomic():
         customer, payment = payment_lock(payment_id)
-        if payment.status != "succeeded":
-            raise Conflict("this payment was already returned", field="payment")
-        if payment.method not in RETURNABLE:
-            raise Conflict(
-                "only checks, money orders and bank transfers can be returned; refund a card payment",
-                field="payment",
-            )
-        now = clock.now()
-        payment.status = transition(
-            payment.status, PaymentStatus.VOIDED, PAYMENT_TRANSITIONS, what="a payment"
-        )
-        payment.voided_at = now
-        payment.void_reason = reason
-        payment.save(update_fields=["status", "voided_at", "void_reason"])
+        _void(payment, reason)
         invoice_ids = sorted(set(payment.allocations.values_list("invoice_id", flat=True)))
         invoices = list(
             Invoice.objects.select_for_update().filter(pk__in=invoice_ids).order_by("id")
@@ -76,35 +62,8 @@ def payment_return(
             shortfall = _take_back_credit(
                 actor=actor, customer=customer, amount_minor=overpaid, payment=payment
             )
-        fee = Money.parse(settings.RETURNED_PAYMENT_FEE, customer.currency)
-        if fee:
-            Charge.objects.create(
-                customer=customer,
-                kind="charge",
-                description=f"Returned payment fee ({payment.reference or payment.get_method_display()})",
-                quantity=1,
-                unit_price_minor=fee.minor(),
-                amount_minor=fee.minor(),
-                currency=customer.currency,
-                created_at=now,
-                created_by=actor.label,
-            )
-        notice_invoice = (
-            invoices[0]
-            if invoices
-            else Invoice.objects.filter(customer=customer)
-            .exclude(status="draft")
-            .order_by("-id")
-            .first()
-        )
-        if notice_invoice is not None:
-            notice_queue(
-                kind=MessageKind.PAYMENT_RETURNED,
-                key=f"payment_returned:{payment.pk}",
-                customer_id=customer.pk,
-                invoice_id=notice_invoice.pk,
-                context={"payment": payment.pk, "fee": fee.as_string() if fee else ""},
-            )
+        fee = _returned_payment_fee(actor, customer, payment)
+        _return_notice(customer, payment, invoices, fee)
         audit_record(
             actor=actor,
             action="payment.return",
@@ -121,6 +80,62 @@ def payment_return(
             },
         )
     return payment
+
+
+def _void(payment: Payment, reason: str) -> None:
+    if payment.status != PaymentStatus.SUCCEEDED:
+        raise Conflict("this payment was already returned", field="payment")
+    if payment.method not in RETURNABLE:
+        raise Conflict(
+            "only checks, money orders and bank transfers can be returned; refund a card payment",
+            field="payment",
+        )
+    payment.status = transition(
+        payment.status, PaymentStatus.VOIDED, PAYMENT_TRANSITIONS, what="a payment"
+    )
+    payment.voided_at = clock.now()
+    payment.void_reason = reason
+    payment.save(update_fields=["status", "voided_at", "void_reason"])
+
+
+def _returned_payment_fee(actor: Actor, customer: Customer, payment: Payment) -> Money:
+    """RETURNED_PAYMENT_FEE as a charge waiting for the next invoice (zero:
+    none)."""
+    fee = Money.parse(settings.RETURNED_PAYMENT_FEE, customer.currency)
+    if fee:
+        Charge.objects.create(
+            customer=customer,
+            kind="charge",
+            description=f"Returned payment fee ({payment.reference or payment.get_method_display()})",
+            quantity=1,
+            unit_price_minor=fee.minor(),
+            amount_minor=fee.minor(),
+            currency=customer.currency,
+            created_at=clock.now(),
+            created_by=actor.label,
+        )
+    return fee
+
+
+def _return_notice(customer: Customer, payment: Payment, invoices: list, fee: Money) -> None:
+    """The "your payment was returned" email, about the first invoice it
+    paid (or the latest invoice, for a payment that only bought credit)."""
+    notice_invoice = (
+        invoices[0]
+        if invoices
+        else Invoice.objects.filter(customer=customer)
+        .exclude(status="draft")
+        .order_by("-id")
+        .first()
+    )
+    if notice_invoice is not None:
+        notice_queue(
+            kind=MessageKind.PAYMENT_RETURNED,
+            key=f"payment_returned:{payment.pk}",
+            customer_id=customer.pk,
+            invoice_id=notice_invoice.pk,
+            context={"payment": payment.pk, "fee": fee.as_string() if fee else ""},
+        )
 
 
 def _take_back_credit(

@@ -232,7 +232,30 @@ def card_payments_apply_locked(*, actor: Actor, charges: list[CardCharge]) -> li
             and 0 < charge.money.minor() <= invoice.balance_minor
         )
 
-    bulk = [charge for charge in charges if plain(charge)]
+    done = _plain_card_payments(actor, [c for c in charges if plain(c)], invoices)
+    return [
+        done.get(id(charge))
+        or apply_payment_locked(
+            actor=actor,
+            customer=charge.customer,
+            money=charge.money,
+            method=PaymentKind.CARD,
+            reference=str(charge.card),
+            received=clock.today(),
+            invoice_id=charge.invoice_id,
+            card=charge.card,
+            allow_closed_invoice=True,
+        )
+        for charge in charges
+    ]
+
+
+def _plain_card_payments(
+    actor: Actor, bulk: list[CardCharge], invoices: dict[int, Invoice]
+) -> dict[int, PaymentResult]:
+    """The plain card charges in bulk: payments, allocations, settled
+    invoices, receipts, resumed services and audit rows, a statement or two
+    each. Keyed by id() of the charge."""
     now, received = clock.now(), clock.today()
     payments = Payment.objects.bulk_create(
         [
@@ -282,21 +305,7 @@ def card_payments_apply_locked(*, actor: Actor, charges: list[CardCharge]) -> li
             for result in done.values()
         ]
     )
-    return [
-        done.get(id(charge))
-        or apply_payment_locked(
-            actor=actor,
-            customer=charge.customer,
-            money=charge.money,
-            method=PaymentKind.CARD,
-            reference=str(charge.card),
-            received=received,
-            invoice_id=charge.invoice_id,
-            card=charge.card,
-            allow_closed_invoice=True,
-        )
-        for charge in charges
-    ]
+    return done
 
 
 def credit_apply(*, actor: Actor, invoice_id: int) -> Money:

@@ -236,75 +236,13 @@ def _ledger(customer: Customer, until: dt.date) -> list[StatementLine]:
     and refunds to the card (+). Moves between invoices and account credit
     change nothing owed and are not listed."""
     cur = customer.currency
-    out: list[StatementLine] = []
-    for inv in Invoice.objects.filter(customer=customer, issue_date__lte=until).exclude(
-        status__in=[InvoiceStatus.DRAFT, InvoiceStatus.VOID]
-    ):
-        out.append(
-            StatementLine(
-                inv.issue_date, f"Invoice #{inv.number}", inv.total, None, posted=inv.issued_at
-            )
-        )
-    for pay in Payment.objects.filter(customer=customer, received_on__lte=until):
-        ref = f" ({pay.reference})" if pay.reference else ""
-        out.append(
-            StatementLine(
-                pay.received_on,
-                f"Payment, {pay.get_method_display().lower()}{ref}",
-                None,
-                pay.amount,
-                posted=pay.created_at,
-            )
-        )
-        if pay.status == PaymentStatus.VOIDED and pay.voided_at:
-            day = clock.localdate(pay.voided_at)
-            # credit of it already removed comes back as a charge on an invoice
-            back = pay.amount - Money.from_minor(shortfall_minor(pay), cur)
-            if day <= until and back.minor():
-                out.append(
-                    StatementLine(day, f"Payment returned{ref}", back, None, posted=pay.voided_at)
-                )
-    for note in CreditNote.objects.filter(customer=customer, issue_date__lte=until):
-        out.append(
-            StatementLine(
-                note.issue_date,
-                f"Credit note #{note.number}",
-                None,
-                note.amount,
-                posted=note.created_at,
-            )
-        )
-    for refund in Refund.objects.filter(
-        customer=customer,
-        destination=Refund.Destination.CARD,
-        status=Refund.Status.SUCCEEDED,
-        completed_at__date__lte=until,
-    ):
-        out.append(
-            StatementLine(
-                clock.localdate(refund.completed_at),
-                "Refund to your card",
-                refund.amount,
-                None,
-                posted=refund.completed_at,
-            )
-        )
-    for entry in CreditEntry.objects.filter(
-        customer=customer,
-        kind__in=[CreditKind.ADJUSTMENT, CreditKind.OPENING_BALANCE],
-        created_at__date__lte=until,
-    ):
-        label = "Opening credit" if entry.kind == CreditKind.OPENING_BALANCE else "Account credit"
-        amount = entry.amount
-        out.append(
-            StatementLine(
-                clock.localdate(entry.created_at),
-                f"{label}: {entry.memo}" if entry.memo else label,
-                -amount if amount.minor() < 0 else None,
-                amount if amount.minor() > 0 else None,
-                posted=entry.created_at,
-            )
-        )
+    out = [
+        *_invoice_lines(customer, until),
+        *_payment_lines(customer, until),
+        *_credit_note_lines(customer, until),
+        *_refund_lines(customer, until),
+        *_credit_lines(customer, until),
+    ]
     for line in out:
         for attr in ("charges", "payments"):
             value = getattr(line, attr)
@@ -313,6 +251,79 @@ def _ledger(customer: Customer, until: dt.date) -> list[StatementLine]:
     # in the order they happened: by day, and within a day in the order posted
     out.sort(key=lambda ln: (ln.date, ln.posted or dt.datetime.min.replace(tzinfo=dt.UTC)))
     return out
+
+
+def _invoice_lines(customer: Customer, until: dt.date):
+    for inv in Invoice.objects.filter(customer=customer, issue_date__lte=until).exclude(
+        status__in=[InvoiceStatus.DRAFT, InvoiceStatus.VOID]
+    ):
+        yield StatementLine(
+            inv.issue_date, f"Invoice #{inv.number}", inv.total, None, posted=inv.issued_at
+        )
+
+
+def _payment_lines(customer: Customer, until: dt.date):
+    """Payments, and a returned one charged back on the day it came back
+    (less credit of it already removed, which comes back on an invoice)."""
+    for pay in Payment.objects.filter(customer=customer, received_on__lte=until):
+        ref = f" ({pay.reference})" if pay.reference else ""
+        yield StatementLine(
+            pay.received_on,
+            f"Payment, {pay.get_method_display().lower()}{ref}",
+            None,
+            pay.amount,
+            posted=pay.created_at,
+        )
+        if pay.status == PaymentStatus.VOIDED and pay.voided_at:
+            day = clock.localdate(pay.voided_at)
+            back = pay.amount - Money.from_minor(shortfall_minor(pay), customer.currency)
+            if day <= until and back.minor():
+                yield StatementLine(day, f"Payment returned{ref}", back, None, posted=pay.voided_at)
+
+
+def _credit_note_lines(customer: Customer, until: dt.date):
+    for note in CreditNote.objects.filter(customer=customer, issue_date__lte=until):
+        yield StatementLine(
+            note.issue_date,
+            f"Credit note #{note.number}",
+            None,
+            note.amount,
+            posted=note.created_at,
+        )
+
+
+def _refund_lines(customer: Customer, until: dt.date):
+    for refund in Refund.objects.filter(
+        customer=customer,
+        destination=Refund.Destination.CARD,
+        status=Refund.Status.SUCCEEDED,
+        completed_at__date__lte=until,
+    ):
+        yield StatementLine(
+            clock.localdate(refund.completed_at),
+            "Refund to your card",
+            refund.amount,
+            None,
+            posted=refund.completed_at,
+        )
+
+
+def _credit_lines(customer: Customer, until: dt.date):
+    """Credit granted or taken by staff, and an opening balance."""
+    for entry in CreditEntry.objects.filter(
+        customer=customer,
+        kind__in=[CreditKind.ADJUSTMENT, CreditKind.OPENING_BALANCE],
+        created_at__date__lte=until,
+    ):
+        label = "Opening credit" if entry.kind == CreditKind.OPENING_BALANCE else "Account credit"
+        amount = entry.amount
+        yield StatementLine(
+            clock.localdate(entry.created_at),
+            f"{label}: {entry.memo}" if entry.memo else label,
+            -amount if amount.minor() < 0 else None,
+            amount if amount.minor() > 0 else None,
+            posted=entry.created_at,
+        )
 
 
 def statement(customer: Customer, start: dt.date, end: dt.date) -> Statement:
