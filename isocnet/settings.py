@@ -5,6 +5,7 @@ apps reads settings at import time.
 """
 
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from isocnet.core.config import (
@@ -131,6 +132,38 @@ if (
     raise ConfigError("OVERDUE_NOTICE_DAYS: expected three increasing numbers of days, e.g. 1,7,14")
 SUSPEND_AFTER_DAYS = env_int("SUSPEND_AFTER_DAYS", 10, minimum=1)
 SUSPENSION_WARNING_DAYS = env_int("SUSPENSION_WARNING_DAYS", 3, minimum=0)
+# Late fees (docs/collections.md): none unless LATE_FEE_FLAT or
+# LATE_FEE_PERCENT is set. These are the defaults of the collections policy,
+# which a billing manager may change in the back office.
+LATE_FEE_FLAT = env_str("LATE_FEE_FLAT", "0")
+LATE_FEE_PERCENT = env_str("LATE_FEE_PERCENT", "0")
+LATE_FEE_MIN = env_str("LATE_FEE_MIN", "0")
+LATE_FEE_MAX = env_str("LATE_FEE_MAX", "0")
+LATE_FEE_CAP_PERCENT = env_str("LATE_FEE_CAP_PERCENT", "0")
+LATE_FEE_GRACE_DAYS = env_int("LATE_FEE_GRACE_DAYS", 10, minimum=1)
+LATE_FEE_REPEAT = env_str("LATE_FEE_REPEAT", "once")
+LATE_FEE_ON = env_str("LATE_FEE_ON", "next_invoice")
+for _name in (
+    "LATE_FEE_FLAT",
+    "LATE_FEE_PERCENT",
+    "LATE_FEE_MIN",
+    "LATE_FEE_MAX",
+    "LATE_FEE_CAP_PERCENT",
+):
+    try:
+        _value = Decimal(globals()[_name])
+    except InvalidOperation:
+        raise ConfigError(
+            f"{_name}={globals()[_name]!r}: expected an amount such as 5.00"
+        ) from None
+    if not _value.is_finite() or _value < 0:
+        raise ConfigError(f"{_name}={globals()[_name]!r}: expected 0 or more")
+if LATE_FEE_REPEAT not in ("once", "monthly"):
+    raise ConfigError(f"LATE_FEE_REPEAT={LATE_FEE_REPEAT!r}: expected once or monthly")
+if LATE_FEE_ON not in ("next_invoice", "own_invoice"):
+    raise ConfigError(f"LATE_FEE_ON={LATE_FEE_ON!r}: expected next_invoice or own_invoice")
+# A customer may promise to pay in the portal at most this many days ahead.
+PROMISE_MAX_DAYS = env_int("PROMISE_MAX_DAYS", 14, minimum=1)
 
 for _name, _fmt in (
     ("INVOICE_NUMBER_FORMAT", INVOICE_NUMBER_FORMAT),
@@ -208,6 +241,7 @@ INSTALLED_APPS = [
     "isocnet.catalog",
     "isocnet.subscriptions",
     "isocnet.invoicing",
+    "isocnet.collections",
     "isocnet.payments",
     "isocnet.documents",
     "isocnet.notifications",

@@ -36,10 +36,13 @@ PERMISSIONS = {
     "billing.run": "run billing",
     "import": "import customers",
     "catalog.edit": "change plans and tax rates",
+    "policy.edit": "change the collections policy",
+    "late_fee.waive": "waive late fees",
+    "promise": "record promises to pay and disputes",
 }
 ALLOWED = {
     SUPPORT: frozenset(),
-    CLERK: frozenset({"payment.record", "notice.send", "customer.edit"}),
+    CLERK: frozenset({"payment.record", "notice.send", "customer.edit", "promise"}),
     MANAGER: frozenset(PERMISSIONS),
 }
 

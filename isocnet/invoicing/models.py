@@ -165,6 +165,7 @@ class LineKind(models.TextChoices):
     CHARGE = "charge", "One-time charge"
     PRORATION = "proration", "Proration"
     ADJUSTMENT = "adjustment", "Adjustment"
+    LATE_FEE = "late_fee", "Late fee"
 
 
 class InvoiceLine(models.Model):
@@ -282,6 +283,11 @@ class Charge(models.Model):
     created_by = models.CharField(max_length=150)
     invoice_line = models.OneToOneField(
         InvoiceLine, on_delete=models.PROTECT, null=True, blank=True, related_name="charge"
+    )
+    with_next_invoice = models.BooleanField(
+        default=False,
+        help_text="Waits for the customer's next recurring invoice instead of the next run "
+        "(a late fee)",
     )
 
     class Meta:

@@ -10,6 +10,8 @@ from email.utils import formataddr, parseaddr
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from isocnet.collections.models import Promise
+from isocnet.collections.policy import Policy, current
 from isocnet.core import clock, formatting
 from isocnet.core.money import Money
 from isocnet.documents.credit_notes import credit_note_document_data, credit_note_pdf, refund_pdf
@@ -32,7 +34,6 @@ from isocnet.documents.receipts import (
 )
 from isocnet.documents.renderer import render_pdf
 from isocnet.invoicing.models import CreditNote, Invoice
-from isocnet.invoicing.suspension import suspension_date
 from isocnet.notifications.account_notices import render_account
 from isocnet.notifications.message import Rendered, tidy
 from isocnet.notifications.words import SUBJECTS, autopay_line, dunning_words
@@ -51,13 +52,14 @@ class Known:
     receipt: object | None = None  # a receipt's Receipt row
     autopay: AutoDebitState | None = None  # an invoice notice's automatic payment
     autopay_read: bool = False  # whether ``autopay`` was read (None: never tried)
+    policy: Policy | None = None  # the collections policy (its suspension day)
 
 
 def invoice_url(invoice: Invoice) -> str:
     return f"{settings.PORTAL_URL}/invoices/{invoice.number}/"
 
 
-def _context(invoice: Invoice) -> dict:
+def _context(invoice: Invoice, policy: Policy) -> dict:
     customer = invoice.customer
     doc = invoice_document_data(invoice)
     address = company()["address"]
@@ -68,7 +70,7 @@ def _context(invoice: Invoice) -> dict:
         "company_phone": settings.COMPANY_PHONE,
         "issue_date": formatting.date(invoice.issue_date),
         "due_date": formatting.date(invoice.due_date),
-        "suspension_date": formatting.date(suspension_date(invoice.due_date)),
+        "suspension_date": formatting.date(policy.suspension_date(invoice.due_date)),
         "number": invoice.number,
         "amount_due": formatting.money(invoice.balance),
         "balance_due": bool(invoice.balance_minor),
@@ -87,13 +89,13 @@ def _context(invoice: Invoice) -> dict:
     }
 
 
-def _invoice_context(invoice: Invoice, autopay: AutoDebitState | None) -> dict:
+def _invoice_context(invoice: Invoice, autopay: AutoDebitState | None, ctx: dict) -> dict:
     """The "Customer Invoice" notice says what the invoice asked for when it
     was issued (its total less the credit applied then), whatever was paid
     since; only line 5, about the automatic card payment, follows where
     that payment stands when the message is rendered, so that it is true
-    when it is read (docs/notifications.md)."""
-    ctx = _context(invoice)
+    when it is read (docs/notifications.md). ``ctx``: the invoice's
+    ``_context``."""
     due = invoice.amount_due_at_issue
     ctx.update(
         amount_due=formatting.money(due),
@@ -117,15 +119,27 @@ def render(
     payment of a receipt, the reason of a failed charge). ``known``: what
     the caller has read already (``render_many_into``)."""
     known = known or Known()
-    ctx = _context(invoice)
+    ctx = _context(invoice, known.policy or current())
     context = context or {}
     if context.get("suspension_date"):  # as the run decided it when queueing
         ctx["suspension_date"] = formatting.date(dt.date.fromisoformat(context["suspension_date"]))
+    if context.get("late_fee"):  # a fee the run will charge, named before it is
+        ctx["late_fee"] = formatting.money(Money.parse(context["late_fee"], invoice.currency))
+        ctx["late_fee_date"] = formatting.date(dt.date.fromisoformat(context["late_fee_date"]))
+    if context.get("promise"):
+        promise = Promise.objects.get(pk=context["promise"])
+        ctx.update(
+            promise_amount=formatting.money(
+                Money.from_minor(promise.amount_minor, promise.currency)
+            ),
+            promise_paid=formatting.money(Money.from_minor(promise.paid_minor, promise.currency)),
+            promise_date=formatting.date(promise.promised_on),
+        )
     subject = SUBJECTS[kind].format(**ctx)
     if kind == MessageKind.RECEIPT:
         return _render_receipt(ctx, invoice, context, store_pdf=store_pdf, known=known)
     if kind == MessageKind.INVOICE:
-        text, html, attachment, document = _invoice_parts(invoice, store_pdf, known)
+        text, html, attachment, document = _invoice_parts(invoice, store_pdf, known, ctx)
     else:
         text, html, attachment = _notice_parts(kind, ctx, invoice, context, subject, store_pdf)
         document = None
@@ -141,13 +155,13 @@ def render(
     )
 
 
-def _invoice_parts(invoice: Invoice, store_pdf: bool, known: Known):
+def _invoice_parts(invoice: Invoice, store_pdf: bool, known: Known, ctx: dict):
     """The "Customer Invoice" email: its text, HTML, the PDF as issued (the
     stored one, when kept) and that stored document."""
     autopay = (
         known.autopay if known.autopay_read else auto_debit_states([invoice.pk]).get(invoice.pk)
     )
-    ctx = _invoice_context(invoice, autopay)
+    ctx = _invoice_context(invoice, autopay, ctx)
     text = render_to_string("notifications/invoice.txt", ctx)
     html = render_to_string("notifications/invoice.html", ctx)
     document = None
@@ -267,7 +281,8 @@ def render_many_into(messages: list[OutboxMessage]) -> None:
     instead of eight to twelve per message. The caller saves
     ``RENDERED_FIELDS``."""
 
-    known = {m.pk: Known() for m in messages}
+    policy = current()
+    known = {m.pk: Known(policy=policy) for m in messages}
     notices = [m for m in messages if m.kind not in ACCOUNT_KINDS and m.invoice_id]
     invoices_prefetch([m.invoice for m in notices])
     receipts = [

@@ -24,6 +24,8 @@ SUBJECTS = {
     MessageKind.CREDIT_NOTE: "Credit Note for Invoice #{number}",
     MessageKind.PAYMENT_RETURNED: "Returned Payment: Invoice #{number}",
     MessageKind.REFUND: "Refund Issued",
+    MessageKind.PROMISE_MADE: "Your Promise to Pay: {promise_amount} by {promise_date}",
+    MessageKind.PROMISE_BROKEN: "Missed Promise to Pay: Invoice #{number}",
 }
 
 
@@ -67,20 +69,39 @@ def dunning_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tup
             f"{ctx['due_date']}.",
             "Please make sure your payment reaches us by then.",
         )
+    fee = (
+        f" A late fee of {ctx['late_fee']} will be added on {ctx['late_fee_date']} unless the balance is paid "
+        "by then."
+        if ctx.get("late_fee")
+        else ""
+    )
     if kind == MessageKind.OVERDUE_1:
         return (
             f"Our records show that invoice #{ctx['number']}, due on {ctx['due_date']}, has not been paid.",
-            "Please pay the balance as soon as possible.",
+            f"Please pay the balance as soon as possible.{fee}",
         )
     if kind == MessageKind.OVERDUE_2:
         return (
             f"Invoice #{ctx['number']} is now {late} days past due.",
-            "Please pay the balance now to avoid an interruption of your services.",
+            f"Please pay the balance now to avoid an interruption of your services.{fee}",
         )
     if kind == MessageKind.OVERDUE_3:
         return (
             f"This is our final notice: invoice #{ctx['number']} is {late} days past due.",
-            f"If the balance is not paid, your services will be suspended on {ctx['suspension_date']}.",
+            f"If the balance is not paid, your services will be suspended on {ctx['suspension_date']}.{fee}",
+        )
+    if kind == MessageKind.PROMISE_MADE:
+        return (
+            f"Thank you: we have noted your promise to pay {ctx['promise_amount']} by {ctx['promise_date']}.",
+            "Until then we will send no overdue notices, add no late fees and keep your services on. "
+            "If the payment has not reached us by that day, the usual steps resume.",
+        )
+    if kind == MessageKind.PROMISE_BROKEN:
+        return (
+            f"You promised to pay {ctx['promise_amount']} by {ctx['promise_date']}, and we have received "
+            f"{ctx['promise_paid']} of it.",
+            f"The balance of invoice #{ctx['number']} is {ctx['amount_due']}, and our usual steps for overdue "
+            f"invoices have resumed: if it is not paid, your services will be suspended on {ctx['suspension_date']}.",
         )
     if kind == MessageKind.PAYMENT_FAILED:
         retry = ctx.get("next_retry_on")

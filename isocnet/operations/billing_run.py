@@ -144,7 +144,9 @@ def due_customer_ids(date: dt.date) -> list[int]:
     ending = Subscription.objects.filter(
         cancel_at_period_end=True, cancellation_date__lte=date, status=SubscriptionStatus.ACTIVE
     ).values_list("customer_id", flat=True)
-    charged = Charge.objects.filter(invoice_line__isnull=True).values_list("customer_id", flat=True)
+    charged = Charge.objects.filter(invoice_line__isnull=True, with_next_invoice=False).values_list(
+        "customer_id", flat=True
+    )
     return sorted(set(due) | set(starting) | set(ending) | set(charged))
 
 

@@ -1,5 +1,8 @@
-"""After invoices are issued: overdue marking, reminders, the three overdue
-notices, suspension for non-payment and reactivation once paid.
+"""After invoices are issued, the collections policy's steps
+(collections.policy): promises kept or broken, overdue marking, reminders,
+the three overdue notices, late fees, suspension for non-payment and
+reactivation once paid. None of them for an invoice that is held (a
+promise to pay, a dispute: collections.holds).
 
 Every notice is queued with a dedupe key (``overdue_2:<invoice id>``), so a
 run repeated the same day, or a missed day caught up, sends each notice once;
@@ -11,20 +14,23 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 
+from isocnet.collections.holds import not_held
+from isocnet.collections.late_fees import fee_base, late_fees_charge
+from isocnet.collections.models import LateFee
+from isocnet.collections.policy import Policy, current
+from isocnet.collections.promises import promises_check
+from isocnet.collections.suspension import (
+    customers_past_suspension,
+    past_suspension,
+    resume_if_paid_up,
+)
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.customers.models import PaymentPreference
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
-from isocnet.invoicing.suspension import (
-    customers_past_suspension,
-    past_suspension,
-    resume_if_paid_up,
-    suspension_date,
-)
 from isocnet.outbox.models import MessageKind, OutboxMessage
 from isocnet.outbox.queue import notice_queue
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
@@ -39,29 +45,43 @@ OVERDUE_KINDS = (MessageKind.OVERDUE_1, MessageKind.OVERDUE_2, MessageKind.OVERD
 class DunningCounts:
     marked_overdue: int = 0
     notices: int = 0
+    late_fees: int = 0
+    promises_kept: int = 0
+    promises_broken: int = 0
     suspended_customers: int = 0
     reactivated_customers: int = 0
     to_collect: int = 0
 
 
-def _invoice_context(invoice: Invoice, date: dt.date) -> dict:
+def _invoice_context(invoice: Invoice, date: dt.date, policy: Policy) -> dict:
     """What a dunning notice states. The suspension date it names is the
-    calendar's (due + the days above) or, when runs were missed and the
-    final notice goes out late, SUSPENSION_WARNING_DAYS after today: the
-    customer always has the warning that long."""
-    warned = date + dt.timedelta(days=settings.SUSPENSION_WARNING_DAYS)
-    return {
+    calendar's (due + the policy's days) or, when runs were missed and the
+    final notice goes out late, the warning days after today: the customer
+    always has the warning that long. A late fee still to come is named
+    with its amount and day."""
+    warned = date + dt.timedelta(days=policy.suspension_warning_days)
+    context = {
         "number": invoice.number,
         "balance": invoice.balance.as_string(),
         "due_date": invoice.due_date.isoformat(),
-        "suspension_date": max(suspension_date(invoice.due_date), warned).isoformat(),
+        "suspension_date": max(policy.suspension_date(invoice.due_date), warned).isoformat(),
     }
+    if policy.late_fees:
+        fee_day = policy.late_fee_date(invoice.due_date)
+        fee = policy.late_fee_amount(fee_base(invoice))
+        if (
+            fee_day > date
+            and fee.minor() > 0
+            and not LateFee.objects.filter(invoice=invoice).exists()
+        ):
+            context.update(late_fee=fee.as_string(), late_fee_date=fee_day.isoformat())
+    return context
 
 
-def _final_notice_matured(invoice_ids: list[int], date: dt.date) -> set[int]:
-    """The invoices whose final notice was queued at least
-    SUSPENSION_WARNING_DAYS before ``date``: only those may suspend."""
-    latest = date - dt.timedelta(days=settings.SUSPENSION_WARNING_DAYS)
+def _final_notice_matured(invoice_ids: list[int], date: dt.date, policy: Policy) -> set[int]:
+    """The invoices whose final notice was queued at least the policy's
+    warning days before ``date``: only those may suspend."""
+    latest = date - dt.timedelta(days=policy.suspension_warning_days)
     return {
         invoice_id
         for invoice_id, queued in OutboxMessage.objects.filter(
@@ -72,18 +92,27 @@ def _final_notice_matured(invoice_ids: list[int], date: dt.date) -> set[int]:
 
 
 def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> DunningCounts:
-    """The run's dunning for ``date``, step by step (each idempotent)."""
+    """The run's collections for ``date``, step by step (each idempotent)."""
     counts = DunningCounts()
-    open_invoices = Invoice.objects.filter(status__in=OPEN_STATUSES).select_related("customer")
+    policy = current()
+    if not dry_run:
+        counts.promises_kept, counts.promises_broken = promises_check(date=date, actor=actor)
+    open_invoices = not_held(
+        Invoice.objects.filter(status__in=OPEN_STATUSES).select_related("customer")
+    )
     _mark_overdue(date, counts, dry_run)
-    _reminders(open_invoices, date, counts, dry_run)
-    _overdue_notices(open_invoices, date, counts, dry_run)
-    suspended = _suspend(date, actor, counts, dry_run)
+    _reminders(open_invoices, date, counts, dry_run, policy)
+    _overdue_notices(open_invoices, date, counts, dry_run, policy)
+    if not dry_run:
+        counts.late_fees = late_fees_charge(date=date, actor=actor)
+    suspended = _suspend(date, actor, counts, dry_run, policy)
     _reactivate(date, actor, counts, dry_run, skip=suspended)
     # auto-debit invoices due: collection (operations.auto_debit) charges them
-    counts.to_collect = open_invoices.filter(
-        due_date__lte=date, customer__payment_method=PaymentPreference.CARD
-    ).count()
+    counts.to_collect = (
+        Invoice.objects.filter(status__in=OPEN_STATUSES)
+        .filter(due_date__lte=date, customer__payment_method=PaymentPreference.CARD)
+        .count()
+    )
     return counts
 
 
@@ -98,46 +127,60 @@ def _mark_overdue(date: dt.date, counts: DunningCounts, dry_run: bool) -> None:
             )
 
 
-def _reminders(open_invoices, date: dt.date, counts: DunningCounts, dry_run: bool) -> None:
+def _reminders(
+    open_invoices, date: dt.date, counts: DunningCounts, dry_run: bool, policy: Policy
+) -> None:
     """A reminder before the due date (check payers; card payers are charged)."""
-    if not settings.REMINDER_DAYS_BEFORE_DUE:
+    if not policy.reminder_days_before_due:
         return
     window_start = date + dt.timedelta(days=1)
-    window_end = date + dt.timedelta(days=settings.REMINDER_DAYS_BEFORE_DUE)
+    window_end = date + dt.timedelta(days=policy.reminder_days_before_due)
     for invoice in open_invoices.filter(
         due_date__gte=window_start, due_date__lte=window_end
     ).exclude(customer__payment_method=PaymentPreference.CARD):
-        reminder_day = invoice.due_date - dt.timedelta(days=settings.REMINDER_DAYS_BEFORE_DUE)
+        reminder_day = invoice.due_date - dt.timedelta(days=policy.reminder_days_before_due)
         if invoice.issue_date >= reminder_day:
             continue  # issued inside the window: the invoice itself is the reminder
         counts.notices += _queue(
-            invoice, MessageKind.REMINDER, f"reminder:{invoice.pk}", dry_run, date
+            invoice, MessageKind.REMINDER, f"reminder:{invoice.pk}", dry_run, date, policy
         )
 
 
-def _overdue_notices(open_invoices, date: dt.date, counts: DunningCounts, dry_run: bool) -> None:
+def _overdue_notices(
+    open_invoices, date: dt.date, counts: DunningCounts, dry_run: bool, policy: Policy
+) -> None:
     """The latest overdue notice that has come due, once per invoice."""
-    first_day = settings.OVERDUE_NOTICE_DAYS[0]
+    first_day = policy.notice_days[0]
     overdue = list(open_invoices.filter(due_date__lte=date - dt.timedelta(days=first_day)))
     sent = _sent_overdue_steps([inv.pk for inv in overdue])
     for invoice in overdue:
         days_late = (date - invoice.due_date).days
-        step = max(i for i, d in enumerate(settings.OVERDUE_NOTICE_DAYS) if days_late >= d)
+        step = max(i for i, d in enumerate(policy.notice_days) if days_late >= d)
         if sent.get(invoice.pk, -1) >= step:
             continue
         counts.notices += _queue(
-            invoice, OVERDUE_KINDS[step], f"{OVERDUE_KINDS[step]}:{invoice.pk}", dry_run, date
+            invoice,
+            OVERDUE_KINDS[step],
+            f"{OVERDUE_KINDS[step]}:{invoice.pk}",
+            dry_run,
+            date,
+            policy,
         )
 
 
-def _suspend(date: dt.date, actor: Actor, counts: DunningCounts, dry_run: bool) -> list[int]:
+def _suspend(
+    date: dt.date, actor: Actor, counts: DunningCounts, dry_run: bool, policy: Policy
+) -> list[int]:
     """Suspension for non-payment: past the suspension date, and the final
-    notice queued SUSPENSION_WARNING_DAYS ago at least (after missed runs
-    the calendar may say so before the customer was ever warned). Returns
-    the customers past their suspension date."""
+    notice queued the warning days ago at least (after missed runs the
+    calendar may say so before the customer was ever warned); never for an
+    account that owes nothing once its credit is counted, nor for held
+    invoices. Returns the customers past their suspension date."""
     customers_due = customers_past_suspension(date)
-    due = list(past_suspension(date).values_list("pk", "customer_id"))
-    matured = _final_notice_matured([pk for pk, _ in due], date)
+    due = list(
+        past_suspension(date).filter(customer_id__in=customers_due).values_list("pk", "customer_id")
+    )
+    matured = _final_notice_matured([pk for pk, _ in due], date, policy)
     for customer_id in sorted({customer_id for pk, customer_id in due if pk in matured}):
         if dry_run:
             counts.suspended_customers += Subscription.objects.filter(
@@ -154,7 +197,7 @@ def _suspend(date: dt.date, actor: Actor, counts: DunningCounts, dry_run: bool) 
                     key=f"suspension:{invoice.pk}",
                     customer_id=customer_id,
                     invoice_id=invoice.pk,
-                    context=_invoice_context(invoice, date),
+                    context=_invoice_context(invoice, date, policy),
                 )
     return customers_due
 
@@ -179,7 +222,9 @@ def _reactivate(
         )
 
 
-def _queue(invoice: Invoice, kind: str, key: str, dry_run: bool, date: dt.date) -> int:
+def _queue(
+    invoice: Invoice, kind: str, key: str, dry_run: bool, date: dt.date, policy: Policy
+) -> int:
     if dry_run:
         return int(not OutboxMessage.objects.filter(dedupe_key=key).exists())
     with transaction.atomic():
@@ -189,7 +234,7 @@ def _queue(invoice: Invoice, kind: str, key: str, dry_run: bool, date: dt.date) 
                 key=key,
                 customer_id=invoice.customer_id,
                 invoice_id=invoice.pk,
-                context=_invoice_context(invoice, date),
+                context=_invoice_context(invoice, date, policy),
             )
         )
 

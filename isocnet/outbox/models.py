@@ -20,6 +20,8 @@ class MessageKind(models.TextChoices):
     CREDIT_NOTE = "credit_note", "Credit note"
     PAYMENT_RETURNED = "payment_returned", "Returned payment"
     REFUND = "refund", "Refund issued"
+    PROMISE_MADE = "promise_made", "Promise to pay confirmed"
+    PROMISE_BROKEN = "promise_broken", "Promise to pay missed"
     WELCOME = "welcome", "Welcome to the client portal"
     PASSWORD_RESET = "password_reset", "Password reset"
     EMAIL_CHANGE_CONFIRM = "email_change", "Confirm a new billing email"

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from isocnet.collections.models import Promise, PromiseStatus
+from isocnet.collections.promises import promise_payments_received
+from isocnet.collections.suspension import resume_if_paid_up, resume_many_if_paid_up
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_event, audit_record
@@ -31,7 +34,6 @@ from isocnet.invoicing.balances import invoice_settle, invoices_settle
 from isocnet.invoicing.credit import credit_apply_locked
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
 from isocnet.invoicing.services import invoice_lock
-from isocnet.invoicing.suspension import resume_if_paid_up, resume_many_if_paid_up
 from isocnet.ledger.entries import allocation_add, allocations_add, credit_entry_add
 from isocnet.ledger.models import Allocation, CreditEntry, CreditKind
 from isocnet.payments.models import Payment, PaymentKind
@@ -175,6 +177,9 @@ def apply_payment_locked(
             created_at=payment.created_at,
         )
         result.credit = Money.from_minor(remaining, customer.currency)
+    promise_payments_received(
+        actor=actor, customer_id=customer.pk, amount_minor=payment.amount_minor
+    )
     _resume_if_paid_up(actor=actor, customer_id=customer.pk)
     audit_record(
         actor=actor,
@@ -286,6 +291,16 @@ def _plain_card_payments(
     )
     invoices_settle([invoices[charge.invoice_id] for charge in bulk])
     receipts_issue(allocations)
+    promised = set(
+        Promise.objects.filter(
+            customer_id__in={charge.customer.pk for charge in bulk}, status=PromiseStatus.ACTIVE
+        ).values_list("customer_id", flat=True)
+    )
+    for charge in bulk:
+        if charge.customer.pk in promised:
+            promise_payments_received(
+                actor=actor, customer_id=charge.customer.pk, amount_minor=charge.money.minor()
+            )
     resume_many_if_paid_up(
         actor=actor, customer_ids={charge.customer.pk for charge in bulk}, date=received
     )

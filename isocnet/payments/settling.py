@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 
+from isocnet.collections.policy import current as collections_policy
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_event, audit_record
@@ -147,7 +147,7 @@ def _settle_locked(
         if not call.customer_initiated:
             # Auto debit: retry on schedule and tell the customer. A payment
             # the customer makes in the portal is answered on screen instead.
-            schedule = settings.COLLECTION_RETRY_DAYS
+            schedule = collections_policy().card_retry_days
             if not result.hard_decline and call.attempt <= len(schedule):
                 call.next_retry_on = clock.today() + dt.timedelta(days=schedule[call.attempt - 1])
             notice_queue(

@@ -2,9 +2,9 @@ import datetime as dt
 
 import pytest
 
+from isocnet.collections.suspension import suspension_date
 from isocnet.core import clock
 from isocnet.invoicing.models import Invoice
-from isocnet.invoicing.suspension import suspension_date
 from isocnet.notifications.rendering import render_into
 from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.services import payment_record

@@ -1,19 +1,25 @@
-"""Suspension for non-payment, as invoicing knows it: the day an open
-invoice suspends its customer's services (due + SUSPEND_AFTER_DAYS, never
-before the final notice has had SUSPENSION_WARNING_DAYS), and services
-brought back as soon as nothing is past that day any more (a payment, a
-credit, a credit note: at once, not at the next run)."""
+"""Suspension for non-payment: the day an open invoice suspends its
+customer's services (the policy's suspension day after due, never before
+the final notice has had its warning days), and services brought back as
+soon as nothing is past that day any more (a payment, a credit, a credit
+note, a promise to pay: at once, not at the next run).
+
+Never for an invoice that is held (a promise to pay, a dispute), and never
+for an account that owes nothing once its account credit is counted."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 
+from isocnet.collections.holds import not_held
+from isocnet.collections.policy import current
 from isocnet.core.actors import Actor
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+from isocnet.ledger.sums import available_credit_minor
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 from isocnet.subscriptions.services import (
     subscriptions_resume_after_payment,
@@ -21,25 +27,38 @@ from isocnet.subscriptions.services import (
 
 
 def suspension_date(due_date: dt.date) -> dt.date:
-    """The day services are suspended for an invoice still open: after
-    SUSPEND_AFTER_DAYS, and never before the final overdue notice (which names
-    this date) has had SUSPENSION_WARNING_DAYS to reach the customer."""
-    days = max(
-        settings.SUSPEND_AFTER_DAYS,
-        settings.OVERDUE_NOTICE_DAYS[-1] + settings.SUSPENSION_WARNING_DAYS,
-    )
-    return due_date + dt.timedelta(days=days)
+    """The day services are suspended for an invoice still open: the
+    policy's suspension day, never before the final overdue notice (which
+    names this date) has had its warning days to reach the customer."""
+    return current().suspension_date(due_date)
 
 
 def past_suspension(date: dt.date):
-    days = (suspension_date(date) - date).days
-    return Invoice.objects.filter(
-        status__in=OPEN_STATUSES, due_date__lte=date - dt.timedelta(days=days)
+    """Open invoices past their suspension date that are not held."""
+    days = current().suspension_days
+    return not_held(
+        Invoice.objects.filter(
+            status__in=OPEN_STATUSES, due_date__lte=date - dt.timedelta(days=days)
+        )
     )
 
 
 def customers_past_suspension(date: dt.date) -> list[int]:
-    return sorted(set(past_suspension(date).values_list("customer_id", flat=True)))
+    """Customers with an invoice past its suspension date who owe something
+    once their account credit is counted."""
+    ids = sorted(set(past_suspension(date).values_list("customer_id", flat=True)))
+    return [customer_id for customer_id in ids if owes_minor(customer_id) > 0]
+
+
+def owes_minor(customer_id: int) -> int:
+    """What the account owes: its open invoices less its account credit."""
+    open_minor = (
+        Invoice.objects.filter(customer_id=customer_id, status__in=OPEN_STATUSES).aggregate(
+            s=Sum("balance_minor")
+        )["s"]
+        or 0
+    )
+    return open_minor - available_credit_minor(customer_id)
 
 
 def suspended_for_nonpayment(customer_ids):
@@ -75,6 +94,9 @@ def _resume_if_nothing_past_suspension(*, actor: Actor, customer_id: int, date: 
     """For a customer known to have a service suspended for non-payment."""
     with transaction.atomic():
         customer_lock(customer_id)
-        if past_suspension(date).filter(customer_id=customer_id).exists():
+        if (
+            past_suspension(date).filter(customer_id=customer_id).exists()
+            and owes_minor(customer_id) > 0
+        ):
             return 0
         return subscriptions_resume_after_payment(actor=actor, customer_id=customer_id)
