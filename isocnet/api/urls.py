@@ -1,6 +1,7 @@
 from isocnet.api.v1 import (
     billing_ops,
     billing_runs,
+    collections,
     customers,
     invoices,
     payments,
@@ -18,6 +19,7 @@ for module in (
     payments,
     billing_runs,
     billing_ops,
+    collections,
     reports,
 ):
     api.add_router("", module.router)

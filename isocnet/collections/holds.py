@@ -28,3 +28,8 @@ def held_ids(invoice_ids) -> set[int]:
     return set(_promised().filter(invoice_id__in=ids).values_list("invoice_id", flat=True)) | set(
         _disputed().filter(invoice_id__in=ids).values_list("invoice_id", flat=True)
     )
+
+
+def scoped(queryset, only: list[int] | None, field: str = "customer_id"):
+    """``queryset`` limited to the customers ``only`` (None: everyone)."""
+    return queryset if only is None else queryset.filter(**{f"{field}__in": list(only)})

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from isocnet.catalog.models import TaxRate
-from isocnet.collections.holds import not_held
+from isocnet.collections.holds import not_held, scoped
 from isocnet.collections.models import LateFee, LateFeeOn, LateFeeRepeat
 from isocnet.collections.policy import Policy, current
 from isocnet.core import clock, formatting
@@ -61,24 +61,28 @@ def fee_base(invoice: Invoice) -> Money:
     )
 
 
-def _candidates(policy: Policy, date: dt.date):
+def _candidates(policy: Policy, date: dt.date, only: list[int] | None):
     first_day = date - dt.timedelta(days=policy.late_fee_grace_days)
     fee_invoices = LateFee.objects.exclude(fee_invoice=None).values("fee_invoice_id")
     return (
-        not_held(Invoice.objects.filter(status__in=OPEN_STATUSES, due_date__lte=first_day))
+        not_held(
+            scoped(Invoice.objects.filter(status__in=OPEN_STATUSES, due_date__lte=first_day), only)
+        )
         .exclude(pk__in=fee_invoices)
         .order_by("customer_id", "id")
     )
 
 
-def late_fees_due(date: dt.date, policy: Policy | None = None) -> list[tuple[Invoice, int, Money]]:
+def late_fees_due(
+    date: dt.date, policy: Policy | None = None, only: list[int] | None = None
+) -> list[tuple[Invoice, int, Money]]:
     """(invoice, fee sequence, amount) for each fee the run would charge on
     ``date``. Reads only."""
     policy = policy or current()
     if not policy.late_fees:
         return []
     out = []
-    candidates = list(_candidates(policy, date))
+    candidates = list(_candidates(policy, date, only))
     charged: dict[int, int] = {}
     for invoice_id, sequence in LateFee.objects.filter(
         invoice_id__in=[i.pk for i in candidates]
@@ -94,12 +98,12 @@ def late_fees_due(date: dt.date, policy: Policy | None = None) -> list[tuple[Inv
     return out
 
 
-def late_fees_charge(*, date: dt.date, actor: Actor) -> int:
+def late_fees_charge(*, date: dt.date, actor: Actor, only: list[int] | None = None) -> int:
     """The run's late fees for ``date``: each in its own transaction under
     the customer's lock, re-checked there. Returns how many were charged."""
     policy = current()
     charged = 0
-    for invoice, sequence, _ in late_fees_due(date, policy):
+    for invoice, sequence, _ in late_fees_due(date, policy, only):
         charged += _charge_one(invoice.pk, sequence, date, actor, policy) is not None
     return charged
 

@@ -9,6 +9,8 @@ LATE_FEE_*). ``policy_update`` is the one writer, audited."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
@@ -142,10 +144,28 @@ def _from_row(row: CollectionsPolicy) -> Policy:
     )
 
 
+_pinned: contextvars.ContextVar[Policy | None] = contextvars.ContextVar("policy", default=None)
+
+
 def current() -> Policy:
-    """The policy in force: the saved one, else the settings'."""
+    """The policy in force: the saved one, else the settings' (or the one
+    pinned for a run's duration)."""
+    policy = _pinned.get()
+    if policy is not None:
+        return policy
     row = CollectionsPolicy.objects.filter(pk=1).first()
     return _from_row(row) if row else _from_settings()
+
+
+@contextlib.contextmanager
+def pinned():
+    """Read the policy once for a run's steps (one day's collections, a
+    timeline): every ``current()`` inside answers the same."""
+    token = _pinned.set(current())
+    try:
+        yield _pinned.get()
+    finally:
+        _pinned.reset(token)
 
 
 # What a billing manager may change, with its type.

@@ -18,6 +18,7 @@ import datetime as dt
 
 from django.db import transaction
 
+from isocnet.collections.holds import scoped
 from isocnet.collections.models import PROMISE_TRANSITIONS, Dispute, Promise, PromiseStatus
 from isocnet.collections.policy import current
 from isocnet.collections.suspension import owes_minor, resume_if_paid_up, suspension_date
@@ -166,13 +167,15 @@ def _keep(promise: Promise, actor: Actor) -> None:
     )
 
 
-def promises_check(*, date: dt.date, actor: Actor) -> tuple[int, int]:
+def promises_check(
+    *, date: dt.date, actor: Actor, only: list[int] | None = None
+) -> tuple[int, int]:
     """The run's look at promises due: each kept (paid, or its invoices
     closed) or broken (the day after its date). Returns (kept, broken)."""
     kept = broken = 0
-    for promise_id, customer_id in Promise.objects.filter(status=PromiseStatus.ACTIVE).values_list(
-        "pk", "customer_id"
-    ):
+    for promise_id, customer_id in scoped(
+        Promise.objects.filter(status=PromiseStatus.ACTIVE), only
+    ).values_list("pk", "customer_id"):
         with transaction.atomic():
             customer_lock(customer_id)
             promise = Promise.objects.select_for_update().get(pk=promise_id)

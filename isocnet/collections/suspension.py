@@ -14,7 +14,7 @@ import datetime as dt
 from django.db import transaction
 from django.db.models import Sum
 
-from isocnet.collections.holds import not_held
+from isocnet.collections.holds import not_held, scoped
 from isocnet.collections.policy import current
 from isocnet.core.actors import Actor
 from isocnet.customers.services import customer_lock
@@ -43,10 +43,10 @@ def past_suspension(date: dt.date):
     )
 
 
-def customers_past_suspension(date: dt.date) -> list[int]:
+def customers_past_suspension(date: dt.date, only: list[int] | None = None) -> list[int]:
     """Customers with an invoice past its suspension date who owe something
-    once their account credit is counted."""
-    ids = sorted(set(past_suspension(date).values_list("customer_id", flat=True)))
+    once their account credit is counted (of ``only``, when given)."""
+    ids = sorted(set(scoped(past_suspension(date), only).values_list("customer_id", flat=True)))
     return [customer_id for customer_id in ids if owes_minor(customer_id) > 0]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from isocnet.core import simulation
 from isocnet.core.models import Sequence
 
 
@@ -23,6 +24,8 @@ def sequence_take(name: str, count: int = 1) -> range:
         raise ValueError("count must be at least 1")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("sequence_take must run inside the transaction that uses the numbers")
+    if simulation.active():
+        return simulation.placeholders(count)  # a preview, rolled back: no counter touched
     updated = Sequence.objects.filter(name=name).update(last_value=F("last_value") + count)
     if not updated:
         try:

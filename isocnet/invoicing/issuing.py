@@ -12,7 +12,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import connection
 
-from isocnet.core import clock
+from isocnet.core import clock, simulation
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import BillingError, Conflict, InvalidInput
@@ -67,9 +67,11 @@ def issue_audit(invoice: Invoice, *, actor: Actor) -> dict:
 
 def invoice_check_follows(invoice: Invoice) -> None:
     """Gate: the invoice's number directly follows its predecessor in the
-    series (a tampered counter would leave a gap or reuse a number)."""
+    series (a tampered counter would leave a gap or reuse a number). A
+    simulation's placeholder numbers follow nothing (core.simulation)."""
     if (
-        invoice.sequence > 1
+        not simulation.active()
+        and invoice.sequence > 1
         and not Invoice.objects.filter(
             series=invoice.series, sequence=invoice.sequence - 1
         ).exists()

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
+from isocnet.collections.holds import scoped
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
@@ -133,21 +134,19 @@ def _advance(plan: CustomerPlan, *, actor: Actor, invoice: Invoice | None) -> No
         )
 
 
-def due_customer_ids(date: dt.date) -> list[int]:
+def due_customer_ids(date: dt.date, only: list[int] | None = None) -> list[int]:
+    """The customers the run bills on ``date`` (of ``only``, when given)."""
     horizon = date + dt.timedelta(days=settings.INVOICE_LEAD_DAYS)
-    due = Subscription.objects.filter(BILLABLE, next_due_date__lte=horizon).values_list(
-        "customer_id", flat=True
-    )
-    starting = Subscription.objects.filter(
-        status=SubscriptionStatus.PENDING, start_date__lte=date
-    ).values_list("customer_id", flat=True)
+    due = Subscription.objects.filter(BILLABLE, next_due_date__lte=horizon)
+    starting = Subscription.objects.filter(status=SubscriptionStatus.PENDING, start_date__lte=date)
     ending = Subscription.objects.filter(
         cancel_at_period_end=True, cancellation_date__lte=date, status=SubscriptionStatus.ACTIVE
-    ).values_list("customer_id", flat=True)
-    charged = Charge.objects.filter(invoice_line__isnull=True, with_next_invoice=False).values_list(
-        "customer_id", flat=True
     )
-    return sorted(set(due) | set(starting) | set(ending) | set(charged))
+    charged = Charge.objects.filter(invoice_line__isnull=True, with_next_invoice=False)
+    ids: set[int] = set()
+    for rows in (due, starting, ending, charged):
+        ids |= set(scoped(rows, only).values_list("customer_id", flat=True))
+    return sorted(ids)
 
 
 def billing_date_check(*, date: dt.date, today: dt.date, future_override: str | None) -> str:

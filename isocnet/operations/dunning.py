@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from isocnet.collections.holds import not_held
+from isocnet.collections.holds import not_held, scoped
 from isocnet.collections.late_fees import fee_base, late_fees_charge
 from isocnet.collections.models import LateFee
-from isocnet.collections.policy import Policy, current
+from isocnet.collections.policy import Policy, pinned
 from isocnet.collections.promises import promises_check
 from isocnet.collections.suspension import (
     customers_past_suspension,
@@ -91,34 +91,48 @@ def _final_notice_matured(invoice_ids: list[int], date: dt.date, policy: Policy)
     }
 
 
-def overdue_step(*, date: dt.date, actor: Actor, dry_run: bool = False) -> DunningCounts:
-    """The run's collections for ``date``, step by step (each idempotent)."""
+def overdue_step(
+    *, date: dt.date, actor: Actor, dry_run: bool = False, only: list[int] | None = None
+) -> DunningCounts:
+    """The run's collections for ``date``, step by step (each idempotent).
+    ``only``: these customers alone (a customer's timeline: operations.timeline)."""
+    with pinned() as policy:
+        return _overdue_step(date=date, actor=actor, dry_run=dry_run, only=only, policy=policy)
+
+
+def _overdue_step(
+    *, date: dt.date, actor: Actor, dry_run: bool, only: list[int] | None, policy: Policy
+) -> DunningCounts:
     counts = DunningCounts()
-    policy = current()
     if not dry_run:
-        counts.promises_kept, counts.promises_broken = promises_check(date=date, actor=actor)
+        counts.promises_kept, counts.promises_broken = promises_check(
+            date=date, actor=actor, only=only
+        )
     open_invoices = not_held(
-        Invoice.objects.filter(status__in=OPEN_STATUSES).select_related("customer")
+        scoped(Invoice.objects.filter(status__in=OPEN_STATUSES), only).select_related("customer")
     )
-    _mark_overdue(date, counts, dry_run)
+    _mark_overdue(date, counts, dry_run, only)
     _reminders(open_invoices, date, counts, dry_run, policy)
     _overdue_notices(open_invoices, date, counts, dry_run, policy)
     if not dry_run:
-        counts.late_fees = late_fees_charge(date=date, actor=actor)
-    suspended = _suspend(date, actor, counts, dry_run, policy)
-    _reactivate(date, actor, counts, dry_run, skip=suspended)
+        counts.late_fees = late_fees_charge(date=date, actor=actor, only=only)
+    suspended = _suspend(date, actor, counts, dry_run, policy, only)
+    _reactivate(date, actor, counts, dry_run, skip=suspended, only=only)
     # auto-debit invoices due: collection (operations.auto_debit) charges them
     counts.to_collect = (
-        Invoice.objects.filter(status__in=OPEN_STATUSES)
+        scoped(Invoice.objects.filter(status__in=OPEN_STATUSES), only)
         .filter(due_date__lte=date, customer__payment_method=PaymentPreference.CARD)
         .count()
     )
     return counts
 
 
-def _mark_overdue(date: dt.date, counts: DunningCounts, dry_run: bool) -> None:
-    for invoice_id, due_date in Invoice.objects.filter(
-        status__in=OPEN_STATUSES, due_date__lt=date, overdue_since__isnull=True
+def _mark_overdue(date: dt.date, counts: DunningCounts, dry_run: bool, only) -> None:
+    for invoice_id, due_date in scoped(
+        Invoice.objects.filter(
+            status__in=OPEN_STATUSES, due_date__lt=date, overdue_since__isnull=True
+        ),
+        only,
     ).values_list("pk", "due_date"):
         counts.marked_overdue += 1
         if not dry_run:
@@ -169,14 +183,14 @@ def _overdue_notices(
 
 
 def _suspend(
-    date: dt.date, actor: Actor, counts: DunningCounts, dry_run: bool, policy: Policy
+    date: dt.date, actor: Actor, counts: DunningCounts, dry_run: bool, policy: Policy, only
 ) -> list[int]:
     """Suspension for non-payment: past the suspension date, and the final
     notice queued the warning days ago at least (after missed runs the
     calendar may say so before the customer was ever warned); never for an
     account that owes nothing once its credit is counted, nor for held
     invoices. Returns the customers past their suspension date."""
-    customers_due = customers_past_suspension(date)
+    customers_due = customers_past_suspension(date, only)
     due = list(
         past_suspension(date).filter(customer_id__in=customers_due).values_list("pk", "customer_id")
     )
@@ -203,12 +217,15 @@ def _suspend(
 
 
 def _reactivate(
-    date: dt.date, actor: Actor, counts: DunningCounts, dry_run: bool, *, skip: list[int]
+    date: dt.date, actor: Actor, counts: DunningCounts, dry_run: bool, *, skip: list[int], only
 ) -> None:
     """Accounts paid up come back (payments also do this at once)."""
     waiting = set(
-        Subscription.objects.filter(
-            status=SubscriptionStatus.SUSPENDED, suspended_for_nonpayment=True
+        scoped(
+            Subscription.objects.filter(
+                status=SubscriptionStatus.SUSPENDED, suspended_for_nonpayment=True
+            ),
+            only,
         )
         .values_list("customer_id", flat=True)
         .distinct()
