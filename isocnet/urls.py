@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from isocnet.api.urls import api
 from isocnet.backoffice import two_factor_views
+from isocnet.backoffice.collections_views import policy_page
 from isocnet.backoffice.health_views import health_page, metrics
 from isocnet.backoffice.reports import reports
 from isocnet.payments.sandbox_views import card_form
@@ -20,6 +21,11 @@ urlpatterns = [
     path("portal/", include("isocnet.portal.urls")),
     path("admin/reports/", admin.site.admin_view(reports), name="backoffice-reports"),
     path("admin/health/", admin.site.admin_view(health_page), name="backoffice-health"),
+    path(
+        "admin/collections-policy/",
+        admin.site.admin_view(policy_page),
+        name="backoffice-collections-policy",
+    ),
     path("metrics", metrics, name="metrics"),
     path("admin/2fa/enrol/", two_factor_views.enrol, name="staff-2fa-enrol"),
     path("admin/2fa/verify/", two_factor_views.verify, name="staff-2fa-verify"),

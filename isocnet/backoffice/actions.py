@@ -10,9 +10,19 @@ from dataclasses import dataclass
 from django import forms
 
 from isocnet.catalog.models import Plan, TaxRate
+from isocnet.collections.late_fees import late_fee_waive
+from isocnet.collections.models import Dispute, LateFee
+from isocnet.collections.promises import (
+    dispute_open,
+    dispute_resolve,
+    promise_active,
+    promise_cancel,
+    promise_create,
+)
 from isocnet.core.actors import Actor
 from isocnet.core.errors import InvalidInput, NotFound
 from isocnet.core.formatting import money
+from isocnet.core.money import Money
 from isocnet.core.validation import clean_money
 from isocnet.customers.models import Customer
 from isocnet.customers.portal_access import portal_invite
@@ -307,6 +317,91 @@ def _invite(actor, customer, d):
     return f"Portal invitation queued for {login.user.username}."
 
 
+class PromiseForm(forms.Form):
+    amount = forms.CharField(max_length=20, help_text="What the customer promised, e.g. 94.95")
+    promised_on = forms.DateField(label="Promised by", help_text="YYYY-MM-DD")
+    note = forms.CharField(max_length=300, required=False, help_text="e.g. called on Monday")
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=250)
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class DisputeForm(InvoicePickForm):
+    reason = forms.CharField(max_length=300, help_text="What the customer disputes")
+
+
+class ResolveDisputeForm(forms.Form):
+    dispute = forms.ChoiceField()
+    resolution = forms.CharField(max_length=300)
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dispute"].choices = [
+            (d.pk, f"#{d.invoice.number}: {d.reason}")
+            for d in Dispute.objects.filter(customer=customer, resolved_at__isnull=True)
+        ]
+
+
+class WaiveFeeForm(forms.Form):
+    late_fee = forms.ChoiceField()
+    reason = forms.CharField(max_length=250)
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["late_fee"].choices = [
+            (
+                f.pk,
+                f"{money(Money.from_minor(f.amount_minor, f.currency))} on #{f.invoice.number} "
+                f"({f.charged_on})",
+            )
+            for f in LateFee.objects.filter(customer=customer, waived_at__isnull=True)
+        ]
+
+
+def _promise(actor, customer, d):
+    promise = promise_create(
+        actor=actor,
+        customer_id=customer.pk,
+        amount=d["amount"],
+        promised_on=d["promised_on"],
+        note=d["note"],
+    )
+    return (
+        f"Promise to pay {money(Money.from_minor(promise.amount_minor, promise.currency))} by "
+        f"{promise.promised_on} recorded; notices, fees and suspension wait until then."
+    )
+
+
+def _cancel_promise(actor, customer, d):
+    promise = promise_active(customer.pk)
+    if promise is None:
+        raise InvalidInput("this account has no promise to pay", field="reason")
+    promise_cancel(actor=actor, promise_id=promise.pk, reason=d["reason"])
+    return "Promise cancelled: the collections steps resume."
+
+
+def _dispute(actor, customer, d):
+    dispute_open(actor=actor, invoice_number=d["invoice"], reason=d["reason"])
+    return f"Invoice #{d['invoice']} is disputed: held until resolved."
+
+
+def _resolve_dispute(actor, customer, d):
+    dispute = dispute_resolve(actor=actor, dispute_id=int(d["dispute"]), resolution=d["resolution"])
+    return f"Dispute of #{dispute.invoice.number} resolved."
+
+
+def _waive_fee(actor, customer, d):
+    fee = late_fee_waive(actor=actor, late_fee_id=int(d["late_fee"]), reason=d["reason"])
+    return f"Late fee on #{fee.invoice.number} waived."
+
+
 @dataclass(frozen=True)
 class StaffAction:
     name: str
@@ -334,5 +429,10 @@ ACTIONS = {
         ),
         StaffAction("add-service", "Add a service", AddServiceForm, _add_service),
         StaffAction("invite", "Send a client portal invitation", NoFields, _invite),
+        StaffAction("promise", "Record a promise to pay", PromiseForm, _promise),
+        StaffAction("cancel-promise", "Cancel the promise to pay", ReasonForm, _cancel_promise),
+        StaffAction("dispute", "Mark an invoice disputed", DisputeForm, _dispute),
+        StaffAction("resolve-dispute", "Resolve a dispute", ResolveDisputeForm, _resolve_dispute),
+        StaffAction("waive-fee", "Waive a late fee", WaiveFeeForm, _waive_fee),
     )
 }

@@ -16,6 +16,16 @@ class BackofficeConfig(AppConfig):
         admin.site.index_title = "Billing"
         admin.site.site_url = "/portal/"  # "View site": the client portal, staff stay signed in
 
+        from isocnet.backoffice.collections_views import index_context
+
+        plain_index = admin.site.index
+
+        def index(request, extra_context=None):
+            """The home page is the day's work (backoffice.workqueue)."""
+            return plain_index(request, {**index_context(request), **(extra_context or {})})
+
+        admin.site.index = index
+
         from django.db.models.signals import post_migrate
 
         from isocnet.backoffice.roles import ensure_staff_groups

@@ -102,10 +102,43 @@ def _changes(before: dict, after: dict, currency: str, plans: dict) -> str:
     return "; ".join(parts)
 
 
+def _collections_words(action: str, a: dict, currency: str) -> str | None:
+    """Promises, disputes and late fees in words (None: another action)."""
+    m = lambda key: _money(a.get(key), currency)  # noqa: E731
+    day = lambda key: _value("date", a.get(key), currency, {})  # noqa: E731
+    words = {
+        "promise.create": lambda: (
+            f"Promise to pay {m('amount')} by {day('promised_on')} "
+            f"({a.get('source', 'staff')}){': ' + a['note'] if a.get('note') else ''}"
+        ),
+        "promise.kept": lambda: f"Promise to pay kept ({m('paid')} paid)",
+        "promise.broken": lambda: (
+            f"Promise to pay of {m('promised')} by {day('promised_on')} broken ({m('paid')} paid)"
+        ),
+        "promise.cancel": lambda: f"Promise to pay cancelled: {a.get('reason', '')}",
+        "dispute.open": lambda: f"Invoice #{a.get('invoice')} disputed: {a.get('reason', '')}",
+        "dispute.resolve": lambda: (
+            f"Dispute of invoice #{a.get('invoice')} resolved: {a.get('resolution', '')}"
+        ),
+        "late_fee.charge": lambda: (
+            f"Late fee of {m('amount')} for invoice #{a.get('invoice')} "
+            f"(overdue {m('overdue_balance')}), on {a.get('on')}"
+        ),
+        "late_fee.waive": lambda: (
+            f"Late fee of {m('amount')} on invoice #{a.get('invoice')} "
+            f"waived: {a.get('reason', '')}"
+        ),
+    }
+    return words[action]() if action in words else None
+
+
 def describe(event: AuditEvent, currency: str, plans: dict) -> str:
     a, b = event.after or {}, event.before or {}
     m = lambda key: _money(a.get(key), currency)  # noqa: E731
     action = event.action
+    collections = _collections_words(action, a, currency)
+    if collections is not None:
+        return collections
     if action == "customer.create":
         return (
             f"Account opened for {a.get('name', '')} ({a.get('email', '')}), paying by "

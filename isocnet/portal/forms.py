@@ -100,3 +100,12 @@ class StatementForm(forms.Form):
         if start and end and (end - start).days > 3 * 366:
             self.add_error("start", "a statement covers at most three years")
         return data
+
+
+class PromiseForm(forms.Form):
+    amount = forms.CharField(max_length=20, label="Amount you will pay", help_text="e.g. 94.95")
+    promised_on = forms.DateField(
+        label="Date you will pay by",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d"],
+    )

@@ -8,15 +8,21 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q
 from django.http import Http404
 
+from isocnet.collections.policy import current
+from isocnet.collections.promises import promise_active
+from isocnet.collections.suspension import owes_minor
 from isocnet.core import clock, formatting
 from isocnet.core.money import Money
 from isocnet.customers.models import Customer
 from isocnet.documents.invoices import company, invoice_document_data
 from isocnet.invoicing.models import OPEN_STATUSES, CreditNote, Invoice, InvoiceStatus
 from isocnet.ledger.models import CreditEntry, CreditKind
+from isocnet.operations.timeline import customer_timeline, next_step
+from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.models import (
     GatewayCall,
     Payment,
@@ -49,8 +55,13 @@ def dashboard(customer: Customer) -> dict:
         .select_related("plan")
         .order_by("id")
     )
+    promise = promise_active(customer.pk)
+    overdue = [inv for inv in open_invoices if inv.due_date < clock.today()]
     return {
         "summary": account_summary(customer, open_invoices=open_invoices),
+        "next_step": next_step_of(customer, open_invoices) if overdue and not promise else "",
+        "promise": promise,
+        "may_promise": bool(overdue) and promise is None,
         "open_invoices": open_invoices,
         "next_due": open_invoices[0] if open_invoices else None,
         "services": services,
@@ -58,6 +69,41 @@ def dashboard(customer: Customer) -> dict:
         "recent_payments": list(
             Payment.objects.filter(customer=customer).order_by("-received_on", "-id")[:5]
         ),
+    }
+
+
+def next_step_of(customer: Customer, open_invoices: list[Invoice]) -> str:
+    """What will happen next to an overdue account, in one sentence ("Your
+    service will be suspended on December 19 unless $94.95 is paid"), from
+    its timeline (operations.timeline: the daily run's own code run ahead,
+    a few hundred queries). Kept for the day while nothing on the account
+    changes, so an overdue customer's dashboard costs that once a day."""
+    last_message = (
+        OutboxMessage.objects.filter(customer=customer)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    promise = promise_active(customer.pk)
+    fingerprint = (
+        tuple((inv.pk, inv.balance_minor) for inv in open_invoices),
+        last_message,
+        promise.pk if promise else None,
+    )
+    key = f"portal-next-step:{customer.pk}:{clock.today().isoformat()}:{hash(fingerprint)}"
+    found = cache.get(key)
+    if found is None:
+        found = next_step(customer_timeline(customer.pk))
+        cache.set(key, found, timeout=24 * 3600)
+    return found
+
+
+def promise_form_facts(customer: Customer) -> dict:
+    """What the portal's promise form offers: up to the policy's days, for
+    what the account owes."""
+    return {
+        "max_date": clock.today() + dt.timedelta(days=current().promise_max_days),
+        "owed": Money.from_minor(max(owes_minor(customer.pk), 0), customer.currency),
     }
 
 

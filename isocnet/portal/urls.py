@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("dashboard/", account.dashboard, name="dashboard"),
     path("contact/", account.contact, name="contact"),
+    path("promise/", account.promise, name="promise"),
     path("contact/email/<str:token>/", account.email_confirm, name="email_confirm"),
     path("invoices/", billing.invoice_list, name="invoices"),
     path("invoices/<str:number>/", billing.invoice_detail, name="invoice"),

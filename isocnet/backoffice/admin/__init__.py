@@ -5,6 +5,7 @@ and change only through services; issued invoices never change."""
 
 from isocnet.backoffice.admin import (  # noqa: F401 - registers the model admins
     catalog,
+    collections,
     core,
     customers,
     invoicing,

@@ -3,8 +3,11 @@ staff record payments from the customer page."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Min, Q, Sum
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -21,15 +24,16 @@ from isocnet.backoffice.admin.customer_forms import (
     form_to_api,
 )
 from isocnet.backoffice.history import customer_history
+from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.errors import BillingError
+from isocnet.core.money import Money
 from isocnet.customers.models import ADDRESS_COLUMNS, Customer, PortalUser
 from isocnet.customers.portal_access import portal_invite
 from isocnet.customers.services import customer_create, customer_update
 from isocnet.imports.services import run_import
-from isocnet.invoicing.models import (
-    Invoice,
-)
+from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+from isocnet.operations.timeline import customer_timeline, next_step
 from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.models import Payment, PaymentMethod
 from isocnet.payments.selectors import account_summary
@@ -77,6 +81,36 @@ class MessageInline(ReadOnlyInline):
     verbose_name_plural = "messages sent"
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    title = "days overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("any", "Overdue"),
+            ("1-30", "1–30 days"),
+            ("31-60", "31–60 days"),
+            ("61+", "61 days or more"),
+            ("none", "Not overdue"),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if value == "none":
+            return queryset.filter(oldest_due__isnull=True)
+        today = clock.today()
+        if value == "any":
+            return queryset.filter(oldest_due__isnull=False)
+        low, _, high = value.partition("-")
+        low = int(low.rstrip("+"))
+        queryset = queryset.filter(oldest_due__lte=today - dt.timedelta(days=low))
+        if high:
+            queryset = queryset.filter(oldest_due__gt=today - dt.timedelta(days=int(high) + 1))
+        return queryset
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     form = CustomerForm
@@ -87,9 +121,35 @@ class CustomerAdmin(admin.ModelAdmin):
         "email",
         "payment_method",
         "status",
-        "currency",
+        "balance_column",
+        "days_overdue_column",
     ]
-    list_filter = ["status", "payment_method", "tax_exempt", "currency", "country"]
+    list_filter = [OverdueFilter, "status", "payment_method", "tax_exempt", "currency", "country"]
+
+    def get_queryset(self, request):
+        """With what each account owes on open invoices and its oldest
+        overdue due date (the list's balance and days-overdue columns)."""
+        today = clock.today()
+        open_ = Q(invoices__status__in=OPEN_STATUSES)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                open_balance=Sum("invoices__balance_minor", filter=open_),
+                oldest_due=Min(
+                    "invoices__due_date", filter=open_ & Q(invoices__due_date__lt=today)
+                ),
+            )
+        )
+
+    @admin.display(description="Balance", ordering="open_balance")
+    def balance_column(self, obj):
+        return Money.from_minor(obj.open_balance or 0, obj.currency).format()
+
+    @admin.display(description="Days overdue", ordering="oldest_due")
+    def days_overdue_column(self, obj):
+        return (clock.today() - obj.oldest_due).days if obj.oldest_due else "—"
+
     search_fields = [
         "account_number",
         "name",
@@ -150,9 +210,12 @@ class CustomerAdmin(admin.ModelAdmin):
         template shows it after the inlines), in words a clerk reads."""
 
         customer = self.get_object(request, object_id)
+        events = customer_timeline(customer.pk) if customer else []
         extra_context = {
             **(extra_context or {}),
             "history": customer_history(customer) if customer else [],
+            "timeline": events,
+            "next_step": next_step(events),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -6,16 +6,50 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from isocnet.collections.promises import promise_create
+from isocnet.core import formatting
 from isocnet.core.errors import BillingError
+from isocnet.core.money import Money
 from isocnet.customers.portal_access import contact_update, email_change_confirm
 from isocnet.portal import selectors
 from isocnet.portal.access import customer_view, form_error
-from isocnet.portal.forms import ContactForm
+from isocnet.portal.forms import ContactForm, PromiseForm
 
 
 @customer_view
 def dashboard(request):
     return render(request, "portal/dashboard.html", selectors.dashboard(request.customer))
+
+
+@customer_view
+@require_http_methods(["GET", "POST"])
+def promise(request):
+    """Promise to pay by a date: notices, late fees and suspension wait."""
+    customer = request.customer
+    facts = selectors.promise_form_facts(customer)
+    form = PromiseForm(
+        request.POST or None,
+        initial={"amount": facts["owed"].as_string(), "promised_on": facts["max_date"]},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            made = promise_create(
+                actor=request.actor,
+                customer_id=customer.pk,
+                amount=form.cleaned_data["amount"],
+                promised_on=form.cleaned_data["promised_on"],
+                source="portal",
+            )
+        except BillingError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Thank you: we have noted your promise to pay {formatting.money(Money.from_minor(made.amount_minor, made.currency))} "
+                f"by {formatting.date(made.promised_on)}. Your service stays on until then.",
+            )
+            return redirect("portal:dashboard")
+    return render(request, "portal/promise.html", {"form": form, **facts})
 
 
 _ADDRESS = ("line1", "line2", "city", "region", "postal_code", "country")

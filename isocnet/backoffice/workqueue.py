@@ -1,0 +1,180 @@
+"""The billing clerk's day: what needs doing, each a count, a filtered
+list and the action beside it (the back office's home page). Reads only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.db.models import Max, Min, Q, Sum
+from django.urls import reverse
+
+from isocnet.collections.models import Dispute, Promise, PromiseStatus
+from isocnet.core import clock
+from isocnet.core.money import Money
+from isocnet.customers.models import Customer
+from isocnet.invoicing.models import OPEN_STATUSES
+from isocnet.outbox.models import MessageKind, MessageStatus, OutboxMessage
+from isocnet.payments.models import CallStatus, GatewayCall, Payment
+
+# The notices that tell where an overdue account stands.
+DUNNING_KINDS = [
+    MessageKind.REMINDER,
+    MessageKind.OVERDUE_1,
+    MessageKind.OVERDUE_2,
+    MessageKind.OVERDUE_3,
+    MessageKind.SUSPENSION,
+    MessageKind.PROMISE_BROKEN,
+]
+
+
+@dataclass
+class Task:
+    label: str
+    count: int
+    url: str
+    action: str  # what the clerk does about it
+
+
+@dataclass
+class OverdueAccount:
+    customer: Customer
+    balance: Money
+    days_overdue: int
+    last_notice: str
+    promise: str
+    url: str
+
+
+def _list(name: str, **query) -> str:
+    url = reverse(f"admin:{name}_changelist")
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def tasks(today: dt.date | None = None) -> list[Task]:
+    today = today or clock.today()
+    week_ago = today - dt.timedelta(days=7)
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
+    overdue = (
+        Customer.objects.filter(invoices__status__in=OPEN_STATUSES, invoices__due_date__lt=today)
+        .distinct()
+        .count()
+    )
+    return [
+        Task(
+            "Overdue accounts",
+            overdue,
+            _list("customers_customer", overdue="any"),
+            "call, record a payment or a promise to pay",
+        ),
+        Task(
+            "Promises due today",
+            Promise.objects.filter(status=PromiseStatus.ACTIVE, promised_on=today).count(),
+            _list(
+                "collections_promise",
+                status__exact="active",
+                promised_on__gte=today.isoformat(),
+                promised_on__lt=tomorrow,
+            ),
+            "check the payment arrived",
+        ),
+        Task(
+            "Promises broken this week",
+            Promise.objects.filter(
+                status=PromiseStatus.BROKEN, closed_at__date__gte=week_ago
+            ).count(),
+            _list("collections_promise", status__exact="broken"),
+            "call the customer",
+        ),
+        Task(
+            "Failed card charges this week",
+            GatewayCall.objects.filter(
+                kind=GatewayCall.Kind.CHARGE,
+                status__in=[CallStatus.DECLINED, CallStatus.FAILED],
+                created_at__date__gte=week_ago,
+            ).count(),
+            _list("payments_gatewaycall", status__exact="declined"),
+            "ask for a new card or another payment",
+        ),
+        Task(
+            "Card charges in doubt",
+            GatewayCall.objects.filter(status=CallStatus.UNKNOWN).count(),
+            _list("payments_gatewaycall", status__exact="unknown"),
+            "reconciliation settles them; look if they stay",
+        ),
+        Task(
+            "Checks received today (to deposit)",
+            Payment.objects.filter(method="check", received_on=today).count(),
+            _list(
+                "payments_payment",
+                method__exact="check",
+                received_on__gte=today.isoformat(),
+                received_on__lt=tomorrow,
+            ),
+            "deposit them",
+        ),
+        Task(
+            "Open disputes",
+            Dispute.objects.filter(resolved_at__isnull=True).count(),
+            _list("collections_dispute", resolved_at__isempty="1"),
+            "resolve (a credit note, or explain the charge)",
+        ),
+        Task(
+            "Emails that could not be delivered",
+            OutboxMessage.objects.filter(status=MessageStatus.FAILED).count(),
+            _list("notifications_outboxmessage", status__exact="failed"),
+            "correct the address and send again",
+        ),
+    ]
+
+
+def overdue_accounts(today: dt.date | None = None, *, limit: int = 15) -> list[OverdueAccount]:
+    """The most overdue accounts first: balance, days overdue, the last
+    notice and any promise."""
+    today = today or clock.today()
+    open_ = Q(invoices__status__in=OPEN_STATUSES)
+    rows = (
+        Customer.objects.filter(invoices__status__in=OPEN_STATUSES, invoices__due_date__lt=today)
+        .annotate(
+            oldest_due=Min("invoices__due_date", filter=open_ & Q(invoices__due_date__lt=today)),
+        )
+        .order_by("oldest_due", "pk")
+        .distinct()[:limit]
+    )
+    rows = list(rows)
+    ids = [c.pk for c in rows]
+    balances = dict(
+        Customer.objects.filter(pk__in=ids)
+        .annotate(b=Sum("invoices__balance_minor", filter=open_))
+        .values_list("pk", "b")
+    )
+    notices = dict(
+        OutboxMessage.objects.filter(customer_id__in=ids, kind__in=DUNNING_KINDS)
+        .values("customer_id")
+        .annotate(last=Max("id"))
+        .values_list("customer_id", "last")
+    )
+    last_kind = dict(
+        OutboxMessage.objects.filter(pk__in=notices.values()).values_list("customer_id", "kind")
+    )
+    promises = {
+        p.customer_id: p
+        for p in Promise.objects.filter(customer_id__in=ids, status=PromiseStatus.ACTIVE)
+    }
+    out = []
+    for c in rows:
+        promise = promises.get(c.pk)
+        out.append(
+            OverdueAccount(
+                customer=c,
+                balance=Money.from_minor(balances.get(c.pk) or 0, c.currency),
+                days_overdue=(today - c.oldest_due).days,
+                last_notice=OutboxMessage(kind=last_kind[c.pk]).get_kind_display()
+                if c.pk in last_kind
+                else "—",
+                promise=f"by {promise.promised_on}" if promise else "",
+                url=reverse("admin:customers_customer_change", args=[c.pk]),
+            )
+        )
+    return out
