@@ -12,6 +12,7 @@ APPS = (
     "subscriptions",
     "invoicing",
     "payments",
+    "collections",
     "documents",
     "notifications",
     "core",
