@@ -11,7 +11,8 @@ from django import forms
 
 from isocnet.catalog.models import Plan, TaxRate
 from isocnet.collections.late_fees import late_fee_waive
-from isocnet.collections.models import Dispute, LateFee
+from isocnet.collections.models import Dispute, LateFee, PaymentPlan, PlanStatus
+from isocnet.collections.plans import plan_cancel, plan_create
 from isocnet.collections.promises import (
     dispute_open,
     dispute_resolve,
@@ -365,6 +366,38 @@ class WaiveFeeForm(forms.Form):
         ]
 
 
+class PlanForm(forms.Form):
+    installments = forms.IntegerField(min_value=2, max_value=24, initial=3)
+    first_on = forms.DateField(label="First payment on", help_text="YYYY-MM-DD; then monthly")
+    note = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+def _plan(actor, customer, d):
+    plan = plan_create(
+        actor=actor,
+        customer_id=customer.pk,
+        installments=d["installments"],
+        first_on=d["first_on"],
+        note=d["note"],
+    )
+    parts = ", ".join(
+        f"{money(Money.from_minor(i.amount_minor, plan.currency))} on {i.due_on}"
+        for i in plan.installments.all()
+    )
+    return f"Payment plan recorded: {parts}."
+
+
+def _cancel_plan(actor, customer, d):
+    plan = PaymentPlan.objects.filter(customer=customer, status=PlanStatus.ACTIVE).first()
+    if plan is None:
+        raise InvalidInput("this account has no payment plan", field="reason")
+    plan_cancel(actor=actor, plan_id=plan.pk, reason=d["reason"])
+    return "Payment plan cancelled: the collections steps resume."
+
+
 def _promise(actor, customer, d):
     promise = promise_create(
         actor=actor,
@@ -431,6 +464,8 @@ ACTIONS = {
         StaffAction("invite", "Send a client portal invitation", NoFields, _invite),
         StaffAction("promise", "Record a promise to pay", PromiseForm, _promise),
         StaffAction("cancel-promise", "Cancel the promise to pay", ReasonForm, _cancel_promise),
+        StaffAction("plan", "Set up a payment plan", PlanForm, _plan),
+        StaffAction("cancel-plan", "Cancel the payment plan", ReasonForm, _cancel_plan),
         StaffAction("dispute", "Mark an invoice disputed", DisputeForm, _dispute),
         StaffAction("resolve-dispute", "Resolve a dispute", ResolveDisputeForm, _resolve_dispute),
         StaffAction("waive-fee", "Waive a late fee", WaiveFeeForm, _waive_fee),

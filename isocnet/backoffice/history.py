@@ -116,6 +116,17 @@ def _collections_words(action: str, a: dict, currency: str) -> str | None:
             f"Promise to pay of {m('promised')} by {day('promised_on')} broken ({m('paid')} paid)"
         ),
         "promise.cancel": lambda: f"Promise to pay cancelled: {a.get('reason', '')}",
+        "plan.create": lambda: (
+            f"Payment plan of {m('total')} in {len(a.get('installments') or [])} "
+            "payments: "
+            + "; ".join(
+                f"{_money(amount, currency)} on {_value('date', day, currency, {})}"
+                for day, amount in a.get("installments") or []
+            )
+        ),
+        "plan.kept": lambda: f"Payment plan paid in full ({m('paid')})",
+        "plan.broken": lambda: f"Payment plan broken: {m('paid')} of {m('total')} paid",
+        "plan.cancel": lambda: f"Payment plan cancelled: {a.get('reason', '')}",
         "dispute.open": lambda: f"Invoice #{a.get('invoice')} disputed: {a.get('reason', '')}",
         "dispute.resolve": lambda: (
             f"Dispute of invoice #{a.get('invoice')} resolved: {a.get('resolution', '')}"

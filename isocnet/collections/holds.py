@@ -1,14 +1,18 @@
-"""What holds an overdue invoice: an active promise to pay that covers it,
-or an open dispute. A held invoice gets no notice, no late fee and
+"""What holds an overdue invoice: an active promise to pay or payment plan
+that covers it, or an open dispute. A held invoice gets no notice, no late fee and
 suspends nothing (collections.suspension, operations.dunning)."""
 
 from __future__ import annotations
 
-from isocnet.collections.models import Dispute, Promise, PromiseStatus
+from isocnet.collections.models import Dispute, PaymentPlan, PlanStatus, Promise, PromiseStatus
 
 
 def _promised():
     return Promise.invoices.through.objects.filter(promise__status=PromiseStatus.ACTIVE)
+
+
+def _planned():
+    return PaymentPlan.invoices.through.objects.filter(paymentplan__status=PlanStatus.ACTIVE)
 
 
 def _disputed():
@@ -17,8 +21,10 @@ def _disputed():
 
 def not_held(invoices):
     """The invoices of the queryset ``invoices`` that are not held."""
-    return invoices.exclude(pk__in=_promised().values("invoice_id")).exclude(
-        pk__in=_disputed().values("invoice_id")
+    return (
+        invoices.exclude(pk__in=_promised().values("invoice_id"))
+        .exclude(pk__in=_planned().values("invoice_id"))
+        .exclude(pk__in=_disputed().values("invoice_id"))
     )
 
 

@@ -215,3 +215,71 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return f"Dispute of #{self.invoice.number}"
+
+
+class PlanStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    KEPT = "kept", "Kept (paid in full)"
+    BROKEN = "broken", "Broken"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+PLAN_TRANSITIONS: dict[str, frozenset[str]] = {
+    PlanStatus.ACTIVE: frozenset({PlanStatus.KEPT, PlanStatus.BROKEN, PlanStatus.CANCELLED}),
+    PlanStatus.KEPT: frozenset(),
+    PlanStatus.BROKEN: frozenset(),
+    PlanStatus.CANCELLED: frozenset(),
+}
+
+
+class PaymentPlan(models.Model):
+    """An overdue balance split into installments. While it is kept, the
+    invoices it covers are held (no notices, fees or suspension). Payments
+    count towards it (``paid_minor``); an installment not paid by its date
+    plus PLAN_GRACE_DAYS breaks it, and the policy resumes."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payment_plans")
+    total_minor = models.BigIntegerField()
+    paid_minor = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=PlanStatus.choices, default=PlanStatus.ACTIVE)
+    invoices = models.ManyToManyField(Invoice, related_name="payment_plans")
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(status="active"),
+                name="plan_one_active_per_customer",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total_minor__gt=0), name="plan_total_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment plan of {self.customer}"
+
+
+class Installment(models.Model):
+    plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="installments")
+    sequence = models.PositiveSmallIntegerField()
+    due_on = models.DateField()
+    amount_minor = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["plan_id", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "sequence"], name="installment_once"),
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gt=0), name="installment_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Installment {self.sequence + 1} of {self.plan}"

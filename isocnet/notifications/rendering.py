@@ -10,7 +10,7 @@ from email.utils import formataddr, parseaddr
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from isocnet.collections.models import Promise
+from isocnet.collections.models import PaymentPlan, Promise
 from isocnet.collections.policy import Policy, current
 from isocnet.core import clock, formatting
 from isocnet.core.money import Money
@@ -126,6 +126,22 @@ def render(
     if context.get("late_fee"):  # a fee the run will charge, named before it is
         ctx["late_fee"] = formatting.money(Money.parse(context["late_fee"], invoice.currency))
         ctx["late_fee_date"] = formatting.date(dt.date.fromisoformat(context["late_fee_date"]))
+    if context.get("plan"):
+        plan = PaymentPlan.objects.get(pk=context["plan"])
+        installments = list(plan.installments.all())
+        ctx.update(
+            plan_total=formatting.money(Money.from_minor(plan.total_minor, plan.currency)),
+            plan_paid=formatting.money(Money.from_minor(plan.paid_minor, plan.currency)),
+            plan_count=len(installments),
+            plan_first=formatting.money(
+                Money.from_minor(installments[0].amount_minor, plan.currency)
+            ),
+            plan_schedule="; ".join(
+                f"{formatting.money(Money.from_minor(i.amount_minor, plan.currency))} on "
+                f"{formatting.date(i.due_on)}"
+                for i in installments
+            ),
+        )
     if context.get("promise"):
         promise = Promise.objects.get(pk=context["promise"])
         ctx.update(

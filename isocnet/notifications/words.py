@@ -26,6 +26,8 @@ SUBJECTS = {
     MessageKind.REFUND: "Refund Issued",
     MessageKind.PROMISE_MADE: "Your Promise to Pay: {promise_amount} by {promise_date}",
     MessageKind.PROMISE_BROKEN: "Missed Promise to Pay: Invoice #{number}",
+    MessageKind.PLAN_MADE: "Your Payment Plan: {plan_count} Payments of {plan_first}",
+    MessageKind.PLAN_BROKEN: "Missed Payment Plan Installment: Invoice #{number}",
 }
 
 
@@ -95,6 +97,25 @@ def dunning_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tup
             f"Thank you: we have noted your promise to pay {ctx['promise_amount']} by {ctx['promise_date']}.",
             "Until then we will send no overdue notices, add no late fees and keep your services on. "
             "If the payment has not reached us by that day, the usual steps resume.",
+        )
+    if kind == MessageKind.PLAN_MADE:
+        return (
+            f"Thank you: your balance of {ctx['plan_total']} is split into {ctx['plan_count']} payments: "
+            f"{ctx['plan_schedule']}.",
+            "While you keep to it we send no overdue notices, add no late fees and keep your services on"
+            + (
+                ". Each payment is charged to your card on its date."
+                if ctx.get("auto_debit")
+                else "."
+            ),
+        )
+    if kind == MessageKind.PLAN_BROKEN:
+        return (
+            f"A payment of your plan was due and has not reached us: of {ctx['plan_total']}, we have "
+            f"received {ctx['plan_paid']}.",
+            f"The plan has ended and our usual steps for overdue invoices have resumed: if the balance of "
+            f"invoice #{ctx['number']} ({ctx['amount_due']}) is not paid, your services will be suspended on "
+            f"{ctx['suspension_date']}.",
         )
     if kind == MessageKind.PROMISE_BROKEN:
         return (

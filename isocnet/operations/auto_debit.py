@@ -15,10 +15,13 @@ import time
 from django.conf import settings
 from django.db import transaction
 
-from isocnet.collections.holds import scoped
+from isocnet.collections.holds import not_held, scoped
+from isocnet.collections.plans import installments_to_charge
 from isocnet.core import simulation
 from isocnet.core.actors import Actor
 from isocnet.core.db import resuming
+from isocnet.core.errors import Conflict
+from isocnet.core.money import Money
 from isocnet.core.permissions import require
 from isocnet.customers.models import PaymentPreference
 from isocnet.documents.receipts import receipt_pdfs_render
@@ -26,6 +29,7 @@ from isocnet.invoicing.models import OPEN_STATUSES, Invoice
 from isocnet.outbox.models import MessageKind
 from isocnet.outbox.queue import notice_queue
 from isocnet.payments.calls import STALE_PENDING, call_gateway, charges_start_many
+from isocnet.payments.charges import charge_invoice
 from isocnet.payments.gateways.base import ChargeResult
 from isocnet.payments.models import (
     CUSTOMER_KEY_PREFIX,
@@ -45,13 +49,15 @@ def due_for_collection(date: dt.date, only: list[int] | None = None) -> list[int
     thousand invoices. ``only``: of these customers alone."""
     ids = []
     invoices = list(
-        scoped(
-            Invoice.objects.filter(
-                status__in=OPEN_STATUSES,
-                due_date__lte=date,
-                customer__payment_method=PaymentPreference.CARD,
-            ),
-            only,
+        not_held(  # a promise, a plan or a dispute stands in for the schedule
+            scoped(
+                Invoice.objects.filter(
+                    status__in=OPEN_STATUSES,
+                    due_date__lte=date,
+                    customer__payment_method=PaymentPreference.CARD,
+                ),
+                only,
+            )
         )
         .order_by("pk")
         .values_list("pk", "customer_id")
@@ -87,15 +93,60 @@ def due_for_collection(date: dt.date, only: list[int] | None = None) -> list[int
 
 def collection_counts() -> dict:
     """What a collection did: charged, declined, unknown (no answer: left
-    for reconciliation), not sent (tried again by the next run) and no card
-    on file (the customer was asked for one)."""
-    return {"charged": 0, "declined": 0, "unknown": 0, "not_sent": 0, "no_card": 0}
+    for reconciliation), not sent (tried again by the next run), no card
+    on file (the customer was asked for one), and plan installments charged."""
+    return {
+        "charged": 0,
+        "declined": 0,
+        "unknown": 0,
+        "not_sent": 0,
+        "no_card": 0,
+        "installments": 0,
+    }
 
 
-def collect_due(*, actor: Actor, date: dt.date) -> dict:
+def collect_due(*, actor: Actor, date: dt.date, only: list[int] | None = None) -> dict:
     """The billing run's collection step (in one process; with workers the
-    ids go to the collection queue in chunks: isocnet.payments.tasks)."""
-    return collect_invoices(actor=actor, invoice_ids=due_for_collection(date))
+    ids go to the collection queue in chunks: isocnet.operations.tasks):
+    the invoices due, then payment plans' installments due today."""
+    counts = collect_invoices(actor=actor, invoice_ids=due_for_collection(date, only))
+    counts["installments"] = collect_installments(actor=actor, date=date, only=only)
+    return counts
+
+
+def collect_installments(*, actor: Actor, date: dt.date, only: list[int] | None = None) -> int:
+    """Charge card payers' installments due today to the card on file,
+    against the plan's open invoices oldest first. Whatever succeeds pays
+    the plan in the payment's own transaction, so a run repeated finds
+    nothing more due; a decline is told to the customer like any auto
+    debit's, and the plan breaks if the installment stays unpaid."""
+    charged = 0
+    for customer_id, plan_id, amount in installments_to_charge(date, only):
+        remaining = amount.minor()
+        for invoice in (
+            Invoice.objects.filter(payment_plans=plan_id, status__in=OPEN_STATUSES)
+            .order_by("due_date", "id")
+            .only("pk", "balance_minor", "currency")
+        ):
+            take = min(remaining, invoice.balance_minor)
+            if take <= 0:
+                continue
+            try:
+                call = charge_invoice(
+                    actor=actor,
+                    invoice_id=invoice.pk,
+                    amount=Money.from_minor(take, invoice.currency),
+                    customer_id=customer_id,
+                )
+            except Conflict:  # a charge already in flight: reconciliation settles it
+                break
+            if call is None or call.status != CallStatus.SUCCEEDED:
+                break
+            charged += 1
+            remaining -= take
+            if remaining <= 0:
+                break
+    return charged
 
 
 def collect_invoices(*, actor: Actor, invoice_ids) -> dict:

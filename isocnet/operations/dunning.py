@@ -19,6 +19,7 @@ from django.db import transaction
 from isocnet.collections.holds import not_held, scoped
 from isocnet.collections.late_fees import fee_base, late_fees_charge
 from isocnet.collections.models import LateFee
+from isocnet.collections.plans import plans_check
 from isocnet.collections.policy import Policy, pinned
 from isocnet.collections.promises import promises_check
 from isocnet.collections.suspension import (
@@ -48,6 +49,8 @@ class DunningCounts:
     late_fees: int = 0
     promises_kept: int = 0
     promises_broken: int = 0
+    plans_kept: int = 0
+    plans_broken: int = 0
     suspended_customers: int = 0
     reactivated_customers: int = 0
     to_collect: int = 0
@@ -108,6 +111,7 @@ def _overdue_step(
         counts.promises_kept, counts.promises_broken = promises_check(
             date=date, actor=actor, only=only
         )
+        counts.plans_kept, counts.plans_broken = plans_check(date=date, actor=actor, only=only)
     open_invoices = not_held(
         scoped(Invoice.objects.filter(status__in=OPEN_STATUSES), only).select_related("customer")
     )

@@ -19,7 +19,12 @@ from isocnet.core.permissions import require
 from isocnet.documents.invoices import invoice_pdfs_render
 from isocnet.invoicing.models import BillingRun, BillingRunItem
 from isocnet.notifications.tasks import deliver_task
-from isocnet.operations.auto_debit import collect_invoices, collection_counts, due_for_collection
+from isocnet.operations.auto_debit import (
+    collect_installments,
+    collect_invoices,
+    collection_counts,
+    due_for_collection,
+)
 from isocnet.operations.billing_run import (
     RunSummary,
     bill_chunk,
@@ -110,6 +115,8 @@ def billing_run_distributed(
 def _collect_on_workers(actor: Actor, date: dt.date, size: int, timeout: int) -> dict:
     ids = due_for_collection(date)
     counts = collection_counts()
+    # plan installments: few, charged here (each under its customer's lock)
+    counts["installments"] = collect_installments(actor=actor, date=date)
     if not ids:
         return counts
     parts = (

@@ -19,7 +19,15 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
-from isocnet.collections.models import LateFee, Promise, PromiseStatus
+from isocnet.collections.models import (
+    Installment,
+    LateFee,
+    PaymentPlan,
+    PlanStatus,
+    Promise,
+    PromiseStatus,
+)
+from isocnet.collections.plans import PLAN_GRACE_DAYS
 from isocnet.collections.policy import current, pinned
 from isocnet.collections.suspension import owes_minor, past_suspension
 from isocnet.core import clock, formatting, simulation
@@ -27,7 +35,7 @@ from isocnet.core.actors import Actor
 from isocnet.core.money import Money
 from isocnet.customers.models import Customer
 from isocnet.invoicing.models import OPEN_STATUSES, BillingRun, Charge, Invoice
-from isocnet.operations.auto_debit import collect_invoices, due_for_collection
+from isocnet.operations.auto_debit import collect_due
 from isocnet.operations.billing_run import bill_customer, due_customer_ids
 from isocnet.operations.dunning import overdue_step
 from isocnet.outbox.models import MessageKind, OutboxMessage
@@ -80,6 +88,7 @@ class Mark:
     call: int
     suspended: bool
     promises: dict
+    plans: dict
 
 
 def mark(customer_id: int) -> Mark:
@@ -99,6 +108,7 @@ def mark(customer_id: int) -> Mark:
         call=last(GatewayCall),
         suspended=_suspended(customer_id),
         promises=dict(Promise.objects.filter(customer_id=customer_id).values_list("pk", "status")),
+        plans=dict(PaymentPlan.objects.filter(customer_id=customer_id).values_list("pk", "status")),
     )
 
 
@@ -188,6 +198,12 @@ def events_of(customer_id: int, since: Mark, date: dt.date) -> tuple[list[Event]
         )
     if since.suspended and not now.suspended:
         events.append(Event(date, "restored", "Services restored"))
+    for pk, status in now.plans.items():
+        if since.plans.get(pk) == PlanStatus.ACTIVE and status in (
+            PlanStatus.KEPT,
+            PlanStatus.BROKEN,
+        ):
+            events.append(Event(date, f"plan_{status}", f"Payment plan {status}"))
     for pk, status in now.promises.items():
         if since.promises.get(pk) == PromiseStatus.ACTIVE and status in (
             PromiseStatus.KEPT,
@@ -204,7 +220,7 @@ def customer_day(*, customer_id: int, date: dt.date, actor: Actor, run: BillingR
     if due_customer_ids(date, only):
         bill_customer(customer_id=customer_id, date=date, run=run, actor=actor)
     overdue_step(date=date, actor=actor, only=only)
-    collect_invoices(actor=actor, invoice_ids=due_for_collection(date, only))
+    collect_due(actor=actor, date=date, only=only)
 
 
 class _RollBack(Exception):
@@ -251,6 +267,10 @@ def next_day_to_run(customer_id: int, *, after: dt.date, end: dt.date) -> dt.dat
             customer_id=customer_id, status=PromiseStatus.ACTIVE
         ).values_list("promised_on", flat=True)
     )
+    for due_on in Installment.objects.filter(
+        plan__customer_id=customer_id, plan__status=PlanStatus.ACTIVE
+    ).values_list("due_on", flat=True):
+        days.update({due_on, due_on + dt.timedelta(days=PLAN_GRACE_DAYS + 1)})
     lead = dt.timedelta(days=settings.INVOICE_LEAD_DAYS)
     for next_due, started, cancelled in Subscription.objects.filter(
         customer_id=customer_id
@@ -283,6 +303,19 @@ def customer_timeline(
                 currency=promise.currency,
             )
         )
+    for installment in Installment.objects.filter(
+        plan__customer_id=customer_id, plan__status=PlanStatus.ACTIVE, due_on__gte=start
+    ).select_related("plan"):
+        money = Money.from_minor(installment.amount_minor, installment.plan.currency)
+        events.append(
+            Event(
+                installment.due_on,
+                "installment_due",
+                f"Payment plan installment of {formatting.money(money)} due",
+                money.as_string(),
+                currency=installment.plan.currency,
+            )
+        )
     with simulation.simulating(), pinned():
         try:
             with transaction.atomic():
@@ -304,7 +337,14 @@ def customer_timeline(
                 raise _RollBack
         except _RollBack:
             pass
-    order = {"promise_due": 0, "invoice": 1, "card_charge": 2, "notice": 3, "late_fee": 4}
+    order = {
+        "promise_due": 0,
+        "installment_due": 0,
+        "invoice": 1,
+        "card_charge": 2,
+        "notice": 3,
+        "late_fee": 4,
+    }
     return sorted(events, key=lambda e: (e.date, order.get(e.kind, 5)))
 
 

@@ -22,6 +22,8 @@ class MessageKind(models.TextChoices):
     REFUND = "refund", "Refund issued"
     PROMISE_MADE = "promise_made", "Promise to pay confirmed"
     PROMISE_BROKEN = "promise_broken", "Promise to pay missed"
+    PLAN_MADE = "plan_made", "Payment plan confirmed"
+    PLAN_BROKEN = "plan_broken", "Payment plan missed"
     WELCOME = "welcome", "Welcome to the client portal"
     PASSWORD_RESET = "password_reset", "Password reset"
     EMAIL_CHANGE_CONFIRM = "email_change", "Confirm a new billing email"

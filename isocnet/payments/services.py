@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from isocnet.collections.models import Promise, PromiseStatus
+from isocnet.collections.models import PaymentPlan, PlanStatus, Promise, PromiseStatus
+from isocnet.collections.plans import plan_payments_received
 from isocnet.collections.promises import promise_payments_received
 from isocnet.collections.suspension import resume_if_paid_up, resume_many_if_paid_up
 from isocnet.core import clock
@@ -180,6 +181,11 @@ def apply_payment_locked(
     promise_payments_received(
         actor=actor, customer_id=customer.pk, amount_minor=payment.amount_minor
     )
+    plan_payments_received(
+        actor=actor,
+        customer_id=customer.pk,
+        applied=[(a.invoice_id, a.amount_minor) for a in result.allocations],
+    )
     _resume_if_paid_up(actor=actor, customer_id=customer.pk)
     audit_record(
         actor=actor,
@@ -295,11 +301,20 @@ def _plain_card_payments(
         Promise.objects.filter(
             customer_id__in={charge.customer.pk for charge in bulk}, status=PromiseStatus.ACTIVE
         ).values_list("customer_id", flat=True)
+    ) | set(
+        PaymentPlan.objects.filter(
+            customer_id__in={charge.customer.pk for charge in bulk}, status=PlanStatus.ACTIVE
+        ).values_list("customer_id", flat=True)
     )
     for charge in bulk:
         if charge.customer.pk in promised:
             promise_payments_received(
                 actor=actor, customer_id=charge.customer.pk, amount_minor=charge.money.minor()
+            )
+            plan_payments_received(
+                actor=actor,
+                customer_id=charge.customer.pk,
+                applied=[(charge.invoice_id, charge.money.minor())],
             )
     resume_many_if_paid_up(
         actor=actor, customer_ids={charge.customer.pk for charge in bulk}, date=received

@@ -9,7 +9,8 @@ from ninja import Router, Schema, Status
 from isocnet.api.v1.base import actor_of
 from isocnet.api.v1.schemas import ErrorOut, Id, IsoDate, Strict
 from isocnet.collections.late_fees import late_fee_waive
-from isocnet.collections.models import Dispute, LateFee, Promise
+from isocnet.collections.models import Dispute, LateFee, PaymentPlan, Promise
+from isocnet.collections.plans import plan_cancel, plan_create
 from isocnet.collections.policy import Policy, current, policy_update
 from isocnet.collections.promises import (
     dispute_open,
@@ -325,3 +326,76 @@ def waive_late_fee(request, late_fee_id: int, payload: ReasonIn):
     return late_fee_out(
         late_fee_waive(actor=actor_of(request), late_fee_id=late_fee_id, reason=payload.reason)
     )
+
+
+class PlanIn(Strict):
+    installments: int
+    first_on: IsoDate
+    note: str = ""
+
+
+class InstallmentOut(Schema):
+    due_on: dt.date
+    amount: str
+
+
+class PlanOut(Schema):
+    id: int
+    customer: int
+    total: str
+    paid: str
+    currency: str
+    status: str
+    installments: list[InstallmentOut]
+    invoices: list[str]
+    created_at: dt.datetime
+
+
+def plan_out(plan: PaymentPlan) -> dict:
+    return {
+        "id": plan.pk,
+        "customer": plan.customer_id,
+        "total": Money.from_minor(plan.total_minor, plan.currency).as_string(),
+        "paid": Money.from_minor(plan.paid_minor, plan.currency).as_string(),
+        "currency": plan.currency,
+        "status": plan.status,
+        "installments": [
+            {
+                "due_on": i.due_on,
+                "amount": Money.from_minor(i.amount_minor, plan.currency).as_string(),
+            }
+            for i in plan.installments.all()
+        ],
+        "invoices": [i.number for i in plan.invoices.order_by("id")],
+        "created_at": plan.created_at,
+    }
+
+
+@router.post(
+    "/customers/{customer_id}/payment-plans",
+    response={201: PlanOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+)
+def create_plan(request, customer_id: int, payload: PlanIn):
+    """Split what the account owes into monthly installments (exact to the
+    cent); the invoices it covers are held while the plan is kept."""
+    plan = plan_create(
+        actor=actor_of(request),
+        customer_id=_customer(customer_id).pk,
+        installments=payload.installments,
+        first_on=payload.first_on,
+        note=payload.note,
+    )
+    return Status(201, plan_out(plan))
+
+
+@router.get("/customers/{customer_id}/payment-plans", response={200: list[PlanOut], 404: ErrorOut})
+def list_plans(request, customer_id: int):
+    return [plan_out(p) for p in PaymentPlan.objects.filter(customer=_customer(customer_id))]
+
+
+@router.post(
+    "/payment-plans/{plan_id}/cancel",
+    response={200: PlanOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+)
+def cancel_plan(request, plan_id: int, payload: ReasonIn):
+    return plan_out(plan_cancel(actor=actor_of(request), plan_id=plan_id, reason=payload.reason))

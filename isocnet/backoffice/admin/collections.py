@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from isocnet.backoffice.admin.base import ReadOnlyAdmin, money_column
-from isocnet.collections.models import Dispute, LateFee, Promise
+from isocnet.collections.models import Dispute, Installment, LateFee, PaymentPlan, Promise
 
 
 @admin.register(Promise)
@@ -51,3 +51,32 @@ class LateFeeAdmin(ReadOnlyAdmin):
     search_fields = ["invoice__number", "customer__name", "customer__account_number"]
     date_hierarchy = "charged_on"
     amount_display = money_column("amount_minor", "Fee")
+
+
+class InstallmentInline(admin.TabularInline):
+    model = Installment
+    fields = ["sequence", "due_on", "amount_display"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    amount_display = money_column("amount_minor", "Amount", "plan__currency")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PaymentPlan)
+class PaymentPlanAdmin(ReadOnlyAdmin):
+    list_display = [
+        "customer",
+        "total_display",
+        "paid_display",
+        "status",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["customer__name", "customer__account_number"]
+    inlines = [InstallmentInline]
+    total_display = money_column("total_minor", "Total")
+    paid_display = money_column("paid_minor", "Paid")
