@@ -63,39 +63,11 @@ def promise_create(
     promised_on = clean_date(promised_on, "promised_on")
     note = clean_line(note, "note", max_length=300) if note else ""
     today = clock.today()
-    limit = current().promise_max_days if source == "portal" else PROMISE_STAFF_MAX_DAYS
-    if promised_on < today:
-        raise InvalidInput("must be today or later", field="promised_on")
-    if promised_on > today + dt.timedelta(days=limit):
-        raise InvalidInput(f"must be within {limit} days of today", field="promised_on")
+    _check_date(promised_on, today, source)
     with transaction.atomic():
         customer = customer_lock(customer_id)
         money = clean_money(amount, "amount", customer.currency, allow_zero=False)
-        owed = owes_minor(customer.pk)
-        if owed <= 0:
-            raise Conflict("this account owes nothing: there is nothing to promise", field="amount")
-        if money.minor() > owed:
-            raise InvalidInput(
-                f"is more than the account owes ({Money.from_minor(owed, customer.currency).as_string()})",
-                field="amount",
-            )
-        if Promise.objects.filter(customer=customer, status=PromiseStatus.ACTIVE).exists():
-            raise Conflict(
-                "this account already has a promise to pay; it must be kept or cancelled first",
-                field="promised_on",
-            )
-        if (
-            source == "portal"
-            and Promise.objects.filter(
-                customer=customer,
-                status=PromiseStatus.BROKEN,
-                closed_at__gte=clock.now() - dt.timedelta(days=PORTAL_PROMISE_COOLDOWN_DAYS),
-            ).exists()
-        ):
-            raise Conflict(
-                "a promise to pay was broken recently; please call us to arrange a payment",
-                field="promised_on",
-            )
+        _check_may_promise(customer, money, source)
         promise = Promise.objects.create(
             customer=customer,
             amount_minor=money.minor(),
@@ -133,6 +105,45 @@ def promise_create(
         )
     resume_if_paid_up(actor=actor, customer_id=customer_id, date=today)
     return promise
+
+
+def _check_date(promised_on: dt.date, today: dt.date, source: str) -> None:
+    limit = current().promise_max_days if source == "portal" else PROMISE_STAFF_MAX_DAYS
+    if promised_on < today:
+        raise InvalidInput("must be today or later", field="promised_on")
+    if promised_on > today + dt.timedelta(days=limit):
+        raise InvalidInput(f"must be within {limit} days of today", field="promised_on")
+
+
+def _check_may_promise(customer, money: Money, source: str) -> None:
+    """Under the customer's lock: something is owed, no more than that is
+    promised, one promise at a time, and (in the portal) none soon after a
+    broken one."""
+    owed = owes_minor(customer.pk)
+    if owed <= 0:
+        raise Conflict("this account owes nothing: there is nothing to promise", field="amount")
+    if money.minor() > owed:
+        raise InvalidInput(
+            f"is more than the account owes ({Money.from_minor(owed, customer.currency).as_string()})",
+            field="amount",
+        )
+    if Promise.objects.filter(customer=customer, status=PromiseStatus.ACTIVE).exists():
+        raise Conflict(
+            "this account already has a promise to pay; it must be kept or cancelled first",
+            field="promised_on",
+        )
+    if (
+        source == "portal"
+        and Promise.objects.filter(
+            customer=customer,
+            status=PromiseStatus.BROKEN,
+            closed_at__gte=clock.now() - dt.timedelta(days=PORTAL_PROMISE_COOLDOWN_DAYS),
+        ).exists()
+    ):
+        raise Conflict(
+            "a promise to pay was broken recently; please call us to arrange a payment",
+            field="promised_on",
+        )
 
 
 def promise_payments_received(*, actor: Actor, customer_id: int, amount_minor: int) -> None:

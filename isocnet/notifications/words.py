@@ -64,6 +64,22 @@ def autopay_line(invoice: Invoice, due: Money, state: AutoDebitState | None) -> 
 
 
 def dunning_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tuple[str, str]:
+    """The opening and closing sentences of a notice, by kind."""
+    for words in (_overdue_words, _hold_words, _money_words):
+        found = words(kind, ctx, invoice, today)
+        if found is not None:
+            return found
+    return (
+        f"Because invoice #{ctx['number']} remains unpaid, your services were suspended on "
+        f"{formatting.date(today)}.",
+        "Your services will be restored automatically as soon as the balance is paid.",
+    )
+
+
+def _overdue_words(
+    kind: str, ctx: dict, invoice: Invoice, today: dt.date
+) -> tuple[str, str] | None:
+    """A reminder and the three overdue notices (naming a late fee to come)."""
     late = (today - invoice.due_date).days
     if kind == MessageKind.REMINDER:
         return (
@@ -92,6 +108,11 @@ def dunning_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tup
             f"This is our final notice: invoice #{ctx['number']} is {late} days past due.",
             f"If the balance is not paid, your services will be suspended on {ctx['suspension_date']}.{fee}",
         )
+    return None
+
+
+def _hold_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tuple[str, str] | None:
+    """Promises to pay and payment plans, made and broken."""
     if kind == MessageKind.PROMISE_MADE:
         return (
             f"Thank you: we have noted your promise to pay {ctx['promise_amount']} by {ctx['promise_date']}.",
@@ -124,6 +145,11 @@ def dunning_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tup
             f"The balance of invoice #{ctx['number']} is {ctx['amount_due']}, and our usual steps for overdue "
             f"invoices have resumed: if it is not paid, your services will be suspended on {ctx['suspension_date']}.",
         )
+    return None
+
+
+def _money_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tuple[str, str] | None:
+    """Failed charges, credit notes, returned payments, refunds, a card needed."""
     if kind == MessageKind.PAYMENT_FAILED:
         retry = ctx.get("next_retry_on")
         return (
@@ -172,8 +198,4 @@ def dunning_words(kind: str, ctx: dict, invoice: Invoice, today: dt.date) -> tup
             f"invoice #{ctx['number']}.",
             "Please add a card for automatic payment, or pay the invoice.",
         )
-    return (
-        f"Because invoice #{ctx['number']} remains unpaid, your services were suspended on "
-        f"{formatting.date(today)}.",
-        "Your services will be restored automatically as soon as the balance is paid.",
-    )
+    return None

@@ -93,16 +93,10 @@ def due_for_collection(date: dt.date, only: list[int] | None = None) -> list[int
 
 def collection_counts() -> dict:
     """What a collection did: charged, declined, unknown (no answer: left
-    for reconciliation), not sent (tried again by the next run), no card
-    on file (the customer was asked for one), and plan installments charged."""
-    return {
-        "charged": 0,
-        "declined": 0,
-        "unknown": 0,
-        "not_sent": 0,
-        "no_card": 0,
-        "installments": 0,
-    }
+    for reconciliation), not sent (tried again by the next run) and no card
+    on file (the customer was asked for one). The run's collection step
+    adds the plan installments it charged ("installments")."""
+    return {"charged": 0, "declined": 0, "unknown": 0, "not_sent": 0, "no_card": 0}
 
 
 def collect_due(*, actor: Actor, date: dt.date, only: list[int] | None = None) -> dict:

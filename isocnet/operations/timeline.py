@@ -122,95 +122,107 @@ def events_of(customer_id: int, since: Mark, date: dt.date) -> tuple[list[Event]
     """What happened to the account since ``since`` (on ``date``)."""
     now = mark(customer_id)
     currency = Customer.objects.values_list("currency", flat=True).get(pk=customer_id)
-    events: list[Event] = []
+    events = [
+        *_invoice_events(customer_id, since, date, currency),
+        *_charge_events(customer_id, since, date, currency),
+        *_fee_events(customer_id, since, date, currency),
+        *_notice_events(customer_id, since, date),
+        *_status_events(customer_id, since, now, date, currency),
+    ]
+    return events, now
+
+
+def _invoice_events(customer_id: int, since: Mark, date: dt.date, currency: str):
     for invoice in Invoice.objects.filter(
         customer_id=customer_id, pk__gt=since.invoice, issue_date__isnull=False
     ).order_by("pk"):
-        events.append(
-            Event(
-                date,
-                "invoice",
-                f"Invoice of {formatting.money(invoice.total)}, due {formatting.date(invoice.due_date)}",
-                invoice.total.as_string(),
-                invoice.due_date,
-                currency,
-            )
+        yield Event(
+            date,
+            "invoice",
+            f"Invoice of {formatting.money(invoice.total)}, due {formatting.date(invoice.due_date)}",
+            invoice.total.as_string(),
+            invoice.due_date,
+            currency,
         )
+
+
+def _charge_events(customer_id: int, since: Mark, date: dt.date, currency: str):
     for call in GatewayCall.objects.filter(
         customer_id=customer_id, pk__gt=since.call, kind=GatewayCall.Kind.CHARGE
     ).select_related("invoice", "card"):
         money = Money.from_minor(call.amount_minor, call.currency)
         ok = call.status == CallStatus.SUCCEEDED
-        events.append(
-            Event(
-                date,
-                "card_charge",
-                f"{formatting.money(money)} charged to your {call.card}"
-                if ok
-                else f"Charge of {formatting.money(money)} to your {call.card} refused",
-                money.as_string(),
-                call.invoice.due_date if call.invoice else None,
-                currency,
-            )
+        yield Event(
+            date,
+            "card_charge",
+            f"{formatting.money(money)} charged to your {call.card}"
+            if ok
+            else f"Charge of {formatting.money(money)} to your {call.card} refused",
+            money.as_string(),
+            call.invoice.due_date if call.invoice else None,
+            currency,
         )
+
+
+def _fee_events(customer_id: int, since: Mark, date: dt.date, currency: str):
     for fee in LateFee.objects.filter(customer_id=customer_id, pk__gt=since.fee).select_related(
         "invoice"
     ):
         money = Money.from_minor(fee.amount_minor, fee.currency)
-        events.append(
-            Event(
-                date,
-                "late_fee",
-                f"Late fee of {formatting.money(money)} for the invoice due "
-                f"{formatting.date(fee.invoice.due_date)}",
-                money.as_string(),
-                fee.invoice.due_date,
-                currency,
-            )
+        yield Event(
+            date,
+            "late_fee",
+            f"Late fee of {formatting.money(money)} for the invoice due "
+            f"{formatting.date(fee.invoice.due_date)}",
+            money.as_string(),
+            fee.invoice.due_date,
+            currency,
         )
+
+
+def _notice_events(customer_id: int, since: Mark, date: dt.date):
     for message in OutboxMessage.objects.filter(
         customer_id=customer_id, pk__gt=since.message, kind__in=list(NOTICE_WORDS)
     ).select_related("invoice"):
         due = message.invoice.due_date if message.invoice else None
-        events.append(
-            Event(
-                date,
-                "notice",
-                NOTICE_WORDS[message.kind]
-                + (f" for the invoice due {formatting.date(due)}" if due else ""),
-                invoice_due=due,
-            )
+        yield Event(
+            date,
+            "notice",
+            NOTICE_WORDS[message.kind]
+            + (f" for the invoice due {formatting.date(due)}" if due else ""),
+            invoice_due=due,
         )
+
+
+def _status_events(customer_id: int, since: Mark, now: Mark, date: dt.date, currency: str):
+    """Suspended or restored; promises and plans kept or broken."""
     if now.suspended and not since.suspended:
         # what would have kept the service on: the invoices past their suspension date
         past = (
             past_suspension(date).filter(customer_id=customer_id).aggregate(s=Sum("balance_minor"))
         )
         owed = Money.from_minor(min(past["s"] or 0, owes_minor(customer_id)), currency)
-        events.append(
-            Event(
-                date,
-                "suspended",
-                f"Services suspended for non-payment ({formatting.money(owed)} owed)",
-                owed.as_string(),
-                currency=currency,
-            )
+        yield Event(
+            date,
+            "suspended",
+            f"Services suspended for non-payment ({formatting.money(owed)} owed)",
+            owed.as_string(),
+            currency=currency,
         )
     if since.suspended and not now.suspended:
-        events.append(Event(date, "restored", "Services restored"))
+        yield Event(date, "restored", "Services restored")
     for pk, status in now.plans.items():
         if since.plans.get(pk) == PlanStatus.ACTIVE and status in (
             PlanStatus.KEPT,
             PlanStatus.BROKEN,
         ):
-            events.append(Event(date, f"plan_{status}", f"Payment plan {status}"))
+            yield Event(date, f"plan_{status}", f"Payment plan {status}")
     for pk, status in now.promises.items():
         if since.promises.get(pk) == PromiseStatus.ACTIVE and status in (
             PromiseStatus.KEPT,
             PromiseStatus.BROKEN,
         ):
-            events.append(Event(date, f"promise_{status}", f"Promise to pay {status}"))
-    return events, now
+            yield Event(date, f"promise_{status}", f"Promise to pay {status}")
 
 
 def customer_day(*, customer_id: int, date: dt.date, actor: Actor, run: BillingRun) -> None:

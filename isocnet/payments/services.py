@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from isocnet.collections.models import PaymentPlan, PlanStatus, Promise, PromiseStatus
-from isocnet.collections.plans import plan_payments_received
-from isocnet.collections.promises import promise_payments_received
+from isocnet.collections.received import holds_of, payment_received
 from isocnet.collections.suspension import resume_if_paid_up, resume_many_if_paid_up
 from isocnet.core import clock
 from isocnet.core.actors import Actor
@@ -178,12 +176,10 @@ def apply_payment_locked(
             created_at=payment.created_at,
         )
         result.credit = Money.from_minor(remaining, customer.currency)
-    promise_payments_received(
-        actor=actor, customer_id=customer.pk, amount_minor=payment.amount_minor
-    )
-    plan_payments_received(
+    payment_received(
         actor=actor,
         customer_id=customer.pk,
+        amount_minor=payment.amount_minor,
         applied=[(a.invoice_id, a.amount_minor) for a in result.allocations],
     )
     _resume_if_paid_up(actor=actor, customer_id=customer.pk)
@@ -297,23 +293,13 @@ def _plain_card_payments(
     )
     invoices_settle([invoices[charge.invoice_id] for charge in bulk])
     receipts_issue(allocations)
-    promised = set(
-        Promise.objects.filter(
-            customer_id__in={charge.customer.pk for charge in bulk}, status=PromiseStatus.ACTIVE
-        ).values_list("customer_id", flat=True)
-    ) | set(
-        PaymentPlan.objects.filter(
-            customer_id__in={charge.customer.pk for charge in bulk}, status=PlanStatus.ACTIVE
-        ).values_list("customer_id", flat=True)
-    )
+    holding = holds_of({charge.customer.pk for charge in bulk})
     for charge in bulk:
-        if charge.customer.pk in promised:
-            promise_payments_received(
-                actor=actor, customer_id=charge.customer.pk, amount_minor=charge.money.minor()
-            )
-            plan_payments_received(
+        if charge.customer.pk in holding:
+            payment_received(
                 actor=actor,
                 customer_id=charge.customer.pk,
+                amount_minor=charge.money.minor(),
                 applied=[(charge.invoice_id, charge.money.minor())],
             )
     resume_many_if_paid_up(

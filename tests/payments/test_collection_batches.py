@@ -69,6 +69,7 @@ def test_a_batch_ends_each_invoice_as_charging_it_alone_would(settings, batch):
         "unknown": 2,  # no answer: left for reconciliation
         "not_sent": 0,
         "no_card": 0,
+        "installments": 0,  # payment plans' installments (none here)
     }
     assert outcome(customers) == [
         ("paid", 0, [("succeeded", "", None, 4995, 1)], ["invoice", "receipt"]),

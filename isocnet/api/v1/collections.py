@@ -328,7 +328,7 @@ def waive_late_fee(request, late_fee_id: int, payload: ReasonIn):
     )
 
 
-class PlanIn(Strict):
+class PaymentPlanIn(Strict):
     installments: int
     first_on: IsoDate
     note: str = ""
@@ -339,7 +339,7 @@ class InstallmentOut(Schema):
     amount: str
 
 
-class PlanOut(Schema):
+class PaymentPlanOut(Schema):
     id: int
     customer: int
     total: str
@@ -373,9 +373,9 @@ def plan_out(plan: PaymentPlan) -> dict:
 
 @router.post(
     "/customers/{customer_id}/payment-plans",
-    response={201: PlanOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={201: PaymentPlanOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
 )
-def create_plan(request, customer_id: int, payload: PlanIn):
+def create_plan(request, customer_id: int, payload: PaymentPlanIn):
     """Split what the account owes into monthly installments (exact to the
     cent); the invoices it covers are held while the plan is kept."""
     plan = plan_create(
@@ -388,14 +388,16 @@ def create_plan(request, customer_id: int, payload: PlanIn):
     return Status(201, plan_out(plan))
 
 
-@router.get("/customers/{customer_id}/payment-plans", response={200: list[PlanOut], 404: ErrorOut})
+@router.get(
+    "/customers/{customer_id}/payment-plans", response={200: list[PaymentPlanOut], 404: ErrorOut}
+)
 def list_plans(request, customer_id: int):
     return [plan_out(p) for p in PaymentPlan.objects.filter(customer=_customer(customer_id))]
 
 
 @router.post(
     "/payment-plans/{plan_id}/cancel",
-    response={200: PlanOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: PaymentPlanOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
 )
 def cancel_plan(request, plan_id: int, payload: ReasonIn):
     return plan_out(plan_cancel(actor=actor_of(request), plan_id=plan_id, reason=payload.reason))

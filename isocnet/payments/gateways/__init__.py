@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from isocnet.core import simulation
 from isocnet.payments.gateways.base import Gateway
 
 
 def get_gateway() -> Gateway:
     """The configured gateway (PAYMENT_GATEWAY). Cheap to make: no state."""
     from django.conf import settings
-
-    from isocnet.core import simulation
 
     if simulation.active():  # a timeline's run ahead of time: nobody is charged
         from isocnet.payments.gateways.simulated import SimulatedGateway
