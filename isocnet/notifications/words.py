@@ -26,7 +26,7 @@ SUBJECTS = {
     MessageKind.REFUND: "Refund Issued",
     MessageKind.PROMISE_MADE: "Your Promise to Pay: {promise_amount} by {promise_date}",
     MessageKind.PROMISE_BROKEN: "Missed Promise to Pay: Invoice #{number}",
-    MessageKind.PLAN_MADE: "Your Payment Plan: {plan_count} Payments of {plan_first}",
+    MessageKind.PLAN_MADE: "Your Payment Plan: {plan_total} in {plan_count} Payments",
     MessageKind.PLAN_BROKEN: "Missed Payment Plan Installment: Invoice #{number}",
 }
 

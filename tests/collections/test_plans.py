@@ -52,7 +52,7 @@ def test_a_plan_kept_by_check_holds_fees_and_suspension_until_paid_off():
         (D(2027, 2, 10), 3333),
     ]
     subject, text = text_of(customer, "plan_made")
-    assert subject == "Your Payment Plan: 3 Payments of $33.34"
+    assert subject == "Your Payment Plan: $100.00 in 3 Payments"
     assert (
         "$33.34 on December 10, 2026; $33.33 on January 10, 2027; $33.33 on February 10, 2027"
         in text
