@@ -76,9 +76,8 @@ def policy_page(request):
         changes = dict(form.cleaned_data)
         rate = changes.pop("late_fee_tax_rate")
         changes["late_fee_tax_rate_id"] = rate.pk if rate else None
-        changed = {k: v for k, v in changes.items() if str(v) != str(_initial(policy).get(k, v))}
         try:
-            policy_update(actor=Actor.staff(request.user), **changed)
+            policy_update(actor=Actor.staff(request.user), **changes)
         except BillingError as exc:
             field = exc.field if exc.field in form.fields else None
             if field is None and exc.field == "late_fee_tax_rate_id":

@@ -262,11 +262,13 @@ def policy_update(*, actor: Actor, **changes) -> Policy:
     require(actor, "policy.edit")
     clean = policy_clean(changes)
     with transaction.atomic():
-        before = current()
+        # the saved row locked first, so two managers' changes never overwrite each other
+        row = CollectionsPolicy.objects.select_for_update().filter(pk=1).first()
+        before = _from_row(row) if row else _from_settings()
         after = dataclasses.replace(before, **clean)
-        row = CollectionsPolicy.objects.select_for_update().filter(
-            pk=1
-        ).first() or CollectionsPolicy(pk=1)
+        if row is not None and after == before:
+            return before  # nothing changed: nothing to write or audit
+        row = row or CollectionsPolicy(pk=1)
         _write_row(row, after)
         row.updated_at = clock.now()
         row.updated_by = actor.label

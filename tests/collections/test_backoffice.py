@@ -11,6 +11,7 @@ from isocnet.collections.policy import current
 from isocnet.core import clock
 from isocnet.core.models import AuditEvent
 from tests.collections.helpers import D, check_payer, days, policy
+from tests.factories import make_tax
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "Clerk-and-manager-99"
@@ -61,6 +62,18 @@ def test_a_billing_manager_changes_the_policy_a_clerk_may_not():
     assert current().late_fee_flat == 7.5 and current().notice_days == (2, 9, 16)
     event = AuditEvent.objects.get(action="collections_policy.update")
     assert event.actor == "staff:boss" and event.after["late_fee_flat"] == "7.50"
+    # a tax rate on the fee is saved too (the page once dropped it as "unchanged")
+    tax = make_tax("7")
+    assert (
+        manager.post(
+            "/admin/collections-policy/", {**data, "late_fee_tax_rate": tax.pk}
+        ).status_code
+        == 302
+    )
+    assert current().late_fee_tax_rate_id == tax.pk
+    audits = AuditEvent.objects.filter(action="collections_policy.update").count()
+    manager.post("/admin/collections-policy/", {**data, "late_fee_tax_rate": tax.pk})  # nothing new
+    assert AuditEvent.objects.filter(action="collections_policy.update").count() == audits
     bad = manager.post("/admin/collections-policy/", {**data, "notice_days": "9, 2, 16"})
     assert bad.status_code == 200 and "three increasing numbers of days" in bad.content.decode()
     clerk = signed_in("kim", "Billing clerk")
