@@ -11,8 +11,8 @@ from django import forms
 
 from isocnet.catalog.models import Plan, TaxRate
 from isocnet.collections.late_fees import late_fee_waive
-from isocnet.collections.models import Dispute, LateFee, PaymentPlan, PlanStatus
-from isocnet.collections.plans import plan_cancel, plan_create
+from isocnet.collections.models import Dispute, LateFee
+from isocnet.collections.plans import plan_active, plan_cancel, plan_create
 from isocnet.collections.promises import (
     dispute_open,
     dispute_resolve,
@@ -391,7 +391,7 @@ def _plan(actor, customer, d):
 
 
 def _cancel_plan(actor, customer, d):
-    plan = PaymentPlan.objects.filter(customer=customer, status=PlanStatus.ACTIVE).first()
+    plan = plan_active(customer.pk)
     if plan is None:
         raise InvalidInput("this account has no payment plan", field="reason")
     plan_cancel(actor=actor, plan_id=plan.pk, reason=d["reason"])

@@ -29,6 +29,17 @@ DUNNING_KINDS = [
 ]
 
 
+def with_overdue(customers, today: dt.date):
+    """Customers with what they owe on open invoices (``open_balance``) and
+    the due date of their oldest overdue one (``oldest_due``; None: not
+    overdue): the work queue's and the customer list's columns."""
+    open_ = Q(invoices__status__in=OPEN_STATUSES)
+    return customers.annotate(
+        open_balance=Sum("invoices__balance_minor", filter=open_),
+        oldest_due=Min("invoices__due_date", filter=open_ & Q(invoices__due_date__lt=today)),
+    )
+
+
 @dataclass
 class Task:
     label: str
@@ -133,22 +144,12 @@ def overdue_accounts(today: dt.date | None = None, *, limit: int = 15) -> list[O
     """The most overdue accounts first: balance, days overdue, the last
     notice and any promise."""
     today = today or clock.today()
-    open_ = Q(invoices__status__in=OPEN_STATUSES)
-    rows = (
-        Customer.objects.filter(invoices__status__in=OPEN_STATUSES, invoices__due_date__lt=today)
-        .annotate(
-            oldest_due=Min("invoices__due_date", filter=open_ & Q(invoices__due_date__lt=today)),
-        )
-        .order_by("oldest_due", "pk")
-        .distinct()[:limit]
+    rows = list(
+        with_overdue(Customer.objects.all(), today)
+        .filter(oldest_due__isnull=False)
+        .order_by("oldest_due", "pk")[:limit]
     )
-    rows = list(rows)
     ids = [c.pk for c in rows]
-    balances = dict(
-        Customer.objects.filter(pk__in=ids)
-        .annotate(b=Sum("invoices__balance_minor", filter=open_))
-        .values_list("pk", "b")
-    )
     notices = dict(
         OutboxMessage.objects.filter(customer_id__in=ids, kind__in=DUNNING_KINDS)
         .values("customer_id")
@@ -168,7 +169,7 @@ def overdue_accounts(today: dt.date | None = None, *, limit: int = 15) -> list[O
         out.append(
             OverdueAccount(
                 customer=c,
-                balance=Money.from_minor(balances.get(c.pk) or 0, c.currency),
+                balance=Money.from_minor(c.open_balance or 0, c.currency),
                 days_overdue=(today - c.oldest_due).days,
                 last_notice=OutboxMessage(kind=last_kind[c.pk]).get_kind_display()
                 if c.pk in last_kind

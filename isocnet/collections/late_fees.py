@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from isocnet.catalog.models import TaxRate
-from isocnet.collections.holds import not_held, scoped
+from isocnet.collections.holds import held_ids, not_held, scoped
 from isocnet.collections.models import LateFee, LateFeeOn, LateFeeRepeat
 from isocnet.collections.policy import Policy, current
 from isocnet.core import clock, formatting
@@ -114,10 +114,7 @@ def _charge_one(invoice_id: int, sequence: int, date: dt.date, actor: Actor, pol
         with transaction.atomic():
             customer = customer_lock(invoice.customer_id)
             invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
-            if (
-                invoice.status not in OPEN_STATUSES
-                or not not_held(Invoice.objects.filter(pk=invoice_id)).exists()
-            ):
+            if invoice.status not in OPEN_STATUSES or held_ids([invoice_id]):
                 return None  # paid or held since the look-up
             base = fee_base(invoice)
             amount = policy.late_fee_amount(base)

@@ -16,6 +16,7 @@ import datetime as dt
 
 from django.db import transaction
 
+from isocnet.collections.hold_states import hold_cancel, hold_move, holds_settle
 from isocnet.collections.holds import scoped
 from isocnet.collections.models import (
     PLAN_TRANSITIONS,
@@ -28,11 +29,10 @@ from isocnet.collections.suspension import owes_minor, resume_if_paid_up, suspen
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
-from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.errors import Conflict, InvalidInput
 from isocnet.core.money import Money
 from isocnet.core.periods import add_months
 from isocnet.core.permissions import require
-from isocnet.core.states import transition
 from isocnet.core.validation import clean_date, clean_line
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
@@ -52,9 +52,7 @@ def split_exactly(total_minor: int, count: int) -> list[int]:
 
 def _move(plan: PaymentPlan, new: str) -> None:
     """The one writer of a plan's status (PLAN_TRANSITIONS)."""
-    plan.status = transition(plan.status, new, PLAN_TRANSITIONS, what="a payment plan")
-    plan.closed_at = clock.now()
-    plan.save(update_fields=["status", "closed_at"])
+    hold_move(plan, new, PLAN_TRANSITIONS, what="a payment plan")
 
 
 def plan_create(
@@ -197,26 +195,22 @@ def installments_to_charge(
 def plans_check(*, date: dt.date, actor: Actor, only: list[int] | None = None) -> tuple[int, int]:
     """The run's look at plans: kept (paid, or its invoices closed) or broken
     (an installment still short PLAN_GRACE_DAYS after its date)."""
-    kept = broken = 0
-    grace = dt.timedelta(days=PLAN_GRACE_DAYS)
-    for plan_id, customer_id in scoped(
-        PaymentPlan.objects.filter(status=PlanStatus.ACTIVE), only
-    ).values_list("pk", "customer_id"):
-        with transaction.atomic():
-            customer_lock(customer_id)
-            plan = PaymentPlan.objects.select_for_update().get(pk=plan_id)
-            if plan.status != PlanStatus.ACTIVE:
-                continue
-            if (
-                plan.paid_minor >= plan.total_minor
-                or not plan.invoices.filter(status__in=OPEN_STATUSES).exists()
-            ):
-                _keep(plan, actor)
-                kept += 1
-            elif due_by_minor(plan, date - grace - dt.timedelta(days=1)) > plan.paid_minor:
-                _break(plan, actor, date)
-                broken += 1
-    return kept, broken
+    last_grace_day = date - dt.timedelta(days=PLAN_GRACE_DAYS + 1)
+
+    def decide(plan: PaymentPlan) -> str | None:
+        if (
+            plan.paid_minor >= plan.total_minor
+            or not plan.invoices.filter(status__in=OPEN_STATUSES).exists()
+        ):
+            _keep(plan, actor)
+            return PlanStatus.KEPT
+        if due_by_minor(plan, last_grace_day) > plan.paid_minor:
+            _break(plan, actor, date)
+            return PlanStatus.BROKEN
+        return None
+
+    answers = holds_settle(PaymentPlan, only=only, decide=decide)
+    return answers.count(PlanStatus.KEPT), answers.count(PlanStatus.BROKEN)
 
 
 def _break(plan: PaymentPlan, actor: Actor, date: dt.date) -> None:
@@ -249,24 +243,19 @@ def _break(plan: PaymentPlan, actor: Actor, date: dt.date) -> None:
 
 
 def plan_cancel(*, actor: Actor, plan_id: int, reason: str) -> PaymentPlan:
-    require(actor, "promise")
-    reason = clean_line(reason, "reason", max_length=300)
-    customer_id = (
-        PaymentPlan.objects.filter(pk=plan_id).values_list("customer_id", flat=True).first()
+    """Staff withdraw a plan: the policy resumes at once, without a notice."""
+    return hold_cancel(
+        actor=actor,
+        model=PaymentPlan,
+        hold_id=plan_id,
+        reason=reason,
+        move=_move,
+        cancelled=PlanStatus.CANCELLED,
+        what="payment plan",
+        field="plan",
+        action="plan.cancel",
     )
-    if customer_id is None:
-        raise NotFound(f"no payment plan {plan_id}", field="plan")
-    with transaction.atomic():
-        customer_lock(customer_id)
-        plan = PaymentPlan.objects.select_for_update().get(pk=plan_id)
-        if plan.status != PlanStatus.ACTIVE:
-            raise Conflict(f"this plan is {plan.get_status_display().lower()}", field="plan")
-        _move(plan, PlanStatus.CANCELLED)
-        audit_record(
-            actor=actor,
-            action="plan.cancel",
-            obj=plan,
-            customer_id=customer_id,
-            after={"reason": reason},
-        )
-    return plan
+
+
+def plan_active(customer_id: int) -> PaymentPlan | None:
+    return PaymentPlan.objects.filter(customer_id=customer_id, status=PlanStatus.ACTIVE).first()

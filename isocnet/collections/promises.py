@@ -18,7 +18,7 @@ import datetime as dt
 
 from django.db import transaction
 
-from isocnet.collections.holds import scoped
+from isocnet.collections.hold_states import hold_cancel, hold_move, holds_settle
 from isocnet.collections.models import PROMISE_TRANSITIONS, Dispute, Promise, PromiseStatus
 from isocnet.collections.policy import current
 from isocnet.collections.suspension import owes_minor, resume_if_paid_up, suspension_date
@@ -28,7 +28,6 @@ from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
-from isocnet.core.states import transition
 from isocnet.core.validation import clean_date, clean_line, clean_money
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
@@ -42,9 +41,7 @@ SOURCES = ("staff", "portal", "api")
 
 def _move(promise: Promise, new: str) -> None:
     """The one writer of a promise's status (PROMISE_TRANSITIONS)."""
-    promise.status = transition(promise.status, new, PROMISE_TRANSITIONS, what="a promise")
-    promise.closed_at = clock.now()
-    promise.save(update_fields=["status", "closed_at"])
+    hold_move(promise, new, PROMISE_TRANSITIONS, what="a promise")
 
 
 def promise_create(
@@ -183,22 +180,18 @@ def promises_check(
 ) -> tuple[int, int]:
     """The run's look at promises due: each kept (paid, or its invoices
     closed) or broken (the day after its date). Returns (kept, broken)."""
-    kept = broken = 0
-    for promise_id, customer_id in scoped(
-        Promise.objects.filter(status=PromiseStatus.ACTIVE), only
-    ).values_list("pk", "customer_id"):
-        with transaction.atomic():
-            customer_lock(customer_id)
-            promise = Promise.objects.select_for_update().get(pk=promise_id)
-            if promise.status != PromiseStatus.ACTIVE:
-                continue
-            if promise.paid_minor >= promise.amount_minor or not _still_open(promise):
-                _keep(promise, actor)
-                kept += 1
-            elif promise.promised_on < date:
-                _break(promise, actor, date)
-                broken += 1
-    return kept, broken
+
+    def decide(promise: Promise) -> str | None:
+        if promise.paid_minor >= promise.amount_minor or not _still_open(promise):
+            _keep(promise, actor)
+            return PromiseStatus.KEPT
+        if promise.promised_on < date:
+            _break(promise, actor, date)
+            return PromiseStatus.BROKEN
+        return None
+
+    answers = holds_settle(Promise, only=only, decide=decide)
+    return answers.count(PromiseStatus.KEPT), answers.count(PromiseStatus.BROKEN)
 
 
 def _break(promise: Promise, actor: Actor, date: dt.date) -> None:
@@ -235,29 +228,17 @@ def _break(promise: Promise, actor: Actor, date: dt.date) -> None:
 def promise_cancel(*, actor: Actor, promise_id: int, reason: str) -> Promise:
     """Staff withdraw a promise (the customer called back): the policy
     resumes at once, without a broken-promise notice."""
-    require(actor, "promise")
-    reason = clean_line(reason, "reason", max_length=300)
-    customer_id = (
-        Promise.objects.filter(pk=promise_id).values_list("customer_id", flat=True).first()
+    return hold_cancel(
+        actor=actor,
+        model=Promise,
+        hold_id=promise_id,
+        reason=reason,
+        move=_move,
+        cancelled=PromiseStatus.CANCELLED,
+        what="promise",
+        field="promise",
+        action="promise.cancel",
     )
-    if customer_id is None:
-        raise NotFound(f"no promise {promise_id}", field="promise")
-    with transaction.atomic():
-        customer_lock(customer_id)
-        promise = Promise.objects.select_for_update().get(pk=promise_id)
-        if promise.status != PromiseStatus.ACTIVE:
-            raise Conflict(
-                f"this promise is {promise.get_status_display().lower()}", field="promise"
-            )
-        _move(promise, PromiseStatus.CANCELLED)
-        audit_record(
-            actor=actor,
-            action="promise.cancel",
-            obj=promise,
-            customer_id=customer_id,
-            after={"reason": reason},
-        )
-    return promise
 
 
 def promise_active(customer_id: int) -> Promise | None:
@@ -326,7 +307,3 @@ def dispute_resolve(*, actor: Actor, dispute_id: int, resolution: str) -> Disput
             after={"invoice": dispute.invoice.number, "resolution": resolution},
         )
     return dispute
-
-
-def promised_total_paid(promise: Promise) -> Money:
-    return Money.from_minor(promise.paid_minor, promise.currency)

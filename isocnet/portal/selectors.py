@@ -84,12 +84,8 @@ def next_step_of(customer: Customer, open_invoices: list[Invoice]) -> str:
         .values_list("pk", flat=True)
         .first()
     )
-    promise = promise_active(customer.pk)
-    fingerprint = (
-        tuple((inv.pk, inv.balance_minor) for inv in open_invoices),
-        last_message,
-        promise.pk if promise else None,
-    )
+    # (asked only while no promise stands: the dashboard shows the promise instead)
+    fingerprint = (tuple((inv.pk, inv.balance_minor) for inv in open_invoices), last_message)
     key = f"portal-next-step:{customer.pk}:{clock.today().isoformat()}:{hash(fingerprint)}"
     found = cache.get(key)
     if found is None:

@@ -7,7 +7,6 @@ import datetime as dt
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Min, Q, Sum
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -24,6 +23,7 @@ from isocnet.backoffice.admin.customer_forms import (
     form_to_api,
 )
 from isocnet.backoffice.history import customer_history
+from isocnet.backoffice.workqueue import with_overdue
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.errors import BillingError
@@ -32,7 +32,7 @@ from isocnet.customers.models import ADDRESS_COLUMNS, Customer, PortalUser
 from isocnet.customers.portal_access import portal_invite
 from isocnet.customers.services import customer_create, customer_update
 from isocnet.imports.services import run_import
-from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+from isocnet.invoicing.models import Invoice
 from isocnet.operations.timeline import customer_timeline, next_step
 from isocnet.outbox.models import OutboxMessage
 from isocnet.payments.models import Payment, PaymentMethod
@@ -129,18 +129,7 @@ class CustomerAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         """With what each account owes on open invoices and its oldest
         overdue due date (the list's balance and days-overdue columns)."""
-        today = clock.today()
-        open_ = Q(invoices__status__in=OPEN_STATUSES)
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                open_balance=Sum("invoices__balance_minor", filter=open_),
-                oldest_due=Min(
-                    "invoices__due_date", filter=open_ & Q(invoices__due_date__lt=today)
-                ),
-            )
-        )
+        return with_overdue(super().get_queryset(request), clock.today())
 
     @admin.display(description="Balance", ordering="open_balance")
     def balance_column(self, obj):
