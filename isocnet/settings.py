@@ -64,6 +64,9 @@ PAYMENT_TERMS_DAYS = env_int("PAYMENT_TERMS_DAYS", 10, minimum=0)
 AMOUNT_LIMIT = env_amount("AMOUNT_LIMIT", "10000000")
 # How far back a payment's received date may go (core.validation.clean_payment_date)
 PAYMENT_BACKDATE_DAYS = env_int("PAYMENT_BACKDATE_DAYS", 366, minimum=1)
+# Bank-file items matched at least this sure post by themselves; the rest wait
+# in the exceptions queue (deposits.matching; 101: none post by themselves).
+DEPOSIT_AUTO_POST_CONFIDENCE = env_int("DEPOSIT_AUTO_POST_CONFIDENCE", 90, minimum=1)
 AUTO_APPLY_CREDIT = env_bool("AUTO_APPLY_CREDIT", True)
 DOCUMENT_LOCALE = env_str("DOCUMENT_LOCALE", "en_US")
 DOCUMENT_DATE_FORMAT = env_str("DOCUMENT_DATE_FORMAT", "long")
@@ -243,6 +246,7 @@ INSTALLED_APPS = [
     "isocnet.invoicing",
     "isocnet.collections",
     "isocnet.payments",
+    "isocnet.deposits",
     "isocnet.documents",
     "isocnet.notifications",
     "isocnet.operations",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import segno
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, prefetch_related_objects
@@ -10,6 +13,7 @@ from isocnet.core import clock, formatting
 from isocnet.documents.models import DocumentKind, StoredDocument
 from isocnet.documents.renderer import render_pdf
 from isocnet.invoicing.models import Invoice
+from isocnet.invoicing.scanline import scan_line
 from isocnet.payments.models import PaymentMethod
 
 
@@ -150,14 +154,29 @@ def _remittance_slip(invoice: Invoice) -> dict | None:
     due = invoice.amount_due_at_issue
     if invoice.customer.auto_debit or not due.minor():
         return None
+    account = (invoice.bill_to or {}).get("account_number", "")
+    try:  # a number with a space in it (a custom format) has no scan line
+        line = scan_line(account, invoice.number, due.minor())
+    except ValueError:
+        line = ""
     return {
         "payable_to": settings.COMPANY_CHECKS_PAYABLE_TO,
         "mail_to": [settings.COMPANY_NAME, *company()["address"]],
-        "account_number": (invoice.bill_to or {}).get("account_number", ""),
+        "account_number": account,
         "invoice_number": invoice.number,
         "amount_due": formatting.money(due),
         "due_date": formatting.date(invoice.due_date),
+        "scan_line": line,
+        "scan_qr": _qr_svg(line) if line else "",
     }
+
+
+def _qr_svg(text: str) -> str:
+    """The scan line as a QR code (segno), which a 2-D scanner at the
+    deposit desk types into the batch screen like a keyboard."""
+    buffer = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(buffer, kind="svg", scale=2, border=0)
+    return buffer.getvalue().decode()
 
 
 def render_invoice_pdf(invoice: Invoice) -> bytes:

@@ -120,9 +120,12 @@ def apply_payment_locked(
     invoice_id: int | None,
     card=None,
     allow_closed_invoice: bool = False,
+    first_invoice_id: int | None = None,
 ) -> PaymentResult:
     """Create the payment and apply it. The caller holds the customer lock.
-    Queues one receipt per invoice the payment is applied to."""
+    Queues one receipt per invoice the payment is applied to. On the
+    account (no ``invoice_id``) it pays ``first_invoice_id`` first, if open
+    (the invoice a remittance slip names), then the oldest due."""
     if invoice_id is not None:
         invoices = list(Invoice.objects.select_for_update().filter(pk=invoice_id))
         if invoices[0].status not in OPEN_STATUSES and not allow_closed_invoice:
@@ -138,6 +141,7 @@ def apply_payment_locked(
             .filter(customer=customer, status__in=OPEN_STATUSES)
             .order_by("due_date", "issue_date", "id")
         )
+        invoices.sort(key=lambda invoice: invoice.pk != first_invoice_id)  # stable
     payment = Payment.objects.create(
         customer=customer,
         amount_minor=money.minor(),
