@@ -12,6 +12,7 @@ APPS = (
     "subscriptions",
     "invoicing",
     "payments",
+    "deposits",
     "collections",
     "documents",
     "notifications",
@@ -22,6 +23,8 @@ CLERK_EXTRA = {
     "customers.change_customer",
     "customers.add_customer",
     "payments.add_payment",
+    "deposits.add_depositbatch",
+    "deposits.change_depositbatch",
     "notifications.change_outboxmessage",
 }
 

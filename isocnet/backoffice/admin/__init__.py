@@ -8,6 +8,7 @@ from isocnet.backoffice.admin import (  # noqa: F401 - registers the model admin
     collections,
     core,
     customers,
+    deposits,
     invoicing,
     notifications,
     payments,
