@@ -3,6 +3,7 @@ from isocnet.api.v1 import (
     billing_runs,
     collections,
     customers,
+    deposits,
     invoices,
     payments,
     plans,
@@ -20,6 +21,7 @@ for module in (
     billing_runs,
     billing_ops,
     collections,
+    deposits,
     reports,
 ):
     api.add_router("", module.router)

@@ -99,10 +99,13 @@ def batch_open(
     deposit_date=None,
     expected_count=None,
     expected_total=None,
+    items=(),
 ) -> DepositBatch:
     """A draft batch for one deposit slip: its number, the day the checks
     are deposited (their payments' received date), and the slip's count and
-    total, which the batch must match to be posted."""
+    total, which the batch must match to be posted. ``items``: checks keyed
+    at once (dicts of batch_item_add's fields); one refused refuses all,
+    naming ``items[i].field``."""
     require(actor, "payment.record")
     reference = clean_line(reference, "reference", max_length=120)
     day = clean_payment_date(deposit_date, "deposit_date") if deposit_date else clock.today()
@@ -130,6 +133,11 @@ def batch_open(
                 "expected_total": total.as_string() if total is not None else None,
             },
         )
+        for index, keyed in enumerate(items):
+            try:
+                _item_add_locked(batch, _keyed(currency, **keyed), index + 1)
+            except InvalidInput as exc:
+                raise InvalidInput(exc.message, field=f"items[{index}].{exc.field}") from None
     return batch
 
 
@@ -254,17 +262,21 @@ def batch_item_add(*, actor: Actor, batch_id: int, **keyed) -> DepositItem:
         batch = batch_lock_draft(batch_id)
         cleaned = _keyed(batch.currency, **keyed)
         position = (batch.items.aggregate(m=Max("position"))["m"] or 0) + 1
-        if position > MAX_ITEMS:
-            raise Conflict(f"a batch holds at most {MAX_ITEMS} checks", field="batch")
-        item = DepositItem(
-            batch=batch,
-            position=position,
-            state=ItemState.PENDING,
-            currency=batch.currency,
-            created_at=clock.now(),
-        )
-        _apply_match(item, cleaned)
-        item.save(force_insert=True)
+        return _item_add_locked(batch, cleaned, position)
+
+
+def _item_add_locked(batch: DepositBatch, cleaned: Keyed, position: int) -> DepositItem:
+    if position > MAX_ITEMS:
+        raise Conflict(f"a batch holds at most {MAX_ITEMS} checks", field="batch")
+    item = DepositItem(
+        batch=batch,
+        position=position,
+        state=ItemState.PENDING,
+        currency=batch.currency,
+        created_at=clock.now(),
+    )
+    _apply_match(item, cleaned)
+    item.save(force_insert=True)
     return item
 
 

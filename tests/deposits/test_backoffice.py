@@ -88,7 +88,7 @@ def test_a_clerk_keys_fixes_and_posts_a_batch(clerk, today):
 
 
 def test_a_clerk_imports_a_bai2_file_and_works_the_queue(clerk, today):
-    sure, invoice = check_payer(name="Ada Lovelace")
+    _sure, invoice = check_payer(name="Ada Lovelace")
     fuzzy, other = check_payer(name="Donald Knuth", price="77.00")
     content = bai2_file(
         [
