@@ -130,15 +130,19 @@ def _import(actor, format, filename, content, read) -> ImportResult:
         )
         matched = dict(zip((id(i) for i in payments), found, strict=True))
         rows = _items(bank_file, format, currency, new, matched, read.deposit_totals)
+        # every account this import touches, locked at once in id order (the
+        # accounts of the checks it returns too), so two imports never deadlock
+        returning = {row.pk: returned_check(row) for row in rows if row.kind == ItemKind.RETURN}
         customers = customers_lock(
-            row.customer_id for row in rows if row.state == ItemState.PENDING
+            [row.customer_id for row in rows if row.state == ItemState.PENDING]
+            + [payment.customer_id for payment in returning.values() if payment is not None]
         )
         audit: list = []
         posted = exceptions = returned = 0
         posted_total = exception_total = 0
         for row in rows:
             if row.kind == ItemKind.RETURN:
-                returned += return_item_post(actor, row)
+                returned += return_item_post(actor, row, returning[row.pk])
                 if row.state == ItemState.EXCEPTION:
                     exceptions += 1
                 continue

@@ -73,7 +73,7 @@ def test_bad_input_names_the_field(api, today):
 
 def test_a_bank_file_and_the_queue_through_the_api(api, today):
     _, invoice = check_payer(name="Ada Lovelace")
-    knuth, other = check_payer(name="Donald Knuth", price="77.00")
+    knuth, _ = check_payer(name="Donald Knuth", price="77.00")
     content = lockbox_csv(
         [
             Item("LB1", invoice.balance_minor, check_number="1", scan_line=slip_of(invoice)),
