@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf bench bench-collection chromium qpdf wrk reliability
+.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf bench bench-collection bench-bank-file chromium qpdf wrk reliability
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ISOCNET Billing needs Python 3.11 or newer")'
@@ -79,6 +79,10 @@ bench-pdf: install
 bench: install wrk
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/pipeline.py $${BENCH_N:-10000}
+
+# A BAI2 file of BENCH_ITEMS checks (default 5000) posted, items/s and statements/item.
+bench-bank-file: install
+	$(BIN)/python bench/bank_file.py $${BENCH_N:-17000} $${BENCH_ITEMS:-5000}
 
 # Auto debit alone (no receipt PDFs), with its statement count.
 bench-collection: install

@@ -39,7 +39,12 @@ from isocnet.deposits.models import (
     Match,
     Source,
 )
-from isocnet.deposits.posting import audit_write, item_move, item_post_locked
+from isocnet.deposits.posting import (
+    audit_write,
+    item_move,
+    item_post_locked,
+    items_post_plain_locked,
+)
 from isocnet.invoicing.models import Invoice
 from isocnet.payments.models import Payment, PaymentKind, PaymentStatus
 from isocnet.payments.returns import payment_return
@@ -140,7 +145,13 @@ def _import(actor, format, filename, content, read) -> ImportResult:
         audit: list = []
         posted = exceptions = returned = 0
         posted_total = exception_total = 0
+        sure = [r for r in rows if r.kind == ItemKind.PAYMENT and r.state == ItemState.PENDING]
+        bulk = items_post_plain_locked(actor=actor, items=sure, customers=customers, audit=audit)
         for row in rows:
+            if row.pk in bulk:
+                posted += 1
+                posted_total += row.amount_minor
+                continue
             if row.kind == ItemKind.RETURN:
                 returned += return_item_post(actor, row, returning[row.pk])
                 if row.state == ItemState.EXCEPTION:

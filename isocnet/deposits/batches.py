@@ -33,7 +33,13 @@ from isocnet.deposits.models import (
     Match,
     Source,
 )
-from isocnet.deposits.posting import audit_write, item_hold_unapplied, item_move, item_post_locked
+from isocnet.deposits.posting import (
+    audit_write,
+    item_hold_unapplied,
+    item_move,
+    item_post_locked,
+    items_post_plain_locked,
+)
 from isocnet.invoicing.models import Invoice
 from isocnet.invoicing.scanline import ScanLineError, scan_line_parse
 
@@ -391,10 +397,15 @@ def batch_post(*, actor: Actor, batch_id: int) -> Posted:
         audit: list = []
         payments, credit = 0, Money.zero(batch.currency)
         unapplied = Money.zero(batch.currency)
+        to_post = [item for item in items if item.state != ItemState.UNAPPLIED]
+        bulk = items_post_plain_locked(actor=actor, items=to_post, customers=customers, audit=audit)
+        payments += len(bulk)
         for item in items:
             if item.state == ItemState.UNAPPLIED:
                 unapplied = unapplied + item.amount
                 audit.append(_unapplied_audit(actor, item))
+                continue
+            if item.pk in bulk:
                 continue
             result = item_post_locked(
                 actor=actor,

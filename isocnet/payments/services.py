@@ -210,6 +210,20 @@ def _payment_audit(result: PaymentResult) -> dict:
 
 
 @dataclass
+class PlainPayment:
+    """Money received to be applied wholly to one invoice (a check with its
+    slip, a card charge for an invoice): the bulk path's unit."""
+
+    customer: Customer
+    invoice_id: int
+    money: Money
+    method: str
+    reference: str
+    received: object  # date
+    card: object = None  # PaymentMethod, for card payments
+
+
+@dataclass
 class CardCharge:
     """Money a card charge took, to be recorded against one invoice."""
 
@@ -217,6 +231,16 @@ class CardCharge:
     invoice_id: int
     money: Money
     card: object  # PaymentMethod: its str() is the payment's reference
+
+    method = PaymentKind.CARD
+
+    @property
+    def reference(self) -> str:
+        return str(self.card)
+
+    @property
+    def received(self):
+        return clock.today()
 
 
 def card_payments_apply_locked(*, actor: Actor, charges: list[CardCharge]) -> list[PaymentResult]:
@@ -226,24 +250,7 @@ def card_payments_apply_locked(*, actor: Actor, charges: list[CardCharge]) -> li
     invoice charged for no more than its balance, once here) takes a dozen
     statements for the lot; any other goes through ``apply_payment_locked``.
     The caller holds the customers' locks. Results are in ``charges`` order."""
-    invoices = {
-        invoice.pk: invoice
-        for invoice in Invoice.objects.select_for_update()
-        .filter(pk__in=[charge.invoice_id for charge in charges])
-        .order_by("pk")
-    }
-    times = Counter(charge.invoice_id for charge in charges)
-
-    def plain(charge: CardCharge) -> bool:
-        invoice = invoices.get(charge.invoice_id)
-        return (
-            invoice is not None
-            and times[charge.invoice_id] == 1
-            and invoice.status in OPEN_STATUSES
-            and 0 < charge.money.minor() <= invoice.balance_minor
-        )
-
-    done = _plain_card_payments(actor, [c for c in charges if plain(c)], invoices)
+    done = plain_payments_apply_locked(actor=actor, payments=charges)
     return [
         done.get(id(charge))
         or apply_payment_locked(
@@ -261,57 +268,88 @@ def card_payments_apply_locked(*, actor: Actor, charges: list[CardCharge]) -> li
     ]
 
 
-def _plain_card_payments(
-    actor: Actor, bulk: list[CardCharge], invoices: dict[int, Invoice]
+def plain_payments_apply_locked(*, actor: Actor, payments: list) -> dict[int, PaymentResult]:
+    """The bulk path: of ``payments`` (PlainPayment or CardCharge), those
+    that are plain — an open invoice paid no more than its balance, each
+    invoice once here — are recorded and applied together (payments,
+    allocations, settled invoices, receipts, resumed services and audit
+    rows, a statement or two each), exactly as ``apply_payment_locked``
+    would one by one. Returns their results keyed by id() of the payment;
+    the others are left to the caller. The caller holds the customers'
+    locks; the invoices are locked here, in id order."""
+    if not payments:
+        return {}
+    invoices = {
+        invoice.pk: invoice
+        for invoice in Invoice.objects.select_for_update()
+        .filter(pk__in=[p.invoice_id for p in payments])
+        .order_by("pk")
+    }
+    times = Counter(p.invoice_id for p in payments)
+
+    def plain(p) -> bool:
+        invoice = invoices.get(p.invoice_id)
+        return (
+            invoice is not None
+            and invoice.customer_id == p.customer.pk
+            and times[p.invoice_id] == 1
+            and invoice.status in OPEN_STATUSES
+            and 0 < p.money.minor() <= invoice.balance_minor
+        )
+
+    return _plain_payments(actor, [p for p in payments if plain(p)], invoices)
+
+
+def _plain_payments(
+    actor: Actor, bulk: list, invoices: dict[int, Invoice]
 ) -> dict[int, PaymentResult]:
-    """The plain card charges in bulk: payments, allocations, settled
-    invoices, receipts, resumed services and audit rows, a statement or two
-    each. Keyed by id() of the charge."""
-    now, received = clock.now(), clock.today()
+    if not bulk:
+        return {}
+    now = clock.now()
     payments = Payment.objects.bulk_create(
         [
             Payment(
-                customer=charge.customer,
-                amount_minor=charge.money.minor(),
-                currency=charge.customer.currency,
-                method=PaymentKind.CARD,
-                reference=str(charge.card),
-                received_on=received,
+                customer=p.customer,
+                amount_minor=p.money.minor(),
+                currency=p.customer.currency,
+                method=p.method,
+                reference=p.reference,
+                received_on=p.received,
                 recorded_by=actor.label,
                 created_at=now,
-                card=charge.card,
+                card=p.card,
             )
-            for charge in bulk
+            for p in bulk
         ]
     )
     allocations = allocations_add(
         [
             Allocation(
                 payment=payment,
-                invoice=invoices[charge.invoice_id],
+                invoice=invoices[p.invoice_id],
                 amount_minor=payment.amount_minor,
                 created_at=now,
             )
-            for charge, payment in zip(bulk, payments, strict=True)
+            for p, payment in zip(bulk, payments, strict=True)
         ]
     )
-    invoices_settle([invoices[charge.invoice_id] for charge in bulk])
+    invoices_settle([invoices[p.invoice_id] for p in bulk])
     receipts_issue(allocations)
-    holding = holds_of({charge.customer.pk for charge in bulk})
-    for charge in bulk:
-        if charge.customer.pk in holding:
+    holding = holds_of({p.customer.pk for p in bulk})
+    for p in bulk:
+        if p.customer.pk in holding:
             payment_received(
                 actor=actor,
-                customer_id=charge.customer.pk,
-                amount_minor=charge.money.minor(),
-                applied=[(charge.invoice_id, charge.money.minor())],
+                customer_id=p.customer.pk,
+                amount_minor=p.money.minor(),
+                applied=[(p.invoice_id, p.money.minor())],
             )
     resume_many_if_paid_up(
-        actor=actor, customer_ids={charge.customer.pk for charge in bulk}, date=received
+        actor=actor, customer_ids={p.customer.pk for p in bulk}, date=clock.today()
     )
     done = {
-        id(charge): PaymentResult(payment=payment, allocations=[allocation])
-        for charge, payment, allocation in zip(bulk, payments, allocations, strict=True)
+        id(p): PaymentResult(payment=payment, allocations=[allocation])
+        for p, payment, allocation in zip(bulk, payments, allocations, strict=True)
     }
     AuditEvent.objects.bulk_create(
         [

@@ -131,3 +131,23 @@ def test_the_demo_emails_say_what_each_invoice_asks_for(smtp, capsys):
     login = re.search(r"Client portal: .*", first)[0]
     assert login == re.search(r"Client portal: .*", second)[0]
     assert "API key:     a new key, made by this run and shown only now" in second
+
+
+def test_demo_writes_a_lockbox_file_to_try_the_deposit_desk(today, capsys, settings, tmp_path):
+    from isocnet.deposits.bank_files import bank_file_import
+    from tests.factories import ACTOR
+
+    settings.VAR_DIR = tmp_path
+    call_command("demo", customers=50)
+    out = capsys.readouterr().out
+    path = tmp_path / "demo-lockbox.csv"
+    assert f"bank-import {path}" in out
+    result = bank_file_import(
+        actor=ACTOR, format="lockbox", filename=path.name, content=path.read_text()
+    )
+    assert result.items >= 2
+    assert (result.posted, result.exceptions) == (result.items - 1, 1)
+    again = bank_file_import(
+        actor=ACTOR, format="lockbox", filename=path.name, content=path.read_text()
+    )
+    assert again.posted == 0 and again.already == result.items

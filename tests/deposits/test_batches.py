@@ -24,6 +24,7 @@ from isocnet.payments.selectors import account_summary
 from tests.deposits.helpers import check_payer, slip_of
 from tests.factories import ACTOR, make_invoice
 from tests.invariants import check_invariants
+from tests.portal.conftest import rendered
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,7 @@ def test_a_500_check_batch_keyed_from_scan_lines_posts_in_one_transaction(today)
     first = Payment.objects.get(deposit_item__batch=batch, deposit_item__position=1)
     assert first.reference == "check #1000"
     assert first.received_on == batch.deposit_date
-    for customer, invoice in payers[::50]:
+    for customer, invoice in payers:
         invoice.refresh_from_db()
         assert invoice.status == InvoiceStatus.PAID
         check_invariants(customer)
@@ -202,3 +203,13 @@ def test_marked_unapplied_is_held_not_lost(today):
     assert (posted.payments, posted.unapplied.as_string()) == (1, "50.00")
     stray.refresh_from_db()
     assert stray.state == ItemState.UNAPPLIED
+
+
+def test_the_receipt_of_a_deposited_check_says_check_number(today):
+    customer, invoice = check_payer()
+    batch = batch_open(actor=ACTOR, reference="DS-12")
+    batch_item_add(actor=ACTOR, batch_id=batch.pk, scan_line=slip_of(invoice), check_number="1042")
+    batch_post(actor=ACTOR, batch_id=batch.pk)
+    message = rendered(OutboxMessage.objects.get(kind=MessageKind.RECEIPT, customer=customer))
+    assert message.subject == "Invoice Payment Confirmation"
+    assert "check #1042" in message.body_text

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from isocnet.api.tokens import apikey_create
+from isocnet.backoffice.demo.bank_file import write_demo_lockbox
 from isocnet.backoffice.demo.data import (
     DEMO,
     ensure_customer_login,
@@ -33,6 +34,8 @@ class Command(BaseCommand):
         username, password = ensure_staff()
         _row, token = apikey_create(actor=DEMO, name=f"demo-{secrets.token_hex(4)}")
         portal = ensure_customer_login()
+        lockbox = settings.VAR_DIR / "demo-lockbox.csv"
+        checks = write_demo_lockbox(lockbox)
         portal_line = (
             f"Client portal: {settings.PORTAL_URL}/  email {portal[0]}  password {portal[1]}\n"
             if portal
@@ -45,6 +48,14 @@ class Command(BaseCommand):
             + (f"{partial}.\n" if partial else "")
             + "Customer emails (invoices, receipts, declined-card notices) go out from the server within seconds:\n"
             "  var/mail/*.eml and http://127.0.0.1:8000/admin/notifications/outboxmessage/\n"
+            + (
+                f"Deposit desk: {checks} checks for open invoices in {lockbox}: "
+                f".venv/bin/isocnet bank-import {lockbox}\n"
+                "             or Back office → Deposit batches (key slips, import files, "
+                "the exceptions queue)\n"
+                if checks
+                else ""
+            )
             + portal_line
             + f"Back office: http://127.0.0.1:8000/admin/  user {username}  password {password}\n"
             "             (two-factor sign-in is optional in the demo; in production billing "
