@@ -88,6 +88,28 @@ except Exception as _exc:  # babel raises several kinds
 # Notices (docs/notifications.md)
 OUTBOX_POLL_SECONDS = env_int("OUTBOX_POLL_SECONDS", 2, minimum=1)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 10, minimum=1)
+# Side-effect jobs (core.jobs: RADIUS changes, NAS requests, webhooks)
+JOB_RETRY_SECONDS = env_int("JOB_RETRY_SECONDS", 30, minimum=1)  # first retry; doubles, at most 1 h
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 8, minimum=1)
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 300, minimum=10)
+JOB_POLL_SECONDS = env_int("JOB_POLL_SECONDS", 5, minimum=1)
+# The network (isocnet.network, docs/network.md). No RADIUS_DATABASE_URL: no RADIUS integration.
+RADIUS_DATABASE_URL = env_str("RADIUS_DATABASE_URL", "")
+RADIUS_NAS_VENDOR = env_str("RADIUS_NAS_VENDOR", "mikrotik")
+RADIUS_SUSPENDED_GROUP = env_str("RADIUS_SUSPENDED_GROUP", "suspended")
+RADIUS_SUSPENDED_MODE = env_str("RADIUS_SUSPENDED_MODE", "walled_garden")  # or reject
+RADIUS_WALLED_GARDEN = env_str("RADIUS_WALLED_GARDEN", "walled-garden")
+RADIUS_COA_PORT = env_int("RADIUS_COA_PORT", 3799, minimum=1)
+RADIUS_COA_TIMEOUT = env_int("RADIUS_COA_TIMEOUT", 3, minimum=1)
+RADIUS_NAS_SECRETS = env_str("RADIUS_NAS_SECRETS", "")  # ip=secret,... when not in the nas table
+if RADIUS_NAS_VENDOR not in ("mikrotik", "cisco", "juniper", "generic"):
+    raise ConfigError(
+        f"RADIUS_NAS_VENDOR={RADIUS_NAS_VENDOR!r}: expected mikrotik, cisco, juniper or generic"
+    )
+if RADIUS_SUSPENDED_MODE not in ("walled_garden", "reject"):
+    raise ConfigError(
+        f"RADIUS_SUSPENDED_MODE={RADIUS_SUSPENDED_MODE!r}: expected walled_garden or reject"
+    )
 OUTBOX_BACKGROUND = env_bool("OUTBOX_BACKGROUND", True)  # `isocnet serve` delivers by itself
 TEMPLATE_OVERRIDES_DIR = env_str("TEMPLATE_OVERRIDES_DIR", "")
 # Payments (docs/payments.md)
@@ -245,6 +267,7 @@ INSTALLED_APPS = [
     "isocnet.subscriptions",
     "isocnet.invoicing",
     "isocnet.collections",
+    "isocnet.network",
     "isocnet.payments",
     "isocnet.deposits",
     "isocnet.documents",

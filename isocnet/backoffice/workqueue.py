@@ -12,9 +12,13 @@ from django.urls import reverse
 
 from isocnet.collections.models import Dispute, Promise, PromiseStatus
 from isocnet.core import clock
+from isocnet.core.models import Job, JobStatus
 from isocnet.core.money import Money
 from isocnet.customers.models import Customer
+from isocnet.deposits.models import ItemState
+from isocnet.deposits.queue import exceptions_queue
 from isocnet.invoicing.models import OPEN_STATUSES
+from isocnet.network.models import NasRequest, NasRequestStatus
 from isocnet.outbox.models import MessageKind, MessageStatus, OutboxMessage
 from isocnet.payments.models import CallStatus, GatewayCall, Payment
 
@@ -130,6 +134,26 @@ def tasks(today: dt.date | None = None) -> list[Task]:
             Dispute.objects.filter(resolved_at__isnull=True).count(),
             _list("collections_dispute", resolved_at__isempty="1"),
             "resolve (a credit note, or explain the charge)",
+        ),
+        Task(
+            "Checks waiting in the deposit exceptions queue",
+            exceptions_queue().filter(state=ItemState.EXCEPTION).count(),
+            reverse("admin:deposits_exceptions"),
+            "name the account, or hold as unapplied cash",
+        ),
+        Task(
+            "Network changes not applied (RADIUS, NAS)",
+            Job.objects.filter(status=JobStatus.FAILED, kind__startswith="network.").count(),
+            _list("core_job", status__exact="failed"),
+            "see the error, fix the RADIUS database or NAS, then retry",
+        ),
+        Task(
+            "NAS requests not acknowledged",
+            NasRequest.objects.filter(
+                status__in=[NasRequestStatus.NAK, NasRequestStatus.NO_ANSWER]
+            ).count(),
+            _list("network_nasrequest", status__in="nak,no_answer"),
+            "the session may still be open: check the NAS",
         ),
         Task(
             "Emails that could not be delivered",

@@ -32,3 +32,44 @@ class Sequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.last_value}"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to run"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed (retries used up)"
+
+
+class Job(models.Model):
+    """A side effect that is not an email (a RADIUS change, a NAS request,
+    a webhook delivery): recorded in the transaction of the change that
+    causes it, run after commit, retried with backoff until done
+    (core.jobs). Jobs are level-triggered — a job reads the current state
+    of its subject when it runs — so at most one waits per subject, and
+    running one twice is harmless."""
+
+    kind = models.CharField(max_length=40)
+    subject = models.CharField(max_length=120)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=500, blank=True)
+    result = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject"],
+                condition=models.Q(status="pending"),
+                name="one_waiting_job_per_subject",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject} ({self.status})"

@@ -19,6 +19,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_changes, audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.jobs import job_queue, jobs_queue
 from isocnet.core.limits import check_amount
 from isocnet.core.money import Money
 from isocnet.core.periods import next_anchor_after
@@ -73,9 +74,16 @@ def _price_override(price, customer: Customer, plan: Plan) -> int | None:
     return clean_money(price, "price", customer.currency).minor()
 
 
+NETWORK_SYNC = "network.sync"  # core.jobs kind: the network follows the status (isocnet.network)
+
+
 def _set_status(sub: Subscription, new: str) -> None:
-    """The one way a service's status moves (this module owns it)."""
-    sub.status = transition(sub.status, new, SUBSCRIPTION_TRANSITIONS, what="a service")
+    """The one way a service's status moves (this module owns it). The
+    network is told in the same transaction (a job, run after commit)."""
+    moved = transition(sub.status, new, SUBSCRIPTION_TRANSITIONS, what="a service")
+    if moved != sub.status:
+        job_queue(NETWORK_SYNC, sub.customer_id)
+    sub.status = moved
 
 
 def subscriptions_billed(*, changes: list[tuple[Subscription, dict]], now) -> None:
@@ -86,10 +94,14 @@ def subscriptions_billed(*, changes: list[tuple[Subscription, dict]], now) -> No
     distinct change: most of a batch shares a handful of dates. The caller
     holds the customers' locks and writes the audit rows."""
     by_change: dict[tuple, list[int]] = defaultdict(list)
+    moved = set()
     for sub, change in changes:
         if "status" in change:
             transition(sub.status, change["status"], SUBSCRIPTION_TRANSITIONS, what="a service")
+            if change["status"] != sub.status:
+                moved.add(sub.customer_id)
         by_change[tuple(sorted(change.items()))].append(sub.pk)
+    jobs_queue(NETWORK_SYNC, moved)
     for change, pks in by_change.items():
         Subscription.objects.filter(pk__in=pks).update(updated_at=now, **dict(change))
 

@@ -10,6 +10,7 @@ from isocnet.backoffice.admin import (  # noqa: F401 - registers the model admin
     customers,
     deposits,
     invoicing,
+    network,
     notifications,
     payments,
     staff,

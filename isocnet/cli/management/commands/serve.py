@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from isocnet.core.jobs import start_background_jobs
 from isocnet.notifications.delivery import start_background_delivery
 from isocnet.wsgi import application
 
@@ -57,6 +58,7 @@ class Command(BaseCommand):
 
             if settings.OUTBOX_BACKGROUND:
                 start_background_delivery()
+                start_background_jobs()  # RADIUS changes, NAS requests, webhooks
 
         self.stdout.write(
             f"ISOCNET Billing on http://{host}:{port}/ (back office /admin/, API /api/v1/docs)"
