@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf bench bench-collection bench-bank-file chromium qpdf wrk reliability
+.PHONY: install demo test test-sqlite test-postgres lint format clean bench-pdf bench bench-collection bench-bank-file freeradius chromium qpdf wrk reliability
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ISOCNET Billing needs Python 3.11 or newer")'
@@ -23,7 +23,7 @@ demo: install
 
 # The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL
 # names one (e.g. postgres://postgres@127.0.0.1:5432/test).
-test: install lint chromium qpdf test-sqlite test-postgres
+test: install lint chromium qpdf freeradius test-sqlite test-postgres
 
 # $(call debian_package,PACKAGE,WHAT FOR): Debian's PACKAGE (its command of
 # the same name), installed when missing, as root or with sudo.
@@ -38,6 +38,15 @@ endef
 # The portal's browser tests drive Debian's Chromium (never a downloaded browser).
 chromium:
 	$(call debian_package,chromium,the browser tests)
+
+# The network tests start Debian's FreeRADIUS 3.2 and use its radclient
+# (tests/network/radius.py).
+freeradius:
+	@command -v freeradius >/dev/null 2>&1 && command -v radclient >/dev/null 2>&1 || { \
+		echo "== installing Debian's freeradius and freeradius-utils for the network tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+		else echo "Debian's freeradius and freeradius-utils are needed: apt-get install them (as root)" >&2; exit 1; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq freeradius freeradius-utils >/dev/null; }
 
 # qpdf checks every kind of PDF we send (tests/documents/test_pdf_validity.py).
 qpdf:

@@ -110,6 +110,11 @@ if RADIUS_SUSPENDED_MODE not in ("walled_garden", "reject"):
     raise ConfigError(
         f"RADIUS_SUSPENDED_MODE={RADIUS_SUSPENDED_MODE!r}: expected walled_garden or reject"
     )
+# Outbound webhooks (isocnet.webhooks): Standard Webhooks signatures, retries, disabling
+WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, minimum=1)
+WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000]  # seconds after each failure
+WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 72, minimum=1)
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)  # plain http:// endpoints (tests, a LAN)
 OUTBOX_BACKGROUND = env_bool("OUTBOX_BACKGROUND", True)  # `isocnet serve` delivers by itself
 TEMPLATE_OVERRIDES_DIR = env_str("TEMPLATE_OVERRIDES_DIR", "")
 # Payments (docs/payments.md)
@@ -272,6 +277,7 @@ INSTALLED_APPS = [
     "isocnet.deposits",
     "isocnet.documents",
     "isocnet.notifications",
+    "isocnet.webhooks",
     "isocnet.operations",
     "isocnet.api",
     "isocnet.backoffice",

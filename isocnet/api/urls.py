@@ -5,6 +5,7 @@ from isocnet.api.v1 import (
     customers,
     deposits,
     invoices,
+    network,
     payments,
     plans,
     reports,
@@ -22,6 +23,7 @@ for module in (
     billing_ops,
     collections,
     deposits,
+    network,
     reports,
 ):
     api.add_router("", module.router)

@@ -18,6 +18,8 @@ APPS = (
     "notifications",
     "core",
     "api",
+    "network",
+    "webhooks",
 )
 CLERK_EXTRA = {
     "customers.change_customer",

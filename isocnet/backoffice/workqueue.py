@@ -21,6 +21,7 @@ from isocnet.invoicing.models import OPEN_STATUSES
 from isocnet.network.models import NasRequest, NasRequestStatus
 from isocnet.outbox.models import MessageKind, MessageStatus, OutboxMessage
 from isocnet.payments.models import CallStatus, GatewayCall, Payment
+from isocnet.webhooks.models import WebhookEndpoint
 
 # The notices that tell where an overdue account stands.
 DUNNING_KINDS = [
@@ -154,6 +155,12 @@ def tasks(today: dt.date | None = None) -> list[Task]:
             ).count(),
             _list("network_nasrequest", status__in="nak,no_answer"),
             "the session may still be open: check the NAS",
+        ),
+        Task(
+            "Webhook endpoints disabled",
+            WebhookEndpoint.objects.filter(active=False).count(),
+            _list("webhooks_webhookendpoint", active__exact="0"),
+            "fix the receiving system, enable the endpoint, replay what it missed",
         ),
         Task(
             "Emails that could not be delivered",

@@ -57,9 +57,10 @@ def job_enabled(kind: str) -> bool:
     return handler is not None and handler.enabled()
 
 
-def jobs_queue(kind: str, subjects) -> int:
-    """Queue a job of ``kind`` for each subject, inside the transaction
-    that causes them; one already waiting for a subject stands for it.
+def jobs_queue(kind: str, subjects, *, at: dt.datetime | None = None) -> int:
+    """Queue a job of ``kind`` for each subject (to run at ``at``, default
+    now), inside the transaction that causes them; one already waiting for
+    a subject stands for it, brought forward to ``at`` if it was later.
     Nothing is queued for a kind that is not enabled. Returns how many."""
     subjects = sorted({str(s) for s in subjects})
     if not subjects or not job_enabled(kind):
@@ -67,16 +68,20 @@ def jobs_queue(kind: str, subjects) -> int:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("jobs_queue must run inside the transaction that causes the jobs")
     now = clock.now()
+    when = at or now
     Job.objects.bulk_create(
-        [Job(kind=kind, subject=s, next_attempt_at=now, created_at=now) for s in subjects],
+        [Job(kind=kind, subject=s, next_attempt_at=when, created_at=now) for s in subjects],
         ignore_conflicts=True,  # one_waiting_job_per_subject: the waiting one stands
     )
+    Job.objects.filter(
+        kind=kind, subject__in=subjects, status=JobStatus.PENDING, next_attempt_at__gt=when
+    ).update(next_attempt_at=when)
     transaction.on_commit(_wake.set)
     return len(subjects)
 
 
-def job_queue(kind: str, subject) -> int:
-    return jobs_queue(kind, [subject])
+def job_queue(kind: str, subject, *, at: dt.datetime | None = None) -> int:
+    return jobs_queue(kind, [subject], at=at)
 
 
 def _backoff(attempts: int) -> dt.timedelta:

@@ -73,3 +73,28 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject} ({self.status})"
+
+
+class Event(models.Model):
+    """Something other systems may want to hear about (``invoice.issued``,
+    ``payment.succeeded``, ``service.suspended`` ...), recorded in the
+    transaction of the change (core.events). Its id is the webhook id every
+    endpoint receives it under, on every try."""
+
+    type = models.CharField(max_length=40)
+    customer_id = models.BigIntegerField(null=True, blank=True)
+    data = models.JSONField()
+    created_at = models.DateTimeField()
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its deliveries to the endpoints were made"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["type"]),
+            models.Index(fields=["customer_id", "dispatched_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"evt_{self.pk} {self.type}"

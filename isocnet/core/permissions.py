@@ -39,6 +39,7 @@ PERMISSIONS = {
     "policy.edit": "change the collections policy",
     "late_fee.waive": "waive late fees",
     "promise": "record promises to pay and disputes",
+    "webhooks.manage": "manage webhook endpoints",
 }
 ALLOWED = {
     SUPPORT: frozenset(),

@@ -11,6 +11,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_changes, audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.events import event_emit
 from isocnet.core.limits import CC_EMAILS_MAX
 from isocnet.core.permissions import require
 from isocnet.core.sequences import sequence_take
@@ -235,6 +236,17 @@ def customer_update(*, actor: Actor, customer_id: int, changes: dict) -> Custome
                 customer_id=customer.pk,
                 before=before,
                 after=after,
+            )
+            event_emit(
+                "customer.updated",
+                customer_id=customer.pk,
+                data={
+                    "id": customer.pk,
+                    "customer_id": customer.pk,
+                    "account_number": customer.account_number,
+                    "changed": sorted(k for k in after if before.get(k) != after[k]),
+                    "status": customer.status,
+                },
             )
     return customer
 

@@ -21,6 +21,9 @@ def _column(error: InvalidInput, default: str) -> str:
     return mapping.get(name, name.split("[")[0])
 
 
+NETWORK_COLUMNS = ("username", "password", "mac", "circuit_id", "static_ip")
+
+
 def check_row(kind, number, row, report, plans) -> dict | None:
     try:
         if kind == "customers":
@@ -104,6 +107,8 @@ def _check_subscription(row: dict, plans: dict) -> dict:
         "description": clean_line(
             row.get("description", ""), "description", max_length=200, required=False
         ),
+        # what the network knows it by (checked when applied: network.services)
+        "network": {k: row[k].strip() for k in NETWORK_COLUMNS if (row.get(k) or "").strip()},
     }
 
 

@@ -32,6 +32,8 @@ from isocnet.invoicing.models import InvoiceLine, LineKind
 from isocnet.invoicing.services import invoice_add_line, invoice_create_draft, invoice_issue
 from isocnet.ledger.entries import credit_entry_add
 from isocnet.ledger.models import CreditEntry, CreditKind
+from isocnet.network.models import ServiceIdentity
+from isocnet.network.services import identity_set
 from isocnet.payments.cards import card_attach
 from isocnet.subscriptions.models import Subscription
 from isocnet.subscriptions.services import subscription_create
@@ -66,6 +68,11 @@ SUBSCRIPTION_COLUMNS = {
     "quantity": False,
     "price": False,
     "description": False,
+    "username": False,
+    "password": False,
+    "mac": False,
+    "circuit_id": False,
+    "static_ip": False,
 }
 BALANCE_COLUMNS = {
     "customer_external_id": True,
@@ -227,6 +234,19 @@ def _apply_customer(actor: Actor, values: dict, *, welcome: bool) -> str:
 
 
 def _apply_subscription(actor: Actor, values: dict, *, welcome: bool) -> str:
+    outcome = _apply_service(actor, values)
+    existing = Subscription.objects.get(external_id=values["external_id"])
+    network = values["network"]
+    if network:
+        identity = ServiceIdentity.objects.filter(subscription=existing).first()
+        have = {k: (getattr(identity, k) or "") if identity else "" for k in network}
+        if have != network:
+            identity_set(actor=actor, subscription_id=existing.pk, **network)
+            outcome = "updated" if outcome == "unchanged" else outcome
+    return outcome
+
+
+def _apply_service(actor: Actor, values: dict) -> str:
     existing = Subscription.objects.filter(external_id=values["external_id"]).first()
     if existing is None:
         subscription_create(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db.models import Sum
 
 from isocnet.core.errors import Conflict
+from isocnet.invoicing.events import invoices_event
 from isocnet.invoicing.models import CreditNote, Invoice, InvoiceStatus
 from isocnet.invoicing.status import invoice_status_move
 from isocnet.ledger.sums import credit_applied_minor, paid_minor
@@ -45,6 +46,7 @@ def invoices_settle(invoices: list[Invoice]) -> list[Invoice]:
                 field="invoice",
             )
     ids = [invoice.pk for invoice in invoices]
+    was_paid = {invoice.pk for invoice in invoices if invoice.status == InvoiceStatus.PAID}
     paid = paid_minor(ids)
     credit = credit_applied_minor(ids)
     noted = _sums(CreditNote.objects.filter(invoice_id__in=ids), "applied_minor")
@@ -66,6 +68,10 @@ def invoices_settle(invoices: list[Invoice]) -> list[Invoice]:
         invoices[0].save(update_fields=SETTLED_FIELDS)
     elif invoices:
         Invoice.objects.bulk_update(invoices, SETTLED_FIELDS)
+    invoices_event(
+        "invoice.paid",
+        [i for i in invoices if i.status == InvoiceStatus.PAID and i.pk not in was_paid],
+    )
     return invoices
 
 

@@ -30,6 +30,7 @@ from isocnet.invoicing.credit import credit_apply_locked
 from isocnet.invoicing.engine.totals import (
     compute_totals,
 )
+from isocnet.invoicing.events import invoices_event
 from isocnet.invoicing.models import (
     BillingRun,
     Charge,
@@ -131,6 +132,7 @@ def issue_locked(
     # What the invoice asks for, as issued: its notice and PDF say this.
     invoice.issued_balance_minor = invoice.balance_minor
     invoice.save(update_fields=["issued_balance_minor"])
+    invoices_event("invoice.issued", [invoice])
     return invoice
 
 
@@ -214,6 +216,7 @@ def invoices_issue_locked(invoices: list[Invoice], *, date: dt.date, now: dt.dat
         invoice_status_move(invoice, InvoiceStatus.UNPAID)
         invoice.issued_balance_minor = invoice.total_minor
     invoice_check_follows(invoices[0])  # the rest follow it by construction
+    invoices_event("invoice.issued", invoices)
 
 
 def _issue_rows(invoices: list[Invoice], *, series: str, date: dt.date, now: dt.datetime) -> int:

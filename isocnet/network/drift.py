@@ -22,7 +22,7 @@ from django.db import transaction
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_event
-from isocnet.core.jobs import jobs_queue
+from isocnet.core.jobs import JobRetry, jobs_queue
 from isocnet.core.models import AuditEvent
 from isocnet.network import radius_db
 from isocnet.network.models import NasRequest, NasRequestKind, ServiceIdentity
@@ -70,6 +70,8 @@ def _read(db):
 
 
 def network_drift() -> tuple[list[Drift], dict[str, ServiceIdentity]]:
+    if not radius_db.enabled():
+        raise JobRetry("RADIUS_DATABASE_URL is not set: there is no RADIUS database")
     identities = list(
         ServiceIdentity.objects.select_related("subscription__plan", "subscription__customer")
     )

@@ -21,6 +21,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput
+from isocnet.core.events import event_emit
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
 from isocnet.core.validation import clean_choice, clean_line, clean_money
@@ -194,6 +195,19 @@ def _account(refund: Refund, actor: Actor) -> None:
     refund.status = Refund.Status.SUCCEEDED
     refund.completed_at = now
     refund.save(update_fields=["status", "completed_at"])
+    event_emit(
+        "payment.refunded",
+        customer_id=customer.pk,
+        data={
+            "payment_id": payment.pk,
+            "refund_id": refund.pk,
+            "customer_id": customer.pk,
+            "amount": refund.amount.as_string(),
+            "currency": refund.currency,
+            "destination": refund.destination,
+            "reason": refund.reason,
+        },
+    )
     if refund.destination == "card":
         _refund_notice(refund)
     audit_record(

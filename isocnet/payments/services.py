@@ -22,6 +22,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_event, audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.events import events_emit, listening
 from isocnet.core.limits import check_amount
 from isocnet.core.models import AuditEvent
 from isocnet.core.money import Money
@@ -187,6 +188,7 @@ def apply_payment_locked(
         applied=[(a.invoice_id, a.amount_minor) for a in result.allocations],
     )
     _resume_if_paid_up(actor=actor, customer_id=customer.pk)
+    payments_event("payment.succeeded", [result])
     audit_record(
         actor=actor,
         action="payment.record",
@@ -195,6 +197,29 @@ def apply_payment_locked(
         after=_payment_audit(result),
     )
     return result
+
+
+def payment_data(payment: Payment, allocations=()) -> dict:
+    """What a payment event says to other systems (webhooks)."""
+    return {
+        "id": payment.pk,
+        "customer_id": payment.customer_id,
+        "amount": payment.amount.as_string(),
+        "currency": payment.currency,
+        "method": payment.method,
+        "reference": payment.reference,
+        "received_on": payment.received_on.isoformat(),
+        "invoices": {a.invoice.number: a.amount.as_string() for a in allocations},
+    }
+
+
+def payments_event(type: str, results: list[PaymentResult]) -> None:
+    if not results or not listening():
+        return
+    events_emit(
+        type,
+        [(r.payment.customer_id, payment_data(r.payment, r.allocations)) for r in results],
+    )
 
 
 def _payment_audit(result: PaymentResult) -> dict:
@@ -351,6 +376,7 @@ def _plain_payments(
         id(p): PaymentResult(payment=payment, allocations=[allocation])
         for p, payment, allocation in zip(bulk, payments, allocations, strict=True)
     }
+    payments_event("payment.succeeded", list(done.values()))
     AuditEvent.objects.bulk_create(
         [
             audit_event(

@@ -15,6 +15,7 @@ from isocnet.collections.policy import current as collections_policy
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_event, audit_record
+from isocnet.core.events import event_emit
 from isocnet.core.models import AuditEvent
 from isocnet.core.money import Money
 from isocnet.core.states import transition
@@ -150,6 +151,20 @@ def _settle_locked(
             schedule = collections_policy().card_retry_days
             if not result.hard_decline and call.attempt <= len(schedule):
                 call.next_retry_on = clock.today() + dt.timedelta(days=schedule[call.attempt - 1])
+            event_emit(
+                "payment.failed",
+                customer_id=customer.pk,
+                data={
+                    "customer_id": customer.pk,
+                    "invoice_id": call.invoice_id,
+                    "amount": Money.from_minor(call.amount_minor, call.currency).as_string(),
+                    "currency": call.currency,
+                    "card": str(call.card),
+                    "reason": call.message,
+                    "decline_code": call.decline_code,
+                    "next_retry_on": call.next_retry_on.isoformat() if call.next_retry_on else None,
+                },
+            )
             notice_queue(
                 kind=MessageKind.PAYMENT_FAILED,
                 key=f"payment_failed:{call.pk}",

@@ -19,6 +19,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_changes, audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
+from isocnet.core.events import events_emit, listening
 from isocnet.core.jobs import job_queue, jobs_queue
 from isocnet.core.limits import check_amount
 from isocnet.core.money import Money
@@ -75,6 +76,38 @@ def _price_override(price, customer: Customer, plan: Plan) -> int | None:
 
 
 NETWORK_SYNC = "network.sync"  # core.jobs kind: the network follows the status (isocnet.network)
+_EVENT_OF = {
+    SubscriptionStatus.SUSPENDED: "service.suspended",
+    SubscriptionStatus.CANCELLED: "service.cancelled",
+}
+
+
+def services_event(moves: list[tuple[Subscription, str, str]]) -> None:
+    """service.suspended / resumed / cancelled / activated, for webhooks."""
+    if not moves or not listening():
+        return
+    by_type: dict[str, list] = defaultdict(list)
+    for sub, old, new in moves:
+        if new == SubscriptionStatus.ACTIVE:
+            kind = "service.resumed" if old == SubscriptionStatus.SUSPENDED else "service.activated"
+        else:
+            kind = _EVENT_OF.get(new)
+        if kind:
+            by_type[kind].append(
+                (
+                    sub.customer_id,
+                    {
+                        "id": sub.pk,
+                        "customer_id": sub.customer_id,
+                        "plan": sub.plan.code,
+                        "description": sub.description,
+                        "status": new,
+                        "previous_status": old,
+                    },
+                )
+            )
+    for kind, items in by_type.items():
+        events_emit(kind, items)
 
 
 def _set_status(sub: Subscription, new: str) -> None:
@@ -83,6 +116,7 @@ def _set_status(sub: Subscription, new: str) -> None:
     moved = transition(sub.status, new, SUBSCRIPTION_TRANSITIONS, what="a service")
     if moved != sub.status:
         job_queue(NETWORK_SYNC, sub.customer_id)
+        services_event([(sub, sub.status, moved)])
     sub.status = moved
 
 
@@ -94,14 +128,16 @@ def subscriptions_billed(*, changes: list[tuple[Subscription, dict]], now) -> No
     distinct change: most of a batch shares a handful of dates. The caller
     holds the customers' locks and writes the audit rows."""
     by_change: dict[tuple, list[int]] = defaultdict(list)
-    moved = set()
+    moved, events = set(), []
     for sub, change in changes:
         if "status" in change:
             transition(sub.status, change["status"], SUBSCRIPTION_TRANSITIONS, what="a service")
             if change["status"] != sub.status:
                 moved.add(sub.customer_id)
+                events.append((sub, sub.status, change["status"]))
         by_change[tuple(sorted(change.items()))].append(sub.pk)
     jobs_queue(NETWORK_SYNC, moved)
+    services_event(events)
     for change, pks in by_change.items():
         Subscription.objects.filter(pk__in=pks).update(updated_at=now, **dict(change))
 

@@ -14,4 +14,5 @@ from isocnet.backoffice.admin import (  # noqa: F401 - registers the model admin
     notifications,
     payments,
     staff,
+    webhooks,
 )
