@@ -251,6 +251,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": __import__("celery.schedules").schedules.crontab(hour=_hour, minute=_minute),
     },
     "outbox-sweep": {"task": "email.deliver", "schedule": float(OUTBOX_POLL_SECONDS) * 5},
+    # side-effect jobs (RADIUS, NAS, webhooks) on the email queue's workers
+    "jobs-sweep": {"task": "email.jobs", "schedule": float(JOB_POLL_SECONDS)},
 }
 
 # Django ------------------------------------------------------------------

@@ -196,7 +196,7 @@ class JobRunner:
         self.thread.start()
         return self
 
-    def stop(self, timeout: float = 120) -> None:
+    def stop(self, timeout: int = 120) -> None:
         self._stop.set()
         _wake.set()
         self.thread.join(timeout)

@@ -43,7 +43,10 @@ def radius_db():
             path = sqlite_path(url)
             if not Path(path).exists():
                 raise JobRetry(f"the RADIUS database {path} does not exist")
-            conn = sqlite3.connect(path, timeout=30)
+            # one writer at a time from BEGIN on (two syncs of one customer
+            # never interleave their deletes and inserts)
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            conn.execute("BEGIN IMMEDIATE")
             placeholder = "?"
         else:
             import psycopg
@@ -59,17 +62,31 @@ def radius_db():
     try:
         cursor = _Cursor(conn.cursor(), placeholder)
         yield cursor
-        conn.commit()
+        if placeholder == "?":
+            conn.execute("COMMIT")
+        else:
+            conn.commit()
     except sqlite3.OperationalError as exc:
-        conn.rollback()
+        _rollback(conn)
         raise JobRetry(f"the RADIUS database refused: {exc}") from None
     except Exception as exc:
-        conn.rollback()
+        _rollback(conn)
         if type(exc).__module__.startswith("psycopg"):
             raise JobRetry(f"the RADIUS database refused: {exc}") from None
         raise
     finally:
         conn.close()
+
+
+def _rollback(conn) -> None:
+    try:
+        if isinstance(conn, sqlite3.Connection):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        else:
+            conn.rollback()
+    except Exception:  # noqa: S110 - the connection is closed next anyway
+        pass
 
 
 class _Cursor:
@@ -91,6 +108,14 @@ class _Cursor:
 
     def all(self, sql: str, params=()) -> list[tuple]:
         return self.execute(sql, params).fetchall()
+
+    def lock(self, keys) -> None:
+        """Serialise writers of these usernames until commit (PostgreSQL's
+        advisory locks, in a fixed order; SQLite has one writer anyway)."""
+        if self._placeholder == "?":
+            return
+        for key in sorted(set(keys)):
+            self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"isocnet-radius:{key}",))
 
 
 def radius_schema_create() -> str:

@@ -91,6 +91,7 @@ def group_rows() -> dict[str, tuple[list, list]]:
 def radius_write(db, wanted: list[Wanted], *, stale_usernames=()) -> None:
     """Replace each username's rows (and remove the stale ones), and the
     rows of the groups they are in."""
+    db.lock([w.username for w in wanted] + list(stale_usernames))
     for username in {w.username for w in wanted} | set(stale_usernames):
         for table in ("radcheck", "radreply", "radusergroup"):
             db.execute(f"DELETE FROM {table} WHERE username = ?", (username,))  # noqa: S608 - our table names

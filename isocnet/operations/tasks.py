@@ -14,6 +14,7 @@ from django.conf import settings
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
+from isocnet.core.jobs import jobs_run_due
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
 from isocnet.documents.invoices import invoice_pdfs_render
@@ -128,6 +129,13 @@ def _collect_on_workers(actor: Actor, date: dt.date, size: int, timeout: int) ->
         for key in counts:
             counts[key] += part.get(key, 0)
     return counts
+
+
+@shared_task(name="email.jobs")
+def run_jobs_task() -> int:
+    """Side-effect jobs (RADIUS changes, NAS requests, webhook deliveries)
+    on a worker: beat's sweep every JOB_POLL_SECONDS (core.jobs)."""
+    return jobs_run_due()
 
 
 @shared_task(name="billing.daily")

@@ -5,7 +5,16 @@ from pathlib import Path
 
 import isocnet
 
-MONEY_PACKAGES = ["core", "catalog", "customers", "subscriptions", "invoicing", "payments", "api"]
+MONEY_PACKAGES = [
+    "core",
+    "catalog",
+    "customers",
+    "subscriptions",
+    "invoicing",
+    "payments",
+    "deposits",
+    "api",
+]
 ROOT = Path(isocnet.__file__).parent
 
 
