@@ -179,6 +179,11 @@ def _normal(name: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9 ]", " ", name.lower()).split())
 
 
+def _similarity(name: str, other: str) -> int:
+    """How alike two names are, 0-100 (difflib's ratio, as a percentage)."""
+    return int(100 * difflib.SequenceMatcher(None, name, _normal(other)).ratio())
+
+
 def _by_amount_and_name(slip: Slip, notes: list[str]) -> Found:
     """Suggestions only: never sure enough to post by itself."""
     name = _normal(slip.payer_name)
@@ -186,16 +191,16 @@ def _by_amount_and_name(slip: Slip, notes: list[str]) -> Found:
     for pk, customer_id, customer_name in Invoice.objects.filter(
         status__in=OPEN_STATUSES, balance_minor=slip.amount_minor
     ).values_list("pk", "customer_id", "customer__name")[:50]:
-        ratio = difflib.SequenceMatcher(None, name, _normal(customer_name)).ratio() if name else 0
-        scored[(customer_id, pk)] = 40 + int(30 * ratio)
+        similar = _similarity(name, customer_name) if name else 0
+        scored[(customer_id, pk)] = 40 + 30 * similar // 100
     if name:
         words = [w for w in name.split() if len(w) > 2]
         if words:
             candidates = Customer.objects.filter(name__icontains=max(words, key=len))
             for customer_id, customer_name in candidates.values_list("pk", "name")[:50]:
-                ratio = difflib.SequenceMatcher(None, name, _normal(customer_name)).ratio()
-                if ratio >= 0.5 and not any(k[0] == customer_id for k in scored):
-                    scored[(customer_id, None)] = int(40 * ratio)
+                similar = _similarity(name, customer_name)
+                if similar >= 50 and not any(k[0] == customer_id for k in scored):
+                    scored[(customer_id, None)] = 40 * similar // 100
     ranked = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0][0]))[:SUGGESTIONS]
     if not ranked:
         return Found(note="; ".join([*notes, "no account, invoice or similar name"]))
