@@ -93,6 +93,7 @@ class NasRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "NAS request"
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.username}@{self.nas_ip} ({self.status})"
