@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
+from isocnet.core import clock
 from isocnet.core.jobs import jobs_run_due
 from isocnet.network.models import ServiceIdentity
 from isocnet.network.services import speed_profile_set
@@ -23,8 +24,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_manager_registers_a_webhook_sets_a_login_and_repairs_drift(
-    browser, site, network, settings
-):  # noqa: F811
+    browser,  # noqa: F811
+    site,  # noqa: F811
+    network,
+    settings,
+):
     radius, _nas = network
     settings.WEBHOOK_ALLOW_HTTP = True
     shots = SHOTS.parent / "network"
@@ -32,7 +36,7 @@ def test_a_manager_registers_a_webhook_sets_a_login_and_repairs_drift(
     customer = make_customer(name="Ines Network")
     plan = make_plan(name="Fiber 1000", price="99.95")
     speed_profile_set(actor=ACTOR, plan_id=plan.pk, download_kbps=1_000_000, upload_kbps=200_000)
-    sub = subscribe(customer, plan, __import__("isocnet.core.clock").core.clock.today())
+    sub = subscribe(customer, plan, clock.today())
     manager = get_user_model().objects.create_user(
         "mona", "m@isocnet.example", PASSWORD, is_staff=True
     )
