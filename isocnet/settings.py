@@ -253,6 +253,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "email.deliver", "schedule": float(OUTBOX_POLL_SECONDS) * 5},
     # side-effect jobs (RADIUS, NAS, webhooks) on the email queue's workers
     "jobs-sweep": {"task": "email.jobs", "schedule": float(JOB_POLL_SECONDS)},
+    "network-verify": {"task": "email.network_verify", "schedule": 3600.0},
 }
 
 # Django ------------------------------------------------------------------

@@ -18,7 +18,7 @@ from isocnet.customers.models import Customer
 from isocnet.deposits.models import ItemState
 from isocnet.deposits.queue import exceptions_queue
 from isocnet.invoicing.models import OPEN_STATUSES
-from isocnet.network.models import NasRequest, NasRequestStatus
+from isocnet.network.models import DriftCheck, NasRequest, NasRequestStatus
 from isocnet.outbox.models import MessageKind, MessageStatus, OutboxMessage
 from isocnet.payments.models import CallStatus, GatewayCall, Payment
 from isocnet.webhooks.models import WebhookEndpoint
@@ -77,6 +77,7 @@ def tasks(today: dt.date | None = None) -> list[Task]:
         .distinct()
         .count()
     )
+    last_drift = DriftCheck.objects.first()
     return [
         Task(
             "Overdue accounts",
@@ -147,6 +148,12 @@ def tasks(today: dt.date | None = None) -> list[Task]:
             Job.objects.filter(status=JobStatus.FAILED, kind__startswith="network.").count(),
             _list("core_job", status__exact="failed"),
             "see the error, fix the RADIUS database or NAS, then retry",
+        ),
+        Task(
+            "Network drift at the last check",
+            last_drift.drifts if last_drift else 0,
+            reverse("admin:network_drift"),
+            "look at the drift check, repair it",
         ),
         Task(
             "NAS requests not acknowledged",

@@ -25,7 +25,7 @@ from isocnet.core.audit import audit_event
 from isocnet.core.jobs import JobRetry, jobs_queue
 from isocnet.core.models import AuditEvent
 from isocnet.network import radius_db
-from isocnet.network.models import NasRequest, NasRequestKind, ServiceIdentity
+from isocnet.network.models import DriftCheck, NasRequest, NasRequestKind, ServiceIdentity
 from isocnet.network.sync import NAS_JOB, apply, wanted_for
 from isocnet.subscriptions.models import SubscriptionStatus
 
@@ -134,8 +134,19 @@ def network_drift() -> tuple[list[Drift], dict[str, ServiceIdentity]]:
 
 
 def network_verify(*, actor: Actor, repair: bool = False) -> list[Drift]:
-    """Find the drift; with ``repair``, end each one (audited)."""
+    """Find the drift; with ``repair``, end each one (audited). Each check
+    is recorded (DriftCheck: the work queue shows the last one)."""
     drifts, identities = network_drift()
+    kinds: dict[str, int] = {}
+    for d in drifts:
+        kinds[d.kind] = kinds.get(d.kind, 0) + 1
+    DriftCheck.objects.create(
+        checked_at=clock.now(),
+        drifts=0 if repair else len(drifts),
+        kinds=kinds,
+        repaired=repair and bool(drifts),
+        checked_by=actor.label,
+    )
     if not repair or not drifts:
         return drifts
     resync = {

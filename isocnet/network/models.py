@@ -97,3 +97,19 @@ class NasRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.username}@{self.nas_ip} ({self.status})"
+
+
+class DriftCheck(models.Model):
+    """Each run of the drift check: when, how much drift, of which kinds."""
+
+    checked_at = models.DateTimeField()
+    drifts = models.PositiveIntegerField()
+    kinds = models.JSONField(default=dict)
+    repaired = models.BooleanField(default=False)
+    checked_by = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.checked_at:%Y-%m-%d %H:%M}: {self.drifts} drift(s)"

@@ -19,6 +19,7 @@ from isocnet.core.money import Money
 from isocnet.core.permissions import require
 from isocnet.documents.invoices import invoice_pdfs_render
 from isocnet.invoicing.models import BillingRun, BillingRunItem
+from isocnet.network.drift import network_verify
 from isocnet.notifications.tasks import deliver_task
 from isocnet.operations.auto_debit import (
     collect_installments,
@@ -136,6 +137,15 @@ def run_jobs_task() -> int:
     """Side-effect jobs (RADIUS changes, NAS requests, webhook deliveries)
     on a worker: beat's sweep every JOB_POLL_SECONDS (core.jobs)."""
     return jobs_run_due()
+
+
+@shared_task(name="email.network_verify")
+def network_verify_task() -> int:
+    """Beat's hourly drift check (docs/network.md): recorded, shown on the
+    back office's home page; repairs stay a person's decision."""
+    if not settings.RADIUS_DATABASE_URL:
+        return 0
+    return len(network_verify(actor=Actor("beat")))
 
 
 @shared_task(name="billing.daily")

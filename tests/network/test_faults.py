@@ -150,8 +150,10 @@ def test_the_drift_check_finds_and_repairs_each_kind(network):
         ("unpaid_but_open", "unpaid@fiber.example"),
     ]
     with clock.frozen_at(NOW):
+        assert {t.label: t.count for t in tasks()}["Network drift at the last check"] == 4
         network_verify(actor=ACTOR, repair=True)
         jobs_run_due()
+        assert {t.label: t.count for t in tasks()}["Network drift at the last check"] == 0
     assert AuditEvent.objects.filter(action="network.drift_repair").count() == 4
     assert radius.login("paid@fiber.example", "pw-paid@fiber.example")[1] == {
         "Mikrotik-Rate-Limit": "20000k/100000k"
