@@ -101,9 +101,11 @@ def _claim(kinds: list[str] | None) -> Job | None:
     for job in list(candidates.order_by("next_attempt_at", "id")[:20]) + list(
         Job.objects.filter(status=JobStatus.RUNNING, started_at__lt=stale)[:5]
     ):
-        taken = Job.objects.filter(pk=job.pk, status=job.status).update(
-            status=JobStatus.RUNNING, started_at=now, attempts=job.attempts + 1
-        )
+        # the row as read (a stale claim: the same started_at), so two
+        # runners never both take it
+        taken = Job.objects.filter(
+            pk=job.pk, status=job.status, started_at=job.started_at, attempts=job.attempts
+        ).update(status=JobStatus.RUNNING, started_at=now, attempts=job.attempts + 1)
         if taken:
             job.status, job.started_at, job.attempts = JobStatus.RUNNING, now, job.attempts + 1
             return job

@@ -323,8 +323,6 @@ def batch_item_change(
             "payer_name": item.payer_name,
         }
         current.update({k: v for k, v in keyed.items() if v is not None})
-        if keyed.get("scan_line") == "" and keyed.get("account_number") is None:
-            current["scan_line"] = ""
         _apply_match(item, _keyed(batch.currency, **current))
         if customer_id is not None:
             customer = Customer.objects.filter(pk=customer_id).first()
