@@ -40,13 +40,17 @@ def listening() -> bool:
     return any(enabled() for enabled in _listening)
 
 
-def events_emit(type: str, items: list[tuple[int | None, dict]]) -> int:
+def events_emit(type: str, items) -> int:
     """Record an event of ``type`` for each (customer id, data), in the
-    caller's transaction. Returns how many (0 when no one listens)."""
+    caller's transaction. ``items``: the list, or a function making it
+    (called only when someone listens: payloads cost nothing otherwise).
+    Returns how many (0 when no one listens)."""
     if type not in TYPES:
         raise ValueError(f"unknown event type {type}")
     if not items or not listening():
         return 0
+    if callable(items):
+        items = items()
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("events_emit must run inside the transaction of the change")
     now = clock.now()
@@ -58,7 +62,7 @@ def events_emit(type: str, items: list[tuple[int | None, dict]]) -> int:
     )
     # one delivery job per customer: their events go out in order, and
     # customers' transactions never wait on each other's job row
-    jobs_queue(DISPATCH_JOB, [customer_id or 0 for customer_id, _ in items])
+    jobs_queue(DISPATCH_JOB, [customer_id or 0 for customer_id, _ in items], enabled_known=True)
     return len(items)
 
 

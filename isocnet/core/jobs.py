@@ -57,13 +57,16 @@ def job_enabled(kind: str) -> bool:
     return handler is not None and handler.enabled()
 
 
-def jobs_queue(kind: str, subjects, *, at: dt.datetime | None = None) -> int:
+def jobs_queue(
+    kind: str, subjects, *, at: dt.datetime | None = None, enabled_known: bool = False
+) -> int:
     """Queue a job of ``kind`` for each subject (to run at ``at``, default
     now), inside the transaction that causes them; one already waiting for
     a subject stands for it, brought forward to ``at`` if it was later.
-    Nothing is queued for a kind that is not enabled. Returns how many."""
+    Nothing is queued for a kind that is not enabled (``enabled_known``: the
+    caller has just asked). Returns how many."""
     subjects = sorted({str(s) for s in subjects})
-    if not subjects or not job_enabled(kind):
+    if not subjects or not (enabled_known or job_enabled(kind)):
         return 0
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("jobs_queue must run inside the transaction that causes the jobs")

@@ -278,10 +278,10 @@ def returned_check(row: DepositItem) -> Payment | None:
     return None
 
 
-def return_item_post(actor: Actor, row: DepositItem, payment: Payment | None = None) -> int:
-    """A returned item: the check it names (or ``payment``, a clerk's
-    choice) is returned (1), or the item waits in the queue (0)."""
-    payment = payment or returned_check(row)
+def return_item_post(actor: Actor, row: DepositItem, payment: Payment | None) -> int:
+    """A returned item: ``payment`` (the check it names, ``returned_check``,
+    or a clerk's choice) is returned (1); with none the item waits in the
+    queue (0)."""
     if payment is None:
         _return_exception(row, "no posted check matches this returned item: find the payment")
         return 0

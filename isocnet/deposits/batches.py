@@ -15,7 +15,7 @@ from django.db.models import Max
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
-from isocnet.core.audit import audit_event, audit_record
+from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
@@ -39,6 +39,7 @@ from isocnet.deposits.posting import (
     item_move,
     item_post_locked,
     items_post_plain_locked,
+    unapplied_audit,
 )
 from isocnet.invoicing.models import Invoice
 from isocnet.invoicing.scanline import ScanLineError, scan_line_parse
@@ -401,7 +402,7 @@ def batch_post(*, actor: Actor, batch_id: int) -> Posted:
         for item in items:
             if item.state == ItemState.UNAPPLIED:
                 unapplied = unapplied + item.amount
-                audit.append(_unapplied_audit(actor, item))
+                audit.append(unapplied_audit(actor, item))
                 continue
             if item.pk in bulk:
                 continue
@@ -436,12 +437,3 @@ def batch_post(*, actor: Actor, batch_id: int) -> Posted:
             },
         )
     return Posted(batch=batch, payments=payments, unapplied=unapplied, credit=credit)
-
-
-def _unapplied_audit(actor: Actor, item: DepositItem):
-    return audit_event(
-        actor=actor,
-        action="deposit.item_unapplied",
-        obj=item,
-        after={"state": item.state, "amount": item.amount.as_string(), "batch": item.batch_id},
-    )

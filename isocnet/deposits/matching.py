@@ -86,7 +86,6 @@ def _from_text(slip: Slip) -> Slip:
 class _Known:
     invoices: dict[str, tuple[int, int, str, int]]  # number -> (id, customer, status, balance)
     accounts: dict[str, int]  # account number (upper) -> customer id
-    names: dict[int, str]
 
 
 def _look_up(slips: list[Slip]) -> _Known:
@@ -116,7 +115,7 @@ def _look_up(slips: list[Slip]) -> _Known:
             "account_number", "pk"
         )
     }
-    return _Known(invoices=invoices, accounts=customers, names={})
+    return _Known(invoices=invoices, accounts=customers)
 
 
 def match_slips(slips: list[Slip]) -> list[Found]:
@@ -215,16 +214,18 @@ def _by_amount_and_name(slip: Slip, notes: list[str]) -> Found:
 def _suggest(rows: list[tuple[int, int | None, int]]) -> list[dict]:
     """Suggestions a clerk can pick: the account, the invoice (if any) and
     the confidence, with the words to show."""
-    customers = dict(
-        Customer.objects.filter(pk__in={r[0] for r in rows}).values_list("pk", "account_number")
-    )
-    names = dict(Customer.objects.filter(pk__in={r[0] for r in rows}).values_list("pk", "name"))
+    customers = {
+        pk: f"{account} {name}"
+        for pk, account, name in Customer.objects.filter(pk__in={r[0] for r in rows}).values_list(
+            "pk", "account_number", "name"
+        )
+    }
     invoices = dict(
         Invoice.objects.filter(pk__in={r[1] for r in rows if r[1]}).values_list("pk", "number")
     )
     out = []
     for customer_id, invoice_id, score in rows:
-        label = f"{customers[customer_id]} {names[customer_id]}"
+        label = customers[customer_id]
         if invoice_id:
             label += f", invoice {invoices[invoice_id]}"
         out.append(

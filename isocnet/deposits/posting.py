@@ -159,14 +159,23 @@ def item_hold_unapplied(*, actor: Actor, item: DepositItem, reason: str, audit: 
     item.resolved_by = actor.label
     item.resolved_at = clock.now()
     item.save(update_fields=["state", "customer", "invoice", "note", "resolved_by", "resolved_at"])
-    audit.append(
-        audit_event(
-            actor=actor,
-            action="deposit.item_unapplied",
-            obj=item,
-            before={"state": from_state},
-            after={"state": item.state, "amount": item.amount.as_string(), "reason": item.note},
-        )
+    audit.append(unapplied_audit(actor, item, from_state))
+
+
+def unapplied_audit(actor: Actor, item: DepositItem, from_state: str | None = None):
+    """The audit row of a check held as unapplied cash (at the hold, or, for
+    a draft's, when its batch is posted)."""
+    return audit_event(
+        actor=actor,
+        action="deposit.item_unapplied",
+        obj=item,
+        before={"state": from_state} if from_state else None,
+        after={
+            "state": item.state,
+            "amount": item.amount.as_string(),
+            "batch": item.batch_id,
+            "reason": item.note,
+        },
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from isocnet.core.events import events_emit, listening
+from isocnet.core.events import events_emit
 from isocnet.invoicing.models import Invoice
 
 
@@ -22,6 +22,5 @@ def invoice_data(invoice: Invoice) -> dict:
 
 
 def invoices_event(type: str, invoices: list[Invoice]) -> None:
-    if not invoices or not listening():
-        return
-    events_emit(type, [(invoice.customer_id, invoice_data(invoice)) for invoice in invoices])
+    if invoices:
+        events_emit(type, lambda: [(i.customer_id, invoice_data(i)) for i in invoices])

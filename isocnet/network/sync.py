@@ -88,9 +88,9 @@ def group_rows() -> dict[str, tuple[list, list]]:
     return groups
 
 
-def radius_write(db, wanted: list[Wanted], *, stale_usernames=()) -> None:
+def radius_write(db, wanted: list[Wanted], groups: dict, *, stale_usernames=()) -> None:
     """Replace each username's rows (and remove the stale ones), and the
-    rows of the groups they are in."""
+    rows of the groups they are in (``groups``: group_rows())."""
     db.lock([w.username for w in wanted] + list(stale_usernames))
     for username in {w.username for w in wanted} | set(stale_usernames):
         for table in ("radcheck", "radreply", "radusergroup"):
@@ -110,7 +110,6 @@ def radius_write(db, wanted: list[Wanted], *, stale_usernames=()) -> None:
             "INSERT INTO radusergroup (username, groupname, priority) VALUES (?, ?, 1)",
             (w.username, w.group),
         )
-    groups = group_rows()
     for group in {w.group for w in wanted if w.group}:
         check, reply = groups.get(group, ([], []))
         db.execute("DELETE FROM radgroupcheck WHERE groupname = ?", (group,))
@@ -159,16 +158,17 @@ def apply(identities: list[ServiceIdentity]) -> str:
         for i in identities
         if i.radius_username and i.radius_username != (i.username or "")
     ]
+    groups = group_rows()
     with radius_db.radius_db() as db:
-        radius_write(db, wanted, stale_usernames=stale)
+        radius_write(db, wanted, groups, stale_usernames=stale)
         changed = [w for w in wanted if w.group != w.identity.radius_state]
         sessions = open_sessions(db, [w.username for w in changed])
         sessions.update(open_sessions(db, stale))
-    requests = _record(wanted, changed, sessions, stale)
+    requests = _record(wanted, changed, sessions, stale, groups)
     return f"{len(wanted)} usernames in step, {len(changed)} changed, {requests} NAS requests"
 
 
-def _record(wanted, changed, sessions, stale) -> int:
+def _record(wanted, changed, sessions, stale, groups) -> int:
     """Our side, after RADIUS committed: what RADIUS now holds, and the NAS
     requests for the live sessions whose group changed."""
     now = clock.now()
@@ -185,7 +185,7 @@ def _record(wanted, changed, sessions, stale) -> int:
                 else (NasRequestKind.DISCONNECT)
             )
             attributes = (
-                {"reply": [list(r) for r in _group_reply(w.group)]}
+                {"reply": [list(r) for r in groups.get(w.group, ([], []))[1]]}
                 if kind == NasRequestKind.COA
                 else {}
             )
@@ -215,10 +215,6 @@ def _record(wanted, changed, sessions, stale) -> int:
         rows = NasRequest.objects.bulk_create(made)
         jobs_queue(NAS_JOB, [r.pk for r in rows])
     return len(made)
-
-
-def _group_reply(group: str) -> list[tuple[str, str, str]]:
-    return group_rows().get(group, ([], []))[1]
 
 
 job_handler(NETWORK_SYNC, customer_sync, enabled=radius_db.enabled)

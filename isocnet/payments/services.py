@@ -22,7 +22,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_event, audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
-from isocnet.core.events import events_emit, listening
+from isocnet.core.events import events_emit
 from isocnet.core.limits import check_amount
 from isocnet.core.models import AuditEvent
 from isocnet.core.money import Money
@@ -214,12 +214,13 @@ def payment_data(payment: Payment, allocations=()) -> dict:
 
 
 def payments_event(type: str, results: list[PaymentResult]) -> None:
-    if not results or not listening():
-        return
-    events_emit(
-        type,
-        [(r.payment.customer_id, payment_data(r.payment, r.allocations)) for r in results],
-    )
+    if results:
+        events_emit(
+            type,
+            lambda: [
+                (r.payment.customer_id, payment_data(r.payment, r.allocations)) for r in results
+            ],
+        )
 
 
 def _payment_audit(result: PaymentResult) -> dict:

@@ -19,7 +19,7 @@ from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_changes, audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
-from isocnet.core.events import events_emit, listening
+from isocnet.core.events import events_emit
 from isocnet.core.jobs import job_queue, jobs_queue
 from isocnet.core.limits import check_amount
 from isocnet.core.money import Money
@@ -83,9 +83,8 @@ _EVENT_OF = {
 
 
 def services_event(moves: list[tuple[Subscription, str, str]]) -> None:
-    """service.suspended / resumed / cancelled / activated, for webhooks."""
-    if not moves or not listening():
-        return
+    """service.suspended / resumed / cancelled / activated, for webhooks
+    (the payloads are made only when someone listens)."""
     by_type: dict[str, list] = defaultdict(list)
     for sub, old, new in moves:
         if new == SubscriptionStatus.ACTIVE:
@@ -93,21 +92,23 @@ def services_event(moves: list[tuple[Subscription, str, str]]) -> None:
         else:
             kind = _EVENT_OF.get(new)
         if kind:
-            by_type[kind].append(
-                (
-                    sub.customer_id,
-                    {
-                        "id": sub.pk,
-                        "customer_id": sub.customer_id,
-                        "plan": sub.plan.code,
-                        "description": sub.description,
-                        "status": new,
-                        "previous_status": old,
-                    },
-                )
-            )
-    for kind, items in by_type.items():
-        events_emit(kind, items)
+            by_type[kind].append((sub, old, new))
+    for kind, subs in by_type.items():
+        events_emit(kind, lambda subs=subs: [_service_data(*move) for move in subs])
+
+
+def _service_data(sub: Subscription, old: str, new: str) -> tuple[int, dict]:
+    return (
+        sub.customer_id,
+        {
+            "id": sub.pk,
+            "customer_id": sub.customer_id,
+            "plan": sub.plan.code,
+            "description": sub.description,
+            "status": new,
+            "previous_status": old,
+        },
+    )
 
 
 def _set_status(sub: Subscription, new: str) -> None:

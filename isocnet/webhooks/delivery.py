@@ -141,12 +141,7 @@ def _attempt(delivery: WebhookDelivery) -> bool:
         return True
     if code == 410:
         delivery.save()
-        with transaction.atomic():
-            locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-            endpoint_switch(
-                locked, active=False, reason="the endpoint answered 410 Gone", actor=SYSTEM
-            )
-        endpoint.active = False
+        _disable(endpoint, "the endpoint answered 410 Gone")
         return False
     schedule = settings.WEBHOOK_RETRY_SCHEDULE
     if delivery.attempts > len(schedule):
@@ -158,16 +153,17 @@ def _attempt(delivery: WebhookDelivery) -> bool:
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=now)
         endpoint.failing_since = now
     elif now - endpoint.failing_since > dt.timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS):
-        with transaction.atomic():
-            locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-            endpoint_switch(
-                locked,
-                active=False,
-                reason=f"no delivery succeeded for {settings.WEBHOOK_DISABLE_AFTER_HOURS} hours",
-                actor=SYSTEM,
-            )
-        endpoint.active = False
+        _disable(
+            endpoint, f"no delivery succeeded for {settings.WEBHOOK_DISABLE_AFTER_HOURS} hours"
+        )
     return False
+
+
+def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
+    with transaction.atomic():
+        locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        endpoint_switch(locked, active=False, reason=reason, actor=SYSTEM)
+    endpoint.active = False
 
 
 def customer_deliver(subject: str) -> str:
