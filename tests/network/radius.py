@@ -236,6 +236,8 @@ def network(freeradius, nas_listener, settings):
     nas_listener.answer = "ack"
     settings.RADIUS_DATABASE_URL = freeradius.url
     settings.RADIUS_COA_PORT = nas_listener.port
-    settings.RADIUS_COA_TIMEOUT = 2
+    settings.RADIUS_COA_TIMEOUT = (
+        15  # a busy machine may answer late; only the silent NAS waits it out
+    )
     settings.JOB_RETRY_SECONDS = 1
     return freeradius, nas_listener
