@@ -84,10 +84,14 @@ bench-pdf: install
 	$(BIN)/python bench/pdf_renderers.py 300
 
 # The billing pipeline on PostgreSQL (docs/performance.md): BENCH_N customers
-# (default 10000), in-process and on BENCH_WORKERS Celery workers on Redis.
+# (default 10000), in-process and on BENCH_WORKERS Celery workers on Redis,
+# old code (BENCH_OLD, from a git worktree) against this checkout's, each row
+# with its goal. BENCH_OLD= (empty) measures this checkout alone.
+BENCH_OLD ?= 7178766
 bench: install wrk
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python bench/pipeline.py $${BENCH_N:-10000}
+	if [ -n "$(BENCH_OLD)" ]; then BENCH_N=$${BENCH_N:-10000} $(BIN)/python bench/compare.py $(BENCH_OLD); \
+	else $(BIN)/python bench/pipeline.py $${BENCH_N:-10000}; fi
 
 # A BAI2 file of BENCH_ITEMS checks (default 5000) posted, items/s and statements/item.
 bench-bank-file: install

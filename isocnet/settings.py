@@ -71,6 +71,11 @@ AUTO_APPLY_CREDIT = env_bool("AUTO_APPLY_CREDIT", True)
 DOCUMENT_LOCALE = env_str("DOCUMENT_LOCALE", "en_US")
 DOCUMENT_DATE_FORMAT = env_str("DOCUMENT_DATE_FORMAT", "long")
 # Typst compiles on this many threads at once in a documents step (it releases the GIL).
+# A batch of PDFs is compiled in this many worker processes (0 or 1: in the
+# process itself, on DOCUMENT_RENDER_THREADS threads).
+DOCUMENT_RENDER_PROCESSES = env_int(
+    "DOCUMENT_RENDER_PROCESSES", os.cpu_count() if (os.cpu_count() or 1) > 1 else 0, minimum=0
+)
 DOCUMENT_RENDER_THREADS = env_int("DOCUMENT_RENDER_THREADS", os.cpu_count() or 1, minimum=1)
 COMPANY_CHECKS_PAYABLE_TO = env_str("COMPANY_CHECKS_PAYABLE_TO", "") or COMPANY_NAME
 try:
@@ -132,7 +137,13 @@ except ValueError:
     raise ConfigError("COLLECTION_RETRY_DAYS: expected whole numbers of days, e.g. 3,5,7") from None
 # Auto debits started, and then settled, together in one transaction each
 # (docs/payments.md); the customers of a batch are locked for its settling.
-COLLECTION_BATCH = env_int("COLLECTION_BATCH", 50, minimum=1)
+COLLECTION_BATCH = env_int("COLLECTION_BATCH", 200, minimum=1)
+# Auto debit's gateway calls side by side (operations.call_pool): at most this
+# many at once, and this many started a second (Stripe allows 100 a second).
+AUTO_DEBIT_CONCURRENCY = env_int("AUTO_DEBIT_CONCURRENCY", 25, minimum=1)
+AUTO_DEBIT_RATE = env_int("AUTO_DEBIT_RATE", 80, minimum=1)
+# The sandbox gateway's simulated network round trip, per call (benchmarks).
+SANDBOX_LATENCY_MS = env_int("SANDBOX_LATENCY_MS", 0, minimum=0)
 CREDIT_NOTE_NUMBER_FORMAT = env_str("CREDIT_NOTE_NUMBER_FORMAT", "CN-{year}-{seq:06d}")
 RECEIPT_NUMBER_FORMAT = env_str("RECEIPT_NUMBER_FORMAT", "R-{year}-{seq:06d}")
 RETURNED_PAYMENT_FEE = env_str("RETURNED_PAYMENT_FEE", "0.00")

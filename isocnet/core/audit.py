@@ -74,3 +74,34 @@ def audit_event(
         before=before,
         after=after,
     )
+
+
+AUDIT_FIELDS = (
+    "created_at",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "customer_id",
+    "before",
+    "after",
+)
+
+
+def audit_rows_write(*, actor: Actor, action: str, object_type: str, rows) -> int:
+    """Many audit rows of one action at once, without model instances (the
+    batch paths): ``rows`` are (object id, customer id, before, after).
+    In the caller's transaction, like audit_record."""
+    from isocnet.core.bulk import rows_write
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_rows_write must be called inside the service's transaction")
+    now, label = clock.now(), actor.label
+    return rows_write(
+        AuditEvent,
+        AUDIT_FIELDS,
+        (
+            (now, label, action, object_type, str(object_id), customer_id, before, after)
+            for object_id, customer_id, before, after in rows
+        ),
+    )

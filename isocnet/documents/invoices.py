@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
-import segno
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, prefetch_related_objects
 
 from isocnet.core import clock, formatting
 from isocnet.documents.models import DocumentKind, StoredDocument
-from isocnet.documents.renderer import render_pdf
+from isocnet.documents.renderer import qr_later, render_pdf
 from isocnet.invoicing.models import Invoice
 from isocnet.invoicing.scanline import scan_line
 from isocnet.payments.models import PaymentMethod
@@ -167,16 +164,9 @@ def _remittance_slip(invoice: Invoice) -> dict | None:
         "amount_due": formatting.money(due),
         "due_date": formatting.date(invoice.due_date),
         "scan_line": line,
-        "scan_qr": _qr_svg(line) if line else "",
+        # a QR code a 2-D scanner at the deposit desk types into the batch screen
+        "scan_qr": qr_later(line) if line else "",
     }
-
-
-def _qr_svg(text: str) -> str:
-    """The scan line as a QR code (segno), which a 2-D scanner at the
-    deposit desk types into the batch screen like a keyboard."""
-    buffer = io.BytesIO()
-    segno.make(text, error="m", micro=False).save(buffer, kind="svg", scale=2, border=0)
-    return buffer.getvalue().decode()
 
 
 def render_invoice_pdf(invoice: Invoice) -> bytes:

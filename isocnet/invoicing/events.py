@@ -24,3 +24,16 @@ def invoice_data(invoice: Invoice) -> dict:
 def invoices_event(type: str, invoices: list[Invoice]) -> None:
     if invoices:
         events_emit(type, lambda: [(i.customer_id, invoice_data(i)) for i in invoices])
+
+
+def invoices_event_ids(type: str, invoice_ids: list[int]) -> None:
+    """The same for invoices written without model instances (the batch
+    path): read back only when someone listens."""
+    if invoice_ids:
+        events_emit(
+            type,
+            lambda: [
+                (i.customer_id, invoice_data(i))
+                for i in Invoice.objects.filter(pk__in=invoice_ids).order_by("pk")
+            ],
+        )

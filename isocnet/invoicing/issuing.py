@@ -19,6 +19,7 @@ from isocnet.core.errors import BillingError, Conflict, InvalidInput
 from isocnet.core.limits import check_amount
 from isocnet.core.money import Money
 from isocnet.core.sequences import sequence_take
+from isocnet.core.states import transition
 from isocnet.customers.services import customer_lock
 from isocnet.invoicing.billing_plan import (
     CustomerPlan,
@@ -30,8 +31,9 @@ from isocnet.invoicing.credit import credit_apply_locked
 from isocnet.invoicing.engine.totals import (
     compute_totals,
 )
-from isocnet.invoicing.events import invoices_event
+from isocnet.invoicing.events import invoices_event, invoices_event_ids
 from isocnet.invoicing.models import (
+    INVOICE_TRANSITIONS,
     BillingRun,
     Charge,
     Invoice,
@@ -70,15 +72,17 @@ def invoice_check_follows(invoice: Invoice) -> None:
     """Gate: the invoice's number directly follows its predecessor in the
     series (a tampered counter would leave a gap or reuse a number). A
     simulation's placeholder numbers follow nothing (core.simulation)."""
+    _check_follows(invoice.series, invoice.sequence, invoice.number)
+
+
+def _check_follows(series: str, sequence: int, number: str) -> None:
     if (
         not simulation.active()
-        and invoice.sequence > 1
-        and not Invoice.objects.filter(
-            series=invoice.series, sequence=invoice.sequence - 1
-        ).exists()
+        and sequence > 1
+        and not Invoice.objects.filter(series=series, sequence=sequence - 1).exists()
     ):
         raise BillingError(
-            f"invoice number {invoice.number} does not follow the previous number of its series"
+            f"invoice number {number} does not follow the previous number of its series"
         )
 
 
@@ -196,34 +200,73 @@ UPDATE invoicing_invoice
 """  # (VALUES columns are column1, column2, … in both databases)
 
 
-def invoices_issue_locked(invoices: list[Invoice], *, date: dt.date, now: dt.datetime) -> None:
+# A draft's columns as the batch path writes it (core.bulk.rows_write):
+# what plan_invoice sets, with its id taken beforehand and the bill-to
+# snapshot, which the one-by-one path takes at issue.
+DRAFT_FIELDS = (
+    "id",
+    "customer_id",
+    "currency",
+    "due_date",
+    "created_at",
+    "billing_run_id",
+    "subtotal_minor",
+    "tax_minor",
+    "total_minor",
+    "balance_minor",
+    "bill_to",
+)
+
+
+def draft_tuple(plan: CustomerPlan, *, invoice_id: int, run_id: int | None, now) -> tuple:
+    """The draft of ``plan_invoice`` as a tuple of DRAFT_FIELDS."""
+    totals, customer = plan.totals, plan.customer
+    total = totals.total.minor()
+    return (
+        invoice_id,
+        customer.pk,
+        customer.currency,
+        plan.due_date,
+        now,
+        run_id,
+        totals.subtotal.minor(),
+        totals.tax_total.minor(),
+        total,
+        total,
+        bill_to_snapshot(customer),
+    )
+
+
+def invoices_issue_locked(
+    invoice_ids: list[int], *, date: dt.date, now: dt.datetime
+) -> list[tuple[int, str]]:
     """Issue a batch of drafts (batch billing: plain invoices, no credit to
     apply, their bill-to snapshot and due date already drafted) in one
     step: the batch's numbers taken from the series at once, then one
     UPDATE numbering and issuing them all, the same status move as
     ``issue_locked`` (draft → unpaid). The series' lock is held from here to
-    the caller's commit."""
+    the caller's commit. Returns (id, number) in the order given."""
+    transition(InvoiceStatus.DRAFT, InvoiceStatus.UNPAID, INVOICE_TRANSITIONS, what="an invoice")
     series = invoice_series(date)
-    numbers = sequence_take(series, len(invoices))
-    for invoice, seq in zip(invoices, numbers, strict=True):
-        invoice.sequence = seq
-        invoice.number = settings.INVOICE_NUMBER_FORMAT.format(year=date.year, seq=seq)
-    issued = _issue_rows(invoices, series=series, date=date, now=now)
-    if issued != len(invoices):
-        raise BillingError(f"issued {issued} of {len(invoices)} invoices of a batch")
-    for invoice in invoices:
-        invoice.series, invoice.issue_date, invoice.issued_at = series, date, now
-        invoice_status_move(invoice, InvoiceStatus.UNPAID)
-        invoice.issued_balance_minor = invoice.total_minor
-    invoice_check_follows(invoices[0])  # the rest follow it by construction
-    invoices_event("invoice.issued", invoices)
+    sequences = sequence_take(series, len(invoice_ids))
+    fmt = settings.INVOICE_NUMBER_FORMAT
+    rows = [
+        (pk, fmt.format(year=date.year, seq=seq), seq)
+        for pk, seq in zip(invoice_ids, sequences, strict=True)
+    ]
+    issued = _issue_rows(rows, series=series, date=date, now=now)
+    if issued != len(rows):
+        raise BillingError(f"issued {issued} of {len(rows)} invoices of a batch")
+    _check_follows(series, rows[0][2], rows[0][1])  # the rest follow it by construction
+    invoices_event_ids("invoice.issued", invoice_ids)
+    return [(pk, number) for pk, number, _ in rows]
 
 
-def _issue_rows(invoices: list[Invoice], *, series: str, date: dt.date, now: dt.datetime) -> int:
+def _issue_rows(rows: list[tuple], *, series: str, date: dt.date, now: dt.datetime) -> int:
     issued = 0
     with connection.cursor() as cursor:
-        for start in range(0, len(invoices), 300):
-            chunk = invoices[start : start + 300]
+        for start in range(0, len(rows), 300):
+            chunk = rows[start : start + 300]
             if connection.vendor == "postgresql":
                 rows = ", ".join(["(%s::bigint, %s, %s::bigint)"] * len(chunk))
             else:
@@ -233,7 +276,7 @@ def _issue_rows(invoices: list[Invoice], *, series: str, date: dt.date, now: dt.
                 connection.ops.adapt_datefield_value(date),
                 connection.ops.adapt_datetimefield_value(now),
                 InvoiceStatus.UNPAID.value,
-                *(x for i in chunk for x in (i.pk, i.number, i.sequence)),
+                *(x for row in chunk for x in row),
                 InvoiceStatus.DRAFT.value,
             ]
             cursor.execute(_ISSUE_SQL.format(rows=rows), params)

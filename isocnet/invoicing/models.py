@@ -239,6 +239,16 @@ class InvoiceTaxLine(models.Model):
     def __str__(self) -> str:
         return f"{self.name} {self.percent.normalize()}%"
 
+    FIELDS = ("invoice_id", "name", "percent", "taxable_minor", "tax_minor")
+
+    @classmethod
+    def tuples_for(cls, invoice_id: int, totals) -> list[tuple]:
+        """The same as tuples of FIELDS (the batch path, core.bulk.rows_write)."""
+        return [
+            (invoice_id, t.key.name, t.key.percent, t.taxable.minor(), t.tax.minor())
+            for t in totals.taxes
+        ]
+
     @classmethod
     def rows_for(cls, invoice: Invoice, totals) -> list["InvoiceTaxLine"]:
         """One unsaved tax line per rate of ``totals`` (engine.totals.Totals)."""

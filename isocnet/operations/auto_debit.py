@@ -1,7 +1,8 @@
 """Auto debit: the billing run's collection step. The open auto-debit
 invoices due are charged a batch at a time (COLLECTION_BATCH): step 1 for
 the whole batch in one transaction (payments.calls.start_many), step 2
-call by call, step 3 for the whole batch in one transaction
+the calls side by side (AUTO_DEBIT_CONCURRENCY at once, at most
+AUTO_DEBIT_RATE a second: operations.call_pool), step 3 for the whole batch in one transaction
 (payments.settling.settle_many), each under the locks of the batch's
 customers taken in id order. A kill between the steps leaves at most a
 batch of pending calls, reconciled as any other."""
@@ -26,6 +27,7 @@ from isocnet.core.permissions import require
 from isocnet.customers.models import PaymentPreference
 from isocnet.documents.receipts import receipt_pdfs_render
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
+from isocnet.operations.call_pool import CallPool
 from isocnet.outbox.models import MessageKind
 from isocnet.outbox.queue import notice_queue
 from isocnet.payments.calls import STALE_PENDING, call_gateway, charges_start_many
@@ -151,22 +153,23 @@ def collect_invoices(*, actor: Actor, invoice_ids) -> dict:
     counts = collection_counts()
     paid: list[int] = []
     batch: list[tuple[int, int]] = []
-    for invoice_id, customer_id, has_card in _with_cards(list(invoice_ids)):
-        if not has_card:  # a card added since is found by the next run
-            with transaction.atomic():
-                created = notice_queue(
-                    kind=MessageKind.CARD_NEEDED,
-                    key=f"card_needed:{invoice_id}",
-                    customer_id=customer_id,
-                    invoice_id=invoice_id,
-                )
-            counts["no_card"] += int(created)
-            continue
-        batch.append((invoice_id, customer_id))
-        if len(batch) == settings.COLLECTION_BATCH:
-            _charge_batch(actor=actor, invoices=batch, counts=counts, paid=paid)
-            batch = []
-    _charge_batch(actor=actor, invoices=batch, counts=counts, paid=paid)
+    with CallPool(size=settings.AUTO_DEBIT_CONCURRENCY, rate=settings.AUTO_DEBIT_RATE) as pool:
+        for invoice_id, customer_id, has_card in _with_cards(list(invoice_ids)):
+            if not has_card:  # a card added since is found by the next run
+                with transaction.atomic():
+                    created = notice_queue(
+                        kind=MessageKind.CARD_NEEDED,
+                        key=f"card_needed:{invoice_id}",
+                        customer_id=customer_id,
+                        invoice_id=invoice_id,
+                    )
+                counts["no_card"] += int(created)
+                continue
+            batch.append((invoice_id, customer_id))
+            if len(batch) == settings.COLLECTION_BATCH:
+                _charge_batch(actor=actor, invoices=batch, counts=counts, paid=paid, pool=pool)
+                batch = []
+        _charge_batch(actor=actor, invoices=batch, counts=counts, paid=paid, pool=pool)
     if not simulation.active():  # a timeline renders no PDFs
         _render_receipts(paid)
     return counts
@@ -181,17 +184,21 @@ SEND_WITHIN = STALE_PENDING / 2
 NOT_SENT = "not sent: the gateway was too slow for the rest of the batch"
 
 
-def _charge_batch(*, actor: Actor, invoices, counts: dict, paid: list) -> None:
+def _charge_batch(*, actor: Actor, invoices, counts: dict, paid: list, pool: CallPool) -> None:
     if not invoices:
         return
     calls = charges_start_many(actor=actor, invoices=invoices)
     started = time.monotonic()
-    outcomes = []
-    for call in calls:
+
+    def send(call: GatewayCall) -> ChargeResult | None:
         if time.monotonic() - started > SEND_WITHIN.total_seconds():
-            outcomes.append((call, ChargeResult(status="failed", message=NOT_SENT)))
-        else:
-            outcomes.append((call, call_gateway(call)))
+            return ChargeResult(status="failed", message=NOT_SENT)
+        return call_gateway(call)
+
+    # Step 2 side by side (operations.call_pool); an unexpected error is
+    # raised once every call has ended, leaving the batch's calls pending
+    # for reconciliation, as it always did.
+    outcomes = list(zip(calls, pool.map(send, calls), strict=True))
     # The gateway has answered: what it took must be recorded now, so a lost
     # connection is retried here (settling is idempotent) rather than left
     # for the next morning's reconciliation.

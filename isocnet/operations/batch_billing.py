@@ -28,7 +28,6 @@ bills the batch's customers one by one.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -37,25 +36,21 @@ from django.db.models import Sum
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
-from isocnet.core.audit import audit_event
-from isocnet.core.models import AuditEvent
+from isocnet.core.audit import audit_rows_write
+from isocnet.core.bulk import ids_take, rows_write
 from isocnet.customers.services import customers_lock
 from isocnet.invoicing.billing_plan import (
-    BILLABLE,
+    LINE_FIELDS,
     CustomerPlan,
+    billable_services,
     billed_periods,
     plan_draft,
     plan_gate,
-    plan_invoice,
-    plan_line_rows,
+    plan_line_tuples,
     plan_periods,
     service_changes,
 )
-from isocnet.invoicing.issuing import (
-    bill_to_snapshot,
-    invoices_issue_locked,
-    issue_audit,
-)
+from isocnet.invoicing.issuing import DRAFT_FIELDS, draft_tuple, invoices_issue_locked
 from isocnet.invoicing.models import (
     BillingRun,
     BillingRunItem,
@@ -66,14 +61,13 @@ from isocnet.invoicing.models import (
 )
 from isocnet.ledger.models import CreditEntry
 from isocnet.outbox.models import MessageKind
-from isocnet.outbox.queue import notices_queue_new
-from isocnet.subscriptions.models import Subscription
+from isocnet.outbox.queue import notices_queue_fresh
 from isocnet.subscriptions.services import subscriptions_billed
 
 
 @dataclass
 class BatchResult:
-    items: list[BillingRunItem]  # ISSUED items, with their invoices
+    issued: list[tuple[int, str, int]]  # (invoice id, currency, total in minor units)
     one_by_one: list[int]  # customers left to the one-by-one path
     nothing_due: int = 0
 
@@ -86,14 +80,7 @@ def bill_batch(
     with transaction.atomic():
         customers = list(customers_lock(customer_ids).values())
         ids = [c.pk for c in customers]
-        subs_of = defaultdict(list)
-        for sub in (
-            Subscription.objects.filter(BILLABLE, customer_id__in=ids, next_due_date__isnull=False)
-            .select_related("plan")
-            .prefetch_related("plan__tax_rates")
-            .order_by("customer_id", "id")
-        ):
-            subs_of[sub.customer_id].append(sub)
+        subs_of = billable_services({c.pk: c for c in customers})
         with_charges = set(
             Charge.objects.filter(customer_id__in=ids, invoice_line__isnull=True).values_list(
                 "customer_id", flat=True
@@ -101,7 +88,7 @@ def bill_batch(
         )
         with_credit = _with_credit(ids) if settings.AUTO_APPLY_CREDIT else set()
 
-        result = BatchResult(items=[], one_by_one=[])
+        result = BatchResult(issued=[], one_by_one=[])
         plans: list[CustomerPlan] = []
         for customer in customers:
             if customer.pk in with_charges or customer.pk in with_credit:
@@ -128,7 +115,7 @@ def bill_batch(
             else:
                 plain.append(plan)
         if plain:
-            result.items = _issue(plain, date=date, run=run, actor=actor, subs_of=subs_of)
+            result.issued = _issue(plain, date=date, run=run, actor=actor, subs_of=subs_of)
     return result
 
 
@@ -145,60 +132,91 @@ def _with_credit(customer_ids: list[int]) -> set[int]:
 
 def _issue(
     plans: list[CustomerPlan], *, date: dt.date, run: BillingRun, actor: Actor, subs_of: dict
-) -> list[BillingRunItem]:
+) -> list[tuple[int, str, int]]:
+    """The rows as tuples, written by COPY (PostgreSQL) or executemany
+    (SQLite): core.bulk. Returns (invoice id, currency, total) of each."""
     now = clock.now()
-    drafts = [plan_invoice(plan, run=run, now=now) for plan in plans]
-    for draft in drafts:
-        draft.bill_to = bill_to_snapshot(draft.customer)
-    invoices = Invoice.objects.bulk_create(drafts)
-    InvoiceLine.objects.bulk_create(
-        row
-        for plan, invoice in zip(plans, invoices, strict=True)
-        for row in plan_line_rows(plan, invoice)
+    ids = ids_take(Invoice, len(plans))
+    rows_write(
+        Invoice,
+        DRAFT_FIELDS,
+        (
+            draft_tuple(plan, invoice_id=pk, run_id=run.pk, now=now)
+            for plan, pk in zip(plans, ids, strict=True)
+        ),
     )
-    InvoiceTaxLine.objects.bulk_create(
-        row
-        for plan, invoice in zip(plans, invoices, strict=True)
-        for row in InvoiceTaxLine.rows_for(invoice, plan.totals)
+    rows_write(
+        InvoiceLine,
+        LINE_FIELDS,
+        (row for plan, pk in zip(plans, ids, strict=True) for row in plan_line_tuples(plan, pk)),
+    )
+    rows_write(
+        InvoiceTaxLine,
+        InvoiceTaxLine.FIELDS,
+        (
+            row
+            for plan, pk in zip(plans, ids, strict=True)
+            for row in InvoiceTaxLine.tuples_for(pk, plan.totals)
+        ),
     )
     sub_audit = _advance(plans, subs_of=subs_of, now=now)
-    items = BillingRunItem.objects.bulk_create(
-        BillingRunItem(
-            run=run,
-            customer=plan.customer,
-            invoice=invoice,
-            outcome=BillingRunItem.Outcome.ISSUED,
-            total_minor=invoice.total_minor,
-            lines=len(plan.lines),
-        )
-        for plan, invoice in zip(plans, invoices, strict=True)
+    rows_write(
+        BillingRunItem,
+        ("run_id", "customer_id", "invoice_id", "outcome", "total_minor", "lines"),
+        (
+            (
+                run.pk,
+                plan.customer.pk,
+                pk,
+                BillingRunItem.Outcome.ISSUED.value,
+                plan.totals.total.minor(),
+                len(plan.lines),
+            )
+            for plan, pk in zip(plans, ids, strict=True)
+        ),
     )
 
     # From here to the commit the series lock is held: keep it short.
-    invoices_issue_locked(invoices, date=date, now=now)
+    numbers = invoices_issue_locked(ids, date=date, now=now)
 
-    number_of = {invoice.customer_id: invoice.number for invoice in invoices}
-    AuditEvent.objects.bulk_create(
-        [audit_event(**issue_audit(invoice, actor=actor)) for invoice in invoices]
-        + [
-            audit_event(
-                actor=actor,
-                action="subscription.billed",
-                obj=sub,
-                customer_id=customer_id,
-                before=before,
-                after={**after, "invoice": number_of[customer_id]},
+    audit_rows_write(
+        actor=actor,
+        action="invoice.issue",
+        object_type="Invoice",
+        rows=(
+            (
+                pk,
+                plan.customer.pk,
+                {"status": "draft"},
+                {
+                    "number": number,
+                    "total": plan.totals.total.as_string(),
+                    "due_date": plan.due_date.isoformat(),
+                },
             )
+            for plan, (pk, number) in zip(plans, numbers, strict=True)
+        ),
+    )
+    number_of = {plan.customer.pk: number for plan, (_, number) in zip(plans, numbers, strict=True)}
+    audit_rows_write(
+        actor=actor,
+        action="subscription.billed",
+        object_type="Subscription",
+        rows=(
+            (sub.pk, customer_id, before, {**after, "invoice": number_of[customer_id]})
             for sub, customer_id, before, after in sub_audit
-        ]
+        ),
     )
-    notices_queue_new(
+    notices_queue_fresh(
         kind=MessageKind.INVOICE,
-        notices=[(f"invoice:{i.pk}", i.customer_id, i.pk) for i in invoices],
+        notices=[
+            (f"invoice:{pk}", plan.customer.pk, pk) for plan, pk in zip(plans, ids, strict=True)
+        ],
     )
-    for item, invoice in zip(items, invoices, strict=True):
-        item.invoice = invoice
-    return items
+    return [
+        (pk, plan.customer.currency, plan.totals.total.minor())
+        for plan, pk in zip(plans, ids, strict=True)
+    ]
 
 
 def _advance(plans: list[CustomerPlan], *, subs_of: dict, now: dt.datetime) -> list[tuple]:

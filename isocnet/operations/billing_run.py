@@ -293,8 +293,10 @@ def _bill_batch(
         )
         leftovers = customer_ids
     else:
-        for item in result.items:
-            _count(item, summary)
+        for _, currency, total_minor in result.issued:
+            summary.invoices += 1
+            if currency == summary.total.currency:
+                summary.total = summary.total + Money.from_minor(total_minor, currency)
         leftovers = result.one_by_one
     for customer_id in leftovers:
         _bill_one(customer_id=customer_id, date=date, run=run, actor=actor, summary=summary)

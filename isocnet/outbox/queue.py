@@ -84,3 +84,33 @@ def notices_queue_new(
     OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
     transaction.on_commit(_notify)
     return rows
+
+
+def notices_queue_fresh(*, kind: str, notices: list[tuple[str, int, int | None]]) -> int:
+    """Record notices whose keys name rows created in this same transaction
+    (a batch's new invoices), so no other writer can hold them: written
+    without model instances (core.bulk), the unique key still refusing a
+    duplicate. The sender is woken after the commit."""
+    from isocnet.core.bulk import rows_write
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("notices must be queued inside the transaction that causes them")
+    now = clock.now()
+    written = rows_write(
+        OutboxMessage,
+        (
+            "kind",
+            "dedupe_key",
+            "customer_id",
+            "invoice_id",
+            "context",
+            "created_at",
+            "next_attempt_at",
+        ),
+        (
+            (kind, key, customer_id, invoice_id, {}, now, now)
+            for key, customer_id, invoice_id in notices
+        ),
+    )
+    transaction.on_commit(_notify)
+    return written

@@ -166,6 +166,27 @@ def test_deliver_command_sends_what_is_pending(tmp_path):
     assert run(["deliver"], {}, tmp_path).stdout.startswith("sent 0")
 
 
+def test_deliver_from_three_processes_sends_each_message_once(tmp_path):
+    run(["migrate", "--noinput", "-v0"], {}, tmp_path)
+    run(["demo", "--customers", "40"], {}, tmp_path)
+    run(["bill"], {}, tmp_path)
+    out = run(["deliver", "--processes", "3"], {}, tmp_path).stdout
+    sent = int(out.split("sent ")[1].split(",")[0])
+    assert sent >= 40
+    emails = list((tmp_path / "var" / "mail").glob("*.eml"))
+    assert len(emails) == sent  # each message once, whichever process claimed it
+    ids = [
+        line
+        for p in emails
+        for line in p.read_text(errors="replace").splitlines()
+        if line.startswith("Message-ID:")
+    ]
+    assert len(set(ids)) == sent
+    assert run(["deliver", "--processes", "2"], {}, tmp_path).stdout.startswith("sent 0")
+    bad = run(["deliver", "--processes", "0"], {}, tmp_path, check=False)
+    assert bad.returncode != 0 and "--processes" in bad.stderr
+
+
 def test_an_sqlite_older_than_3_35_is_refused_naming_the_variable(monkeypatch):
     import sqlite3
 

@@ -179,7 +179,7 @@ def test_a_batch_of_fifty_issues_as_many_statements_as_a_batch_of_ten():
                 result = bill_batch(
                     customer_ids=chunk, date=D(2026, 12, 1), run=the_run, actor=RUNNER
                 )
-            assert len(result.items) == len(chunk)
+            assert len(result.issued) == len(chunk)
             counts.append(len(queries))
     # 40 more customers add no per-customer statement (SQLite splits a long
     # multi-row INSERT or UPDATE at 999 parameters: a few more there).

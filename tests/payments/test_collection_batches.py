@@ -40,6 +40,42 @@ TOKENS = [
 ]
 
 
+EXPECTED_COUNTS = {
+    "charged": 2 + 1,  # two visas and the mastercard
+    "declined": 3,
+    "unknown": 2,  # no answer: left for reconciliation
+    "not_sent": 0,
+    "no_card": 0,
+    "installments": 0,  # payment plans' installments (none here)
+}
+# What each of TOKENS' customers sees after the run on DUE (outcome()).
+EXPECTED = [
+    ("paid", 0, [("succeeded", "", None, 4995, 1)], ["invoice", "receipt"]),
+    (
+        "unpaid",
+        4995,
+        [("declined", "generic_decline", D(2026, 12, 4), 4995, 1)],
+        ["invoice", "payment_failed"],
+    ),
+    ("paid", 0, [("succeeded", "", None, 4995, 1)], ["invoice", "receipt"]),
+    ("unpaid", 4995, [("unknown", "", None, 4995, 1)], ["invoice"]),
+    (
+        "unpaid",
+        4995,
+        [("declined", "expired_card", None, 4995, 1)],  # hard: no retry date
+        ["invoice", "payment_failed"],
+    ),
+    ("paid", 0, [("succeeded", "", None, 4995, 1)], ["invoice", "receipt"]),
+    ("unpaid", 4995, [("unknown", "", None, 4995, 1)], ["invoice"]),
+    (
+        "unpaid",
+        4995,
+        [("declined", "insufficient_funds", D(2026, 12, 4), 4995, 1)],
+        ["invoice", "payment_failed"],
+    ),
+]
+
+
 def outcome(customers) -> list:
     """What each customer sees: invoice status and balance, the call's
     status, retry date and decline, and the messages queued for them."""
@@ -63,39 +99,8 @@ def test_a_batch_ends_each_invoice_as_charging_it_alone_would(settings, batch):
     check_payer = make_customer(payment_method="check")
     subscribe(check_payer, make_plan(price="20.00"), DUE)
     summary = run(DUE)
-    assert summary.collection == {
-        "charged": 2 + 1,  # two visas and the mastercard
-        "declined": 3,
-        "unknown": 2,  # no answer: left for reconciliation
-        "not_sent": 0,
-        "no_card": 0,
-        "installments": 0,  # payment plans' installments (none here)
-    }
-    assert outcome(customers) == [
-        ("paid", 0, [("succeeded", "", None, 4995, 1)], ["invoice", "receipt"]),
-        (
-            "unpaid",
-            4995,
-            [("declined", "generic_decline", D(2026, 12, 4), 4995, 1)],
-            ["invoice", "payment_failed"],
-        ),
-        ("paid", 0, [("succeeded", "", None, 4995, 1)], ["invoice", "receipt"]),
-        ("unpaid", 4995, [("unknown", "", None, 4995, 1)], ["invoice"]),
-        (
-            "unpaid",
-            4995,
-            [("declined", "expired_card", None, 4995, 1)],  # hard: no retry date
-            ["invoice", "payment_failed"],
-        ),
-        ("paid", 0, [("succeeded", "", None, 4995, 1)], ["invoice", "receipt"]),
-        ("unpaid", 4995, [("unknown", "", None, 4995, 1)], ["invoice"]),
-        (
-            "unpaid",
-            4995,
-            [("declined", "insufficient_funds", D(2026, 12, 4), 4995, 1)],
-            ["invoice", "payment_failed"],
-        ),
-    ]
+    assert summary.collection == EXPECTED_COUNTS
+    assert outcome(customers) == EXPECTED
     assert not GatewayCall.objects.filter(customer=check_payer).exists()
     assert SandboxCharge.objects.count() == 3 + 3 + 1  # charged, declined, charged then silent
 

@@ -70,6 +70,15 @@ DECLINE_MESSAGES = {
 SIGNATURE_TOLERANCE = 300
 
 
+def _network_latency() -> None:
+    """A real processor's round trip (SANDBOX_LATENCY_MS, default 0): how
+    auto debit is measured against a gateway that is not in this process."""
+    from django.conf import settings
+
+    if settings.SANDBOX_LATENCY_MS:
+        time.sleep(settings.SANDBOX_LATENCY_MS / 1000)
+
+
 def _secret() -> bytes:
     from django.conf import settings
 
@@ -155,6 +164,7 @@ class SandboxGateway:
         idempotency_key: str,
         description: str = "",
     ) -> ChargeResult:
+        _network_latency()
         existing = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             if existing.amount_minor != amount_minor or existing.pm_id != card_token:
@@ -187,6 +197,7 @@ class SandboxGateway:
         return self._result(row)
 
     def charge_status(self, *, idempotency_key: str) -> ChargeResult:
+        _network_latency()
         row = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
         if row is None:
             return ChargeResult(status="not_found")
