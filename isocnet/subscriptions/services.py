@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from isocnet.catalog.models import BillingCycle, Plan
 from isocnet.core import clock
@@ -129,6 +129,7 @@ def subscriptions_billed(*, changes: list[tuple[Subscription, dict]], now) -> No
     distinct change: most of a batch shares a handful of dates. The caller
     holds the customers' locks and writes the audit rows."""
     by_change: dict[tuple, list[int]] = defaultdict(list)
+    dates_only: list[tuple[int, dt.date]] = []  # the common case: a period billed, no more
     moved, events = set(), []
     for sub, change in changes:
         if "status" in change:
@@ -136,11 +137,44 @@ def subscriptions_billed(*, changes: list[tuple[Subscription, dict]], now) -> No
             if change["status"] != sub.status:
                 moved.add(sub.customer_id)
                 events.append((sub, sub.status, change["status"]))
-        by_change[tuple(sorted(change.items()))].append(sub.pk)
+        if change.keys() == {"next_due_date"}:
+            dates_only.append((sub.pk, change["next_due_date"]))
+        else:
+            by_change[tuple(sorted(change.items()))].append(sub.pk)
     jobs_queue(NETWORK_SYNC, moved)
     services_event(events)
+    _next_due_dates_set(dates_only, now=now)
     for change, pks in by_change.items():
         Subscription.objects.filter(pk__in=pks).update(updated_at=now, **dict(change))
+
+
+# One statement moves a batch's due dates on, each service its own (UPDATE …
+# FROM VALUES works on PostgreSQL and on SQLite >= 3.33; chunks keep SQLite
+# under 999 parameters).
+_DUE_DATES_SQL = """
+UPDATE {table} SET next_due_date = v.column2, updated_at = %s
+  FROM (VALUES {rows}) AS v
+ WHERE {table}.id = v.column1
+"""
+
+
+def _next_due_dates_set(pairs: list[tuple[int, dt.date]], *, now) -> None:
+    table = connection.ops.quote_name(Subscription._meta.db_table)
+    row = "(%s::bigint, %s::date)" if connection.vendor == "postgresql" else "(%s, %s)"
+    with connection.cursor() as cursor:
+        for start in range(0, len(pairs), 400):
+            chunk = pairs[start : start + 400]
+            cursor.execute(
+                _DUE_DATES_SQL.format(table=table, rows=", ".join([row] * len(chunk))),
+                [
+                    connection.ops.adapt_datetimefield_value(now),
+                    *(
+                        value
+                        for pk, date in chunk
+                        for value in (pk, connection.ops.adapt_datefield_value(date))
+                    ),
+                ],
+            )
 
 
 def subscription_create(
