@@ -72,7 +72,8 @@ DOCUMENT_LOCALE = env_str("DOCUMENT_LOCALE", "en_US")
 DOCUMENT_DATE_FORMAT = env_str("DOCUMENT_DATE_FORMAT", "long")
 # Typst compiles on this many threads at once in a documents step (it releases the GIL).
 # A batch of PDFs is compiled in this many worker processes (0 or 1: in the
-# process itself, on DOCUMENT_RENDER_THREADS threads).
+# process itself, on DOCUMENT_RENDER_THREADS threads). Celery workers always
+# use threads: their own processes already use every core.
 DOCUMENT_RENDER_PROCESSES = env_int(
     "DOCUMENT_RENDER_PROCESSES", os.cpu_count() if (os.cpu_count() or 1) > 1 else 0, minimum=0
 )
