@@ -8,8 +8,9 @@ and are settled after, by the caller, so a crash or a fault in the middle
 leaves what it always left — pending calls, settled by reconciliation from
 the gateway's own record under their idempotency keys.
 
-Each thread has its own database connection (Django's are per thread),
-closed when the pool closes. When the caller is inside a transaction (a
+Each thread opens its own database connection when a call needs one
+(Django's are per thread) and closes it when the call ends, so the pool
+holds connections only for calls at work on the database. When the caller is inside a transaction (a
 test's, say), rows it has not committed are invisible to other connections,
 so the calls are made one after another on the caller's own thread instead;
 so they are on an in-memory SQLite database (the tests'), which other
@@ -124,8 +125,12 @@ class CallPool:
                     results[index] = context.copy().run(fn, item)
                 except BaseException as exc:  # handed to map's caller
                     errors.append(exc)
-                    connections.close_all()  # a broken connection is not reused
                 finally:
+                    # A call holds a database connection only while it uses
+                    # one (the sandbox's ledger; a real gateway's call uses
+                    # none): four auto debits at once with 25 threads each
+                    # would otherwise hold 100, PostgreSQL's default limit.
+                    connections.close_all()
                     latch.count_down()
         finally:
             connections.close_all()
