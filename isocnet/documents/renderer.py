@@ -8,7 +8,8 @@ after auto debit, a batch of emails) is compiled in DOCUMENT_RENDER_PROCESSES
 worker processes (default: one per CPU), so that Typst, the QR codes and the
 JSON all run on every core: threads alone left one core mostly idle
 (docs/performance.md). The workers import nothing of Django: each job is a
-template's path and its data. With one process (or one CPU), threads.
+template's path and its data. With one process (or one CPU), threads;
+so too where workers cannot start (_processes_usable).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import io
 import json
 import logging
 import multiprocessing
+import os
+import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -122,28 +125,51 @@ def _process_pool(processes: int) -> ProcessPoolExecutor:
         return pool
 
 
+_processes_failed = False
+
+
+def _processes_usable() -> bool:
+    """Worker processes re-import this process's main module (multiprocessing
+    does); one read from standard input or a file since gone cannot be,
+    so such a process (a shell, a script piped in) renders on threads. So
+    does a process whose workers died once: the batch is never lost, only
+    rendered here."""
+    if _processes_failed:
+        return False
+    main = sys.modules.get("__main__")
+    if getattr(getattr(main, "__spec__", None), "name", None):
+        return True
+    path = getattr(main, "__file__", None)
+    return path is None or os.path.exists(path)
+
+
 def render_many(jobs: list[tuple[str, dict]]) -> list[bytes]:
     """render_pdf for each (template, data), in DOCUMENT_RENDER_PROCESSES
     worker processes, or else on DOCUMENT_RENDER_THREADS threads; results
-    in order. Should the workers be gone (killed), the batch is rendered
-    here on threads and new workers are started next time."""
+    in order. Should the workers die, the batch is rendered here on threads,
+    and so is every later one in this process."""
+    global _processes_failed
     from django.conf import settings
 
     if not jobs:
         return []
     tasks = [(str(_template_path(template)), data) for template, data in jobs]
     processes = settings.DOCUMENT_RENDER_PROCESSES
-    if len(tasks) > 1 and processes > 1:
+    if len(tasks) > 1 and processes > 1 and _processes_usable():
         pool = _process_pool(processes)
         try:
             return list(
                 pool.map(_compile_job, tasks, chunksize=max(1, len(tasks) // (4 * processes)))
             )
         except BrokenProcessPool:
-            log.warning("the PDF worker processes stopped; rendering %s here", len(tasks))
+            log.warning(
+                "the PDF worker processes stopped; rendering here on threads from now on (%s)",
+                len(tasks),
+            )
+            _processes_failed = True
             with _pools_lock:
-                if _pools.get(processes) is pool:
-                    del _pools[processes]
+                _pools.pop(processes, None)
+            pool.shutdown(wait=False, cancel_futures=True)
     threads = settings.DOCUMENT_RENDER_THREADS
     if len(tasks) <= 1 or threads <= 1:
         return [_compile_job(task) for task in tasks]

@@ -71,3 +71,37 @@ def test_receipts_are_rendered_by_collection_and_attached_as_stored(smtp):
     assert StoredDocument.objects.filter(kind="receipt").count() == 2  # none rendered twice
     assert OutboxMessage.objects.filter(kind="receipt", status="sent").count() == 2
     assert Invoice.objects.filter(customer__in=customers, status="paid").count() == 2
+
+
+def test_a_process_whose_main_cannot_be_reimported_renders_on_threads(today, settings, monkeypatch):
+    """A shell or a script piped in: worker processes would fail to start
+    (they re-import the main module), so the batch is rendered here, the
+    same bytes, and no worker is started."""
+    import sys
+
+    from isocnet.documents import renderer
+    from isocnet.documents.invoices import invoice_document_data
+
+    settings.DOCUMENT_RENDER_PROCESSES = 2
+    main = sys.modules["__main__"]
+    monkeypatch.setattr(main, "__spec__", None, raising=False)
+    monkeypatch.setattr(main, "__file__", "/nonexistent/<stdin>", raising=False)
+    monkeypatch.setattr(renderer, "_pools", {})
+    invoice = make_invoice(make_customer(), [("Fiber 100", "49.95", None)])
+    data = invoice_document_data(invoice)
+    assert renderer.render_many([("invoice.typ", data)] * 3) == [render_invoice_pdf(invoice)] * 3
+    assert renderer._pools == {}
+
+
+def test_a_batch_in_worker_processes_is_the_bytes_rendered_here(today, settings):
+    from isocnet.documents import renderer
+    from isocnet.documents.invoices import invoice_document_data
+
+    settings.DOCUMENT_RENDER_PROCESSES = 2
+    invoices = [
+        make_invoice(make_customer(payment_method="check"), [(f"Fiber {i}", "49.95", None)])
+        for i in range(4)
+    ]
+    pdfs = renderer.render_many([("invoice.typ", invoice_document_data(i)) for i in invoices])
+    assert pdfs == [render_invoice_pdf(i) for i in invoices]
+    assert renderer._pools and not renderer._processes_failed  # made by the workers
