@@ -54,6 +54,16 @@ def measure(tree: Path, label: str, extra: dict) -> dict:
     return json.loads(out.read_text())
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(  # noqa: S603 - git, with our own arguments
+        ["git", *args],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
 def rate(row) -> float:
     _, _, count, seconds = row
     return count / seconds if seconds else 0.0
@@ -68,20 +78,8 @@ def main() -> None:
         old_tree, "old", {"BENCH_LATENCY_N": os.environ.get("BENCH_LATENCY_N_OLD", "300")}
     )
     new = measure(ROOT, "new", {})
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    head = _git("rev-parse", "--short", "HEAD")
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
     print(
         f"\nN = {new['n']}, {os.cpu_count()} cores; old = {commit[:9]}, new = {head}"
         f"{' + uncommitted changes' if dirty else ''}; figures a second unless said"
