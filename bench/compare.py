@@ -7,6 +7,8 @@ it is met.
 
     python bench/compare.py OLD_COMMIT          (what `make bench` runs)
     BENCH_N=100000 BENCH_STEPS=generate,portal python bench/compare.py OLD_COMMIT
+    BENCH_REUSE_OLD=1 ...   (the old side's figures of the last run, var/bench-old.json,
+                             when only the new side is to be measured again)
 
 Both runs use the same environment (BENCH_N, BENCH_STEPS, ...), except the
 auto debit against a 300 ms gateway: the old code makes those calls one
@@ -74,9 +76,14 @@ def main() -> None:
 
     commit = sys.argv[1]
     old_tree = worktree(commit)
-    old = measure(
-        old_tree, "old", {"BENCH_LATENCY_N": os.environ.get("BENCH_LATENCY_N_OLD", "300")}
-    )
+    kept = ROOT / "var" / "bench-old.json"
+    if os.environ.get("BENCH_REUSE_OLD") and kept.exists():  # the new side failed last time
+        old = json.loads(kept.read_text())
+        print(f"old figures reused from {kept} (N = {old['n']})", flush=True)
+    else:
+        old = measure(
+            old_tree, "old", {"BENCH_LATENCY_N": os.environ.get("BENCH_LATENCY_N_OLD", "300")}
+        )
     new = measure(ROOT, "new", {})
     head = _git("rev-parse", "--short", "HEAD")
     dirty = _git("status", "--porcelain", "--untracked-files=no")
