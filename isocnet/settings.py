@@ -17,6 +17,7 @@ from isocnet.core.config import (
     env_currency,
     env_int,
     env_list,
+    env_networks,
     env_str,
     env_time_zone,
     env_url,
@@ -121,6 +122,9 @@ WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, minimum=1)
 WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000]  # seconds after each failure
 WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 72, minimum=1)
 WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)  # plain http:// endpoints (tests, a LAN)
+# Networks an outbound request (a webhook) may reach although they are not
+# public (core.outbound): e.g. "10.20.0.0/16" for a receiver on the LAN.
+OUTBOUND_ALLOW_NETWORKS = env_networks("OUTBOUND_ALLOW_NETWORKS")
 OUTBOX_BACKGROUND = env_bool("OUTBOX_BACKGROUND", True)  # `isocnet serve` delivers by itself
 TEMPLATE_OVERRIDES_DIR = env_str("TEMPLATE_OVERRIDES_DIR", "")
 # Payments (docs/payments.md)
@@ -276,6 +280,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",  # Content-Security-Policy with per-request nonces
     "ninja",  # serves Swagger UI from our static files, not a CDN
     "axes",  # failed-login throttling (portal and admin)
     "django_otp",  # staff two-factor sign-in (backoffice.two_factor)
@@ -301,7 +306,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "isocnet.core.http_guard.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "isocnet.core.sessions.SessionActivityMiddleware",
@@ -316,6 +323,30 @@ MIDDLEWARE = [
     "isocnet.api.guards.TextGuardMiddleware",  # before anything keeps a body
     "isocnet.api.idempotency.IdempotencyMiddleware",
 ]
+
+# Content-Security-Policy (django-csp) on every page: scripts only from our
+# own origin or with the page's nonce (an injected <script> never runs),
+# no plugins, no framing, no <base> tricks. Inline style attributes stay
+# allowed (Django's admin uses them); no script may be inline without the
+# nonce. form-action is left open: the hosted card form of a gateway is
+# another origin.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Flash messages live in the session (the database), not in a signed
+# cookie anyone holding it can read: a webhook secret is shown once that way.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Logins: axes counts failures before Django checks the password.
 AUTHENTICATION_BACKENDS = [

@@ -59,3 +59,30 @@ def today():
 from tests.apiclient import api  # noqa: E402,F401 - fixture
 from tests.factories import *  # noqa: E402,F403 - fixtures
 from tests.smtp import smtp  # noqa: E402,F401 - fixture
+
+
+@pytest.fixture
+def names_resolve(monkeypatch, settings):
+    """Make host names resolve (this machine has no DNS) — to loopback,
+    which the outbound client then may reach because the test allows it:
+    ``names_resolve("crm.example")``. Nothing ever leaves the machine."""
+    import socket
+
+    from isocnet.core import outbound
+
+    real = socket.getaddrinfo
+    names: dict[str, str] = {}
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in names:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (names[host], port or 0))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", getaddrinfo)
+    settings.OUTBOUND_ALLOW_NETWORKS = ["127.0.0.0/8"]
+
+    def add(*hosts, address="127.0.0.1"):
+        for host in hosts:
+            names[host] = address
+
+    return add

@@ -21,7 +21,7 @@ from functools import lru_cache
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 
-from isocnet.api.models import IdempotencyRecord
+from isocnet.api.models import ApiToken, IdempotencyRecord
 from isocnet.api.tokens import token_digest
 from isocnet.api.v1.base import api
 from isocnet.core import clock
@@ -99,9 +99,14 @@ class IdempotencyMiddleware:
         if not key or len(key) > 200 or not key.isprintable():
             return _error(422, "must be 1 to 200 printable characters")
         auth = request.META.get("HTTP_AUTHORIZATION", "")
-        if not auth.startswith("Bearer "):
+        raw = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
+        if not ApiToken.objects.filter(
+            token_hash=token_digest(raw), revoked_at__isnull=True
+        ).exists():
+            # no key, or a revoked one: nothing is kept or replayed (a stored
+            # answer is the key holder's, and only while the key lives)
             return self.get_response(request)  # the API answers 401
-        token = token_digest(auth.removeprefix("Bearer ").strip())
+        token = token_digest(raw)
         fingerprint = hashlib.sha256(
             request.method.encode() + b" " + request.get_full_path().encode() + b"\n" + request.body
         ).hexdigest()

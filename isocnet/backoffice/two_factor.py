@@ -116,6 +116,11 @@ def code_verify(*, actor: Actor, user, code: str):
 
 
 def recovery_codes_renew(*, actor: Actor, user) -> list[str]:
+    """Ten new recovery codes in place of the old ones: only for a session
+    that gave its second factor (``user.is_verified()``, set by django-otp's
+    middleware) — new codes would otherwise be a way around it."""
+    if not getattr(user, "is_verified", lambda: False)():
+        raise Forbidden("give your two-factor code first", field="code")
     with transaction.atomic():
         if not enrolled(user):
             raise Conflict("two-factor sign-in is not set up", field="device")

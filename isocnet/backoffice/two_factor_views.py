@@ -19,7 +19,16 @@ from isocnet.core.actors import Actor
 from isocnet.core.errors import BillingError
 
 PREFIX = "/admin/2fa/"
-OPEN = ("/admin/login/", "/admin/logout/", PREFIX, "/admin/jsi18n/")
+# Open before the second factor is given: signing in and out, and the two
+# pages that take the second factor. Every other 2FA page (new recovery
+# codes) needs a verified session like the rest of the back office.
+OPEN = (
+    "/admin/login/",
+    "/admin/logout/",
+    f"{PREFIX}verify/",
+    f"{PREFIX}enrol/",
+    "/admin/jsi18n/",
+)
 
 
 def _next(request) -> str:
@@ -103,7 +112,14 @@ def verify(request):
 
 @require_http_methods(["POST"])
 def recovery_renew(request):
-    codes = two_factor.recovery_codes_renew(actor=Actor.staff(request.user), user=request.user)
+    user = request.user
+    if not (user.is_authenticated and user.is_staff):
+        return redirect("/admin/login/")
+    try:
+        codes = two_factor.recovery_codes_renew(actor=Actor.staff(user), user=user)
+    except BillingError as exc:
+        messages.error(request, exc.message)
+        return redirect("/admin/")
     return _page(request, "recovery.html", title="Your new recovery codes", codes=codes)
 
 

@@ -75,6 +75,21 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_networks(name: str) -> list[str]:
+    """Comma-separated IP networks (``10.20.0.0/16, 127.0.0.1``), checked."""
+    import ipaddress
+
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"{name}: {item!r} is not an IP network (e.g. 10.20.0.0/16)"
+            ) from None
+    return networks
+
+
 def env_time_zone(name: str, default: str) -> str:
     value = os.environ.get(name, default)
     try:

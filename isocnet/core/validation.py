@@ -181,3 +181,54 @@ def clean_positive_int(value, field: str, *, maximum: int = 100_000) -> int:
     if not 1 <= value <= maximum:
         raise InvalidInput(f"must be between 1 and {maximum}", field=field)
     return value
+
+
+def ip_address_problem(value: str, *, public_only: bool = False):
+    """(address, None) for an address a service or a connection may use —
+    IPv4-mapped IPv6 (``::ffff:10.0.0.5``) read as the IPv4 address it is —
+    or (None, why not): loopback, unspecified (0.0.0.0, ::), multicast,
+    link-local, broadcast and reserved addresses never; with
+    ``public_only`` (an outbound connection) none but global addresses."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(value.strip() if isinstance(value, str) else value)
+    except ValueError:
+        return None, "must be an IPv4 or IPv6 address"
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    for test, what in (
+        ("is_unspecified", "an unspecified address"),
+        ("is_loopback", "a loopback address"),
+        ("is_multicast", "a multicast address"),
+        ("is_link_local", "a link-local address"),
+        ("is_reserved", "a reserved or broadcast address"),
+    ):
+        if getattr(address, test):
+            return None, f"{address} is {what}"
+    if public_only and not address.is_global:
+        return None, f"{address} is a private or internal address"
+    return address, None
+
+
+def clean_ip_address(value, field: str, *, public_only: bool = False) -> str:
+    """An IP address as text in its normal form (see ip_address_problem)."""
+    address, problem = ip_address_problem(value, public_only=public_only)
+    if problem:
+        raise InvalidInput(problem, field=field)
+    return str(address)
+
+
+def clean_id(value, field: str, *, required: bool = True) -> int | None:
+    """A record's id as a door receives it (a form's text, a JSON number):
+    a whole number from 1 up, or None when empty and not required."""
+    if value in (None, ""):
+        if required:
+            raise InvalidInput("is required", field=field)
+        return None
+    if isinstance(value, bool):
+        raise InvalidInput("must be a record's number", field=field)
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 2**63 - 1:
+        raise InvalidInput("must be a record's number", field=field)
+    return int(text)

@@ -25,7 +25,13 @@ from isocnet.core.audit import audit_record
 from isocnet.core.errors import BillingError, Conflict, InvalidInput
 from isocnet.core.money import Money
 from isocnet.core.permissions import require
-from isocnet.core.validation import clean_choice, clean_line
+from isocnet.core.validation import (
+    clean_choice,
+    clean_line,
+    clean_money,
+    clean_payment_date,
+    text_problem,
+)
 from isocnet.customers.services import customers_lock
 from isocnet.deposits.bank_formats import READERS, BankFileError, BankItem
 from isocnet.deposits.matching import Slip, match_slips
@@ -86,10 +92,14 @@ def bank_file_import(*, actor: Actor, format: str, filename: str, content: str) 
         raise InvalidInput("the file is empty", field="content")
     if len(content.encode()) > MAX_BYTES:
         raise InvalidInput(f"the file is over {MAX_BYTES // 1024 // 1024} MB", field="content")
+    if "\x00" in content:
+        raise InvalidInput("the file holds a NUL character: not a bank file", field="content")
     try:
         read = READERS[format](content)
     except BankFileError as exc:
         raise InvalidInput(str(exc), field="content") from None
+    for item in read.items:
+        bank_item_clean(item, settings.CURRENCY)
     references = [item.reference for item in read.items]
     if len(set(references)) != len(references):
         twice = sorted({r for r in references if references.count(r) > 1})[:3]
@@ -100,6 +110,45 @@ def bank_file_import(*, actor: Actor, format: str, filename: str, content: str) 
         # the same items imported at this moment by someone else: theirs
         # counts, and this import now finds them all already there
         return _import(actor, format, filename, content, read)
+
+
+# The text of an item as the deposit desk keeps it: the same bounds as a
+# check keyed by a clerk (deposits.batches), the bank's references too.
+_ITEM_TEXT = {
+    "batch": ("batch", 120),
+    "reference": ("item_reference", 80),
+    "check_number": ("check_number", 40),
+    "scan_line": ("scan_line", 80),
+    "invoice_number": ("invoice_number", 40),
+    "account_number": ("account_number", 40),
+    "payer_name": ("payer_name", 140),
+    "original_reference": ("original_reference", 80),
+}
+
+
+def bank_item_clean(item: BankItem, currency: str) -> BankItem:
+    """Refuse an item the API or the deposit desk would refuse: an amount
+    beyond AMOUNT_LIMIT, a deposit date outside the payment window (not in
+    the future, at most PAYMENT_BACKDATE_DAYS ago), text that breaks lines
+    or storage or holds a card number, a reference longer than is kept (never
+    cut: two references sharing their first 80 characters are two items).
+    The refusal names the file's line (or record) and column; the file is
+    refused whole, nothing is stored."""
+    try:
+        for attr, (column, max_length) in _ITEM_TEXT.items():
+            setattr(
+                item,
+                attr,
+                clean_line(getattr(item, attr), column, max_length=max_length, required=False),
+            )
+        clean_money(Money.from_minor(item.amount_minor, currency), "amount", currency)
+        clean_payment_date(item.deposit_date, "deposit_date")
+    except InvalidInput as exc:
+        raise InvalidInput(f"{item.where}, {exc.field}: {exc.message}", field="content") from None
+    problem = text_problem(item.text, multiline=False) if item.text else None
+    if problem:
+        raise InvalidInput(f"{item.where}, text: {problem}", field="content")
+    return item
 
 
 def _import(actor, format, filename, content, read) -> ImportResult:

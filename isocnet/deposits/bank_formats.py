@@ -35,7 +35,7 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from bai2 import bai2
 from bai2.constants import TypeCodeLevel, TypeCodeTransaction
@@ -64,6 +64,7 @@ class BankItem:
     payer_name: str = ""
     original_reference: str = ""
     text: str = ""
+    where: str = ""  # "line 7" (lockbox) or "record 12" (BAI2): for refusals
 
 
 @dataclass
@@ -115,18 +116,26 @@ def read_lockbox(content: str) -> BankFileRead:
                 account_number=row.get("account_number", ""),
                 payer_name=row.get("payer_name", ""),
                 original_reference=row.get("original_reference", ""),
+                where=where,
             )
         )
     return BankFileRead(items=items)
 
 
+_AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?", re.ASCII)
+
+
 def _cents(text: str, where: str) -> int:
-    try:
-        value = Decimal(text.replace(",", "").replace("$", ""))
-    except InvalidOperation:
-        raise BankFileError(f"{where}: {text!r} is not an amount") from None
-    if value <= 0 or value != value.quantize(Decimal("0.01")):
-        raise BankFileError(f"{where}: must be more than zero, in dollars and cents")
+    """Dollars and cents (``1,234.50``, ``$49.95``) as cents; NaN,
+    Infinity, exponents and more than 15 digits are not amounts (their
+    bound, AMOUNT_LIMIT, is the domain's: deposits.bank_files)."""
+    plain = text.replace(",", "").replace("$", "").strip()
+    if not _AMOUNT.fullmatch(plain):
+        shown = repr(text[:40]) + ("…" if len(text) > 40 else "")
+        raise BankFileError(f"{where}: {shown} is not an amount in dollars and cents (e.g. 49.95)")
+    value = Decimal(plain)
+    if value <= 0:
+        raise BankFileError(f"{where}: must be more than zero")
     return int(value * 100)
 
 
@@ -145,12 +154,13 @@ def read_bai2(content: str) -> BankFileRead:
         IndexError,
     ) as exc:
         raise BankFileError(f"not a valid BAI2 file: {exc}") from None
-    items, skipped, totals = [], 0, {}
+    items, skipped, totals, number = [], 0, {}, 0
     for group in parsed.children:
         date = group.header.as_of_date
         for account in group.children:
             batch = f"{account.header.customer_account_number} {date.isoformat()}"
             for detail in account.children:
+                number += 1
                 code = detail.type_code.code
                 is_return = code in RETURN_CODES
                 is_credit = (
@@ -175,6 +185,7 @@ def read_bai2(content: str) -> BankFileRead:
                         payer_name=name.group(1).strip() if name else "",
                         original_reference=orig.group(1) if orig else "",
                         text=text,
+                        where=f"16 record {number}",
                     )
                 )
                 if not is_return:

@@ -24,6 +24,7 @@ from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_event
 from isocnet.core.jobs import JobRetry, jobs_queue
 from isocnet.core.models import AuditEvent
+from isocnet.core.permissions import require
 from isocnet.network import radius_db
 from isocnet.network.models import DriftCheck, NasRequest, NasRequestKind, ServiceIdentity
 from isocnet.network.sync import NAS_JOB, apply, wanted_for
@@ -135,7 +136,11 @@ def network_drift() -> tuple[list[Drift], dict[str, ServiceIdentity]]:
 
 def network_verify(*, actor: Actor, repair: bool = False) -> list[Drift]:
     """Find the drift; with ``repair``, end each one (audited). Each check
-    is recorded (DriftCheck: the work queue shows the last one)."""
+    is recorded (DriftCheck: the work queue shows the last one). Only a
+    billing manager (or the system) repairs: it deletes RADIUS rows and
+    disconnects sessions."""
+    if repair:
+        require(actor, "network.repair")
     drifts, identities = network_drift()
     kinds: dict[str, int] = {}
     for d in drifts:

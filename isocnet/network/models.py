@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Lower
 
 from isocnet.catalog.models import Plan
 from isocnet.subscriptions.models import Subscription
@@ -55,6 +56,10 @@ class ServiceIdentity(models.Model):
 
     class Meta:
         verbose_name_plural = "service identities"
+        constraints = [
+            # "Alice" and "alice" are one login to a NAS and to FreeRADIUS
+            models.UniqueConstraint(Lower("username"), name="network_identity_username_ci"),
+        ]
 
     def __str__(self) -> str:
         return self.username or (self.static_ip or f"service {self.subscription_id}")

@@ -4,7 +4,6 @@ transaction."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from django.db import transaction
@@ -16,7 +15,7 @@ from isocnet.core.audit import audit_changes, audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
 from isocnet.core.jobs import job_queue, jobs_queue
 from isocnet.core.permissions import require
-from isocnet.core.validation import clean_line
+from isocnet.core.validation import clean_ip_address, clean_line
 from isocnet.customers.services import customer_lock
 from isocnet.network.models import ServiceIdentity, SpeedProfile
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
@@ -27,10 +26,29 @@ _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 FIELDS = ("username", "password", "mac", "circuit_id", "static_ip")
 
 
+# What FreeRADIUS's SQL module would read as an expression rather than a
+# value: a value wrapped in backticks runs a program or an xlat, in double
+# quotes it is expanded (``%{sql:…}``), surrounding single quotes are
+# stripped, a backslash escapes. Refused in every RADIUS value we keep.
+_RADIUS_SPECIAL = frozenset("`'\"\\%")
+
+
+def _radius_value(field: str, value: str) -> str:
+    if any(ch in _RADIUS_SPECIAL for ch in value):
+        raise InvalidInput(
+            "must not contain ` ' \" \\ or % (FreeRADIUS would read the value as an expression)",
+            field=field,
+        )
+    if not value.isascii():
+        raise InvalidInput("must be plain ASCII (NASes send it as bytes)", field=field)
+    return value
+
+
 def _clean(field: str, value) -> str | None:
     if value is None:
         return None
-    value = clean_line(str(value), field, max_length=128, required=False)
+    max_length = ServiceIdentity._meta.get_field(field).max_length or 45
+    value = clean_line(str(value), field, max_length=max_length, required=False)
     if not value:
         return ""
     if field == "username" and not _USERNAME.match(value):
@@ -40,13 +58,34 @@ def _clean(field: str, value) -> str | None:
         if not _MAC.match(value):
             raise InvalidInput("a MAC address, e.g. 00:11:22:aa:bb:cc", field="mac")
     if field == "static_ip":
-        try:
-            value = str(ipaddress.ip_address(value))
-        except ValueError:
-            raise InvalidInput("an IPv4 or IPv6 address", field="static_ip") from None
-    if field == "password" and len(value) > 128:
-        raise InvalidInput("at most 128 characters", field="password")
+        value = clean_ip_address(value, "static_ip")
+    if field in ("password", "circuit_id"):
+        value = _radius_value(field, value)
     return value
+
+
+def identity_input_clean(changes: dict) -> dict:
+    """The one check of an identity's values (API, admin form, CSV import):
+    the cleaned values, None for those left unchanged."""
+    unknown = set(changes) - set(FIELDS)
+    if unknown:
+        raise InvalidInput("unknown field", field=sorted(unknown)[0])
+    return {k: _clean(k, v) for k, v in changes.items() if v is not None}
+
+
+def identity_check(*, subscription_id: int | None, **changes) -> dict:
+    """Whether identity_set would take these values, writing nothing: the
+    admin form asks it so a clash is a form error, not a failed save."""
+    cleaned = identity_input_clean(changes)
+    identity = (
+        ServiceIdentity.objects.filter(subscription_id=subscription_id).first()
+        if subscription_id
+        else None
+    ) or ServiceIdentity(subscription_id=subscription_id)
+    for key, value in cleaned.items():
+        setattr(identity, key, value or (None if key in ("username", "static_ip") else ""))
+    _clash(identity)
+    return cleaned
 
 
 def identity_set(*, actor: Actor, subscription_id: int, **changes) -> ServiceIdentity:
@@ -55,10 +94,7 @@ def identity_set(*, actor: Actor, subscription_id: int, **changes) -> ServiceIde
     unique among services that are not cancelled (one held by a cancelled
     service is taken from it)."""
     require(actor, "service.change")
-    unknown = set(changes) - set(FIELDS)
-    if unknown:
-        raise InvalidInput("unknown field", field=sorted(unknown)[0])
-    cleaned = {k: _clean(k, v) for k, v in changes.items() if v is not None}
+    cleaned = identity_input_clean(changes)
     with transaction.atomic():
         customer_id = (
             Subscription.objects.filter(pk=subscription_id)
@@ -94,28 +130,32 @@ def identity_set(*, actor: Actor, subscription_id: int, **changes) -> ServiceIde
     return identity
 
 
-def _unique(identity: ServiceIdentity) -> None:
-    if identity.username:
-        other = ServiceIdentity.objects.filter(username=identity.username).exclude(pk=identity.pk)
-        if other.exists():
-            raise Conflict(
-                f"the username {identity.username} belongs to another service", field="username"
-            )
-    if identity.static_ip:
-        holder = (
-            ServiceIdentity.objects.filter(static_ip=identity.static_ip)
-            .exclude(pk=identity.pk)
-            .select_related("subscription")
-            .first()
+def _clash(identity: ServiceIdentity) -> ServiceIdentity | None:
+    """Raise Conflict when a username (in any case: a NAS sends "Alice" and
+    FreeRADIUS's SQL lookup may match "alice") or a static IP in use belongs
+    to another service; the cancelled service holding the IP, if any."""
+    others = ServiceIdentity.objects.exclude(pk=identity.pk)
+    if identity.username and others.filter(username__iexact=identity.username).exists():
+        raise Conflict(
+            f"the username {identity.username} belongs to another service", field="username"
         )
+    if identity.static_ip:
+        holder = others.filter(static_ip=identity.static_ip).select_related("subscription").first()
         if holder is not None:
             if holder.subscription.status != SubscriptionStatus.CANCELLED:
                 raise Conflict(
                     f"{identity.static_ip} is in use by service {holder.subscription_id}",
                     field="static_ip",
                 )
-            holder.static_ip = None  # a cancelled service gives its address back
-            holder.save(update_fields=["static_ip"])
+            return holder
+    return None
+
+
+def _unique(identity: ServiceIdentity) -> None:
+    holder = _clash(identity)
+    if holder is not None:
+        holder.static_ip = None  # a cancelled service gives its address back
+        holder.save(update_fields=["static_ip"])
 
 
 def speed_profile_set(

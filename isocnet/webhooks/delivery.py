@@ -20,14 +20,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-import urllib.error
-import urllib.request
 
 from django.conf import settings
 from django.db import transaction
 from standardwebhooks import Webhook
 
-from isocnet.core import clock
+from isocnet.core import clock, outbound
 from isocnet.core.actors import Actor
 from isocnet.core.events import DISPATCH_JOB, events_listener
 from isocnet.core.jobs import job_handler, job_queue
@@ -93,26 +91,20 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str, int]:
     # not the billing clock's
     sent = dt.datetime.now(dt.UTC)
     signature = Webhook(endpoint_secret(delivery.endpoint)).sign(delivery.webhook_id, sent, payload)
-    request = urllib.request.Request(  # noqa: S310 - http(s) only (services._clean_url)
+    started = time.monotonic()
+    answer = outbound.post(
         delivery.endpoint.url,
-        data=payload.encode(),
-        method="POST",
-        headers={
+        payload.encode(),
+        {
             "Content-Type": "application/json",
             "User-Agent": "ISOCNET-Billing-Webhooks/1",
             "webhook-id": delivery.webhook_id,
             "webhook-timestamp": str(int(sent.timestamp())),
             "webhook-signature": signature,
         },
+        timeout=settings.WEBHOOK_TIMEOUT,
     )
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT) as answer:  # noqa: S310
-            code, error = answer.status, ""
-    except urllib.error.HTTPError as exc:
-        code, error = exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        code, error = None, str(getattr(exc, "reason", exc))[:300]
+    code, error = answer.status, answer.error
     return code, error, int((time.monotonic() - started) * 1000)
 
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.db import transaction
 
-from isocnet.core import clock
+from isocnet.core import clock, outbound
 from isocnet.core.actors import Actor
 from isocnet.core.audit import audit_record
 from isocnet.core.errors import Conflict, InvalidInput, NotFound
@@ -32,14 +31,14 @@ def endpoint_secret(endpoint: WebhookEndpoint) -> str:
     return _fernet().decrypt(endpoint.secret_encrypted.encode()).decode()
 
 
-def _clean_url(url) -> str:
-    url = clean_line(url, "url", max_length=500)
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InvalidInput("an http:// or https:// address", field="url")
-    if parts.scheme == "http" and not settings.WEBHOOK_ALLOW_HTTP:
-        raise InvalidInput("must be https:// (WEBHOOK_ALLOW_HTTP allows http://)", field="url")
-    return url
+def endpoint_input_clean(*, url, events, description="") -> tuple[str, list[str], str]:
+    """The one check of an endpoint's values (API, admin form): an address
+    the outbound client may reach (core.outbound), known event types."""
+    return (
+        outbound.url_check(url, "url"),
+        _clean_events(list(events) if isinstance(events, list | tuple) else events),
+        clean_line(description or "", "description", max_length=200, required=False),
+    )
 
 
 def _clean_events(events) -> list[str]:
@@ -57,8 +56,7 @@ def endpoint_create(
     """Register an endpoint. Returns it and its signing secret, shown this
     once (stored encrypted with the SECRET_KEY)."""
     require(actor, "webhooks.manage")
-    url, events = _clean_url(url), _clean_events(list(events))
-    description = clean_line(description or "", "description", max_length=200, required=False)
+    url, events, description = endpoint_input_clean(url=url, events=events, description=description)
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(

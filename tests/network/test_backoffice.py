@@ -28,9 +28,11 @@ def test_a_manager_registers_a_webhook_sets_a_login_and_repairs_drift(
     site,  # noqa: F811
     network,
     settings,
+    names_resolve,
 ):
     radius, _nas = network
     settings.WEBHOOK_ALLOW_HTTP = True
+    names_resolve("crm.example")
     shots = SHOTS.parent / "network"
     shots.mkdir(parents=True, exist_ok=True)
     customer = make_customer(name="Ines Network")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import types
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 
+from isocnet.core.errors import BillingError
 from isocnet.core.money import Money
 
 
@@ -31,6 +33,28 @@ def _currency_of(obj, currency_attr: str) -> str:
     except AttributeError:
         return obj.customer.currency  # rows without their own currency (a subscription's price)
     return value
+
+
+class ServiceRefused(Exception):
+    """A service refused what a page's save sent (raised from save_model)."""
+
+    def __init__(self, error: BillingError):
+        super().__init__(error.message)
+        self.error = error
+
+
+class ServiceSaveAdmin(admin.ModelAdmin):
+    """An admin whose save calls a service. The form checks the values with
+    the domain's cleaner first; what only the service can see (a clash
+    found under its lock) comes back as the page's error and nothing is
+    saved — never a 500."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefused as refused:
+            messages.error(request, refused.error.message)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

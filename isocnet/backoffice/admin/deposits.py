@@ -5,21 +5,22 @@ the deposit report. Every change goes through isocnet.deposits' services."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from isocnet.backoffice.admin.base import ReadOnlyAdmin, money_column
+from isocnet.backoffice.reports import csv_response
 from isocnet.core import clock
 from isocnet.core.actors import Actor
 from isocnet.core.errors import BillingError
+from isocnet.core.validation import clean_id
 from isocnet.deposits.bank_files import bank_file_import
 from isocnet.deposits.batches import (
     batch_item_add,
@@ -201,7 +202,7 @@ class DepositBatchAdmin(admin.ModelAdmin):
                         actor=actor,
                         batch_id=batch.pk,
                         item_id=fixing.pk,
-                        customer_id=int(request.POST["customer"]),
+                        customer_id=clean_id(request.POST.get("customer"), "customer"),
                     )
                 return redirect(here)
             if not form.is_valid():
@@ -252,23 +253,22 @@ class DepositBatchAdmin(admin.ModelAdmin):
             item_id = request.POST.get("item")
             try:
                 if request.POST.get("action") == "unapplied":
-                    exception_unapply(actor=actor, item_id=item_id)
+                    exception_unapply(actor=actor, item_id=clean_id(item_id, "item"))
                     messages.success(request, "Held as unapplied cash.")
                 else:
-                    customer = request.POST.get("customer") or None
                     item = exception_resolve(
                         actor=actor,
-                        item_id=item_id,
-                        customer_id=int(customer) if customer else None,
+                        item_id=clean_id(item_id, "item"),
+                        customer_id=clean_id(
+                            request.POST.get("customer"), "customer", required=False
+                        ),
                         account_number=request.POST.get("account_number", ""),
                         invoice_number=request.POST.get("invoice_number", ""),
-                        payment_id=int(request.POST["payment"])
-                        if request.POST.get("payment", "").isdigit()
-                        else None,
+                        payment_id=clean_id(request.POST.get("payment"), "payment", required=False),
                     )
                     messages.success(request, f"Posted: {item.note}")
-            except (BillingError, ValueError) as exc:
-                messages.error(request, getattr(exc, "message", str(exc)))
+            except BillingError as exc:
+                messages.error(request, exc.message)
             return redirect("admin:deposits_exceptions")
         return self._page(
             request, "exceptions", "Deposit exceptions queue", items=list(exceptions_queue())
@@ -286,39 +286,32 @@ class DepositBatchAdmin(admin.ModelAdmin):
             date_to = today
         lines = deposit_report(date_from=date_from, date_to=date_to)
         if request.GET.get("csv"):
-            response = HttpResponse(content_type="text/csv")
-            response["Content-Disposition"] = (
-                f'attachment; filename="deposits-{date_from}-{date_to}.csv"'
-            )
-            writer = csv.writer(response)
-            writer.writerow(
+            header = [
+                "deposit_date",
+                "reference",
+                "source",
+                "checks",
+                "total",
+                "returned",
+                "returned_total",
+                "unapplied",
+                "waiting",
+            ]
+            rows = (
                 [
-                    "deposit_date",
-                    "reference",
-                    "source",
-                    "checks",
-                    "total",
-                    "returned",
-                    "returned_total",
-                    "unapplied",
-                    "waiting",
+                    line.batch.deposit_date.isoformat(),
+                    line.batch.reference,
+                    line.batch.source,
+                    line.count,
+                    line.total.as_string(),
+                    line.returned,
+                    line.returned_total.as_string(),
+                    line.unapplied.as_string(),
+                    line.waiting,
                 ]
+                for line in lines
             )
-            for line in lines:
-                writer.writerow(
-                    [
-                        line.batch.deposit_date.isoformat(),
-                        line.batch.reference,
-                        line.batch.source,
-                        line.count,
-                        line.total.as_string(),
-                        line.returned,
-                        line.returned_total.as_string(),
-                        line.unapplied.as_string(),
-                        line.waiting,
-                    ]
-                )
-            return response
+            return csv_response(f"deposits-{date_from}-{date_to}", [header, *rows])
         return self._page(
             request,
             "report",

@@ -6,16 +6,26 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
-from isocnet.backoffice.admin.base import ReadOnlyAdmin, ReadOnlyInline
+from isocnet.backoffice.admin.base import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ServiceRefused,
+    ServiceSaveAdmin,
+)
 from isocnet.core.actors import Actor
 from isocnet.core.errors import BillingError
 from isocnet.core.events import TYPES
 from isocnet.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from isocnet.webhooks.services import delivery_replay, endpoint_create, endpoint_set_active
+from isocnet.webhooks.services import (
+    delivery_replay,
+    endpoint_create,
+    endpoint_input_clean,
+    endpoint_set_active,
+)
 
 
 class EndpointForm(forms.ModelForm):
-    url = forms.URLField(max_length=500, assume_scheme="https")
+    url = forms.CharField(max_length=500, help_text="https://… a public address of the receiver")
     events = forms.MultipleChoiceField(
         choices=[("*", "Every event"), *[(t, t) for t in TYPES]],
         widget=forms.CheckboxSelectMultiple,
@@ -25,9 +35,22 @@ class EndpointForm(forms.ModelForm):
         model = WebhookEndpoint
         fields = ["url", "description", "events"]
 
+    def clean(self):
+        cleaned = super().clean()
+        if "url" in cleaned and "events" in cleaned:
+            try:
+                endpoint_input_clean(
+                    url=cleaned["url"],
+                    events=cleaned["events"],
+                    description=cleaned.get("description", ""),
+                )
+            except BillingError as exc:
+                self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        return cleaned
+
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ServiceSaveAdmin):
     form = EndpointForm
     list_display = ["url", "events", "active", "failing_since", "disabled_reason", "secret_hint"]
     list_filter = ["active"]
@@ -48,8 +71,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
                 description=form.cleaned_data["description"],
             )
         except BillingError as exc:
-            messages.error(request, exc.message)
-            raise
+            raise ServiceRefused(exc) from None
         obj.pk = endpoint.pk
         messages.warning(
             request,
