@@ -210,6 +210,9 @@ if LATE_FEE_ON not in ("next_invoice", "own_invoice"):
     raise ConfigError(f"LATE_FEE_ON={LATE_FEE_ON!r}: expected next_invoice or own_invoice")
 # A customer may promise to pay in the portal at most this many days ahead.
 PROMISE_MAX_DAYS = env_int("PROMISE_MAX_DAYS", 14, minimum=1)
+# At most PORTAL_PROMISES_MAX promises in the portal in any PORTAL_PROMISES_DAYS.
+PORTAL_PROMISES_MAX = env_int("PORTAL_PROMISES_MAX", 2, minimum=0)
+PORTAL_PROMISES_DAYS = env_int("PORTAL_PROMISES_DAYS", 90, minimum=1)
 
 for _name, _fmt in (
     ("INVOICE_NUMBER_FORMAT", INVOICE_NUMBER_FORMAT),
@@ -452,7 +455,9 @@ if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# A request body: at most 24 MB, so a bank file of up to 20 MB (deposits.bank_files.MAX_BYTES)
+# fits in a JSON body with its escapes (docs/api.md, Limits).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 24 * 1024 * 1024
 
 LOGGING = {
     "version": 1,

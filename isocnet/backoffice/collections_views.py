@@ -41,6 +41,12 @@ class PolicyForm(forms.Form):
         queryset=TaxRate.objects.filter(active=True), required=False, empty_label="not taxed"
     )
     promise_max_days = forms.IntegerField(min_value=1, max_value=365)
+    portal_promises_max = forms.IntegerField(
+        min_value=0, max_value=365, help_text="promises a customer may make in the portal…"
+    )
+    portal_promises_days = forms.IntegerField(
+        min_value=1, max_value=365, help_text="…in any this many days"
+    )
 
     def clean_notice_days(self):
         return _days_list(self.cleaned_data["notice_days"])
@@ -66,6 +72,8 @@ def _initial(policy) -> dict:
         "late_fee_on": policy.late_fee_on,
         "late_fee_tax_rate": policy.late_fee_tax_rate_id,
         "promise_max_days": policy.promise_max_days,
+        "portal_promises_max": policy.portal_promises_max,
+        "portal_promises_days": policy.portal_promises_days,
     }
 
 

@@ -80,6 +80,14 @@ class CollectionsPolicy(models.Model):
     promise_max_days = models.PositiveSmallIntegerField(
         default=14, help_text="A customer may promise in the portal at most this many days ahead."
     )
+    portal_promises_max = models.PositiveSmallIntegerField(
+        default=2,
+        help_text="A customer may make at most this many promises in the portal "
+        "in any portal_promises_days (0: none in the portal).",
+    )
+    portal_promises_days = models.PositiveSmallIntegerField(
+        default=90, help_text="The period portal_promises_max counts over, in days."
+    )
     updated_at = models.DateTimeField(null=True, blank=True)
     updated_by = models.CharField(max_length=150, blank=True)
 

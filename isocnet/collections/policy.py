@@ -47,6 +47,8 @@ class Policy:
     late_fee_on: str = LateFeeOn.NEXT_INVOICE
     late_fee_tax_rate_id: int | None = None
     promise_max_days: int = 14
+    portal_promises_max: int = 2
+    portal_promises_days: int = 90
 
     @property
     def late_fees(self) -> bool:
@@ -121,6 +123,8 @@ def _from_settings() -> Policy:
         late_fee_on=settings.LATE_FEE_ON,
         late_fee_tax_rate_id=None,
         promise_max_days=settings.PROMISE_MAX_DAYS,
+        portal_promises_max=settings.PORTAL_PROMISES_MAX,
+        portal_promises_days=settings.PORTAL_PROMISES_DAYS,
     )
 
 
@@ -141,6 +145,8 @@ def _from_row(row: CollectionsPolicy) -> Policy:
         late_fee_on=row.late_fee_on,
         late_fee_tax_rate_id=row.late_fee_tax_rate_id,
         promise_max_days=row.promise_max_days,
+        portal_promises_max=row.portal_promises_max,
+        portal_promises_days=row.portal_promises_days,
     )
 
 
@@ -175,6 +181,8 @@ _DAYS = (
     "suspension_warning_days",
     "late_fee_grace_days",
     "promise_max_days",
+    "portal_promises_max",
+    "portal_promises_days",
 )
 _AMOUNTS = ("late_fee_flat", "late_fee_min", "late_fee_max")
 _PERCENTS = ("late_fee_percent", "late_fee_cap_percent")
@@ -266,6 +274,14 @@ def policy_update(*, actor: Actor, **changes) -> Policy:
         row = CollectionsPolicy.objects.select_for_update().filter(pk=1).first()
         before = _from_row(row) if row else _from_settings()
         after = dataclasses.replace(before, **clean)
+        if after.late_fee_min and after.late_fee_max and after.late_fee_min > after.late_fee_max:
+            raise InvalidInput(
+                f"the minimum fee ({after.late_fee_min:f}) is above the maximum "
+                f"({after.late_fee_max:f})",
+                field="late_fee_min" if "late_fee_min" in clean else "late_fee_max",
+            )
+        if after.portal_promises_days < 1:
+            raise InvalidInput("must be at least 1 day", field="portal_promises_days")
         if row is not None and after == before:
             return before  # nothing changed: nothing to write or audit
         row = row or CollectionsPolicy(pk=1)
@@ -300,6 +316,8 @@ def _write_row(row: CollectionsPolicy, policy: Policy) -> None:
     row.late_fee_on = policy.late_fee_on
     row.late_fee_tax_rate_id = policy.late_fee_tax_rate_id
     row.promise_max_days = policy.promise_max_days
+    row.portal_promises_max = policy.portal_promises_max
+    row.portal_promises_days = policy.portal_promises_days
 
 
 def _audit_view(policy: Policy) -> dict:

@@ -10,7 +10,10 @@ and the policy resumes at the step it would have reached by then.
 
 Staff may promise up to PROMISE_STAFF_MAX_DAYS ahead; a customer in the
 portal up to the policy's ``promise_max_days``, one at a time, and not
-within PORTAL_PROMISE_COOLDOWN_DAYS of a broken one."""
+within PORTAL_PROMISE_COOLDOWN_DAYS of a broken one. In the portal a
+promise is at least what is overdue (what is owed when nothing is overdue
+yet) — a promise of $0.01 holds nothing back — and a customer makes at most
+the policy's ``portal_promises_max`` in any ``portal_promises_days``."""
 
 from __future__ import annotations
 
@@ -112,6 +115,37 @@ def _check_date(promised_on: dt.date, today: dt.date, source: str) -> None:
         raise InvalidInput(f"must be within {limit} days of today", field="promised_on")
 
 
+def overdue_minor(customer_id: int) -> int:
+    """What is past its due date on the account, less its account credit."""
+    today = clock.today()
+    past = sum(
+        Invoice.objects.filter(
+            customer_id=customer_id, status__in=OPEN_STATUSES, due_date__lt=today
+        ).values_list("balance_minor", flat=True)
+    )
+    return max(min(past, owes_minor(customer_id)), 0)
+
+
+def _check_portal_promise(customer, money: Money, owed: int) -> None:
+    policy = current()
+    at_least = overdue_minor(customer.pk) or owed
+    if money.minor() < at_least:
+        what = "overdue" if overdue_minor(customer.pk) else "owed"
+        raise InvalidInput(
+            f"must be at least what is {what} "
+            f"({Money.from_minor(at_least, customer.currency).format()})",
+            field="amount",
+        )
+    since = clock.now() - dt.timedelta(days=policy.portal_promises_days)
+    made = Promise.objects.filter(customer=customer, source="portal", created_at__gte=since)
+    if made.count() >= policy.portal_promises_max:
+        raise Conflict(
+            f"at most {policy.portal_promises_max} promise(s) to pay can be made here in "
+            f"{policy.portal_promises_days} days; please call us to arrange a payment",
+            field="promised_on",
+        )
+
+
 def _check_may_promise(customer, money: Money, source: str) -> None:
     """Under the customer's lock: something is owed, no more than that is
     promised, one promise at a time, and (in the portal) none soon after a
@@ -129,6 +163,8 @@ def _check_may_promise(customer, money: Money, source: str) -> None:
             "this account already has a promise to pay; it must be kept or cancelled first",
             field="promised_on",
         )
+    if source == "portal":
+        _check_portal_promise(customer, money, owed)
     if (
         source == "portal"
         and Promise.objects.filter(

@@ -49,6 +49,8 @@ def form_of(policy_now) -> dict:
         "late_fee_on": "next_invoice",
         "late_fee_tax_rate": "",
         "promise_max_days": 14,
+        "portal_promises_max": 2,
+        "portal_promises_days": 90,
     }
 
 

@@ -48,6 +48,8 @@ class PolicyOut(Schema):
     late_fee_on: str
     late_fee_tax_rate_id: int | None
     promise_max_days: int
+    portal_promises_max: int
+    portal_promises_days: int
     steps: list[StepOut]
 
 
@@ -67,6 +69,8 @@ class PolicyPatch(Strict):
     late_fee_on: str | None = None
     late_fee_tax_rate_id: Id | None = None
     promise_max_days: int | None = None
+    portal_promises_max: int | None = None
+    portal_promises_days: int | None = None
 
 
 def policy_out(policy: Policy) -> dict:
@@ -90,6 +94,8 @@ def policy_out(policy: Policy) -> dict:
         "late_fee_on": policy.late_fee_on,
         "late_fee_tax_rate_id": policy.late_fee_tax_rate_id,
         "promise_max_days": policy.promise_max_days,
+        "portal_promises_max": policy.portal_promises_max,
+        "portal_promises_days": policy.portal_promises_days,
         "steps": [
             {"day": day if isinstance(day, int) else None, "what": what}
             for day, what in policy.steps()

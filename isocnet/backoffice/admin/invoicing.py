@@ -33,6 +33,7 @@ from isocnet.invoicing.models import (
     InvoiceTaxLine,
 )
 from isocnet.ledger.models import Allocation
+from isocnet.notifications.previews import previewable
 from isocnet.operations.billing_run import billing_run
 from isocnet.outbox.models import MessageKind
 
@@ -131,10 +132,9 @@ class InvoiceAdmin(ReadOnlyAdmin):
         links = [
             format_html('<a href="{}">Invoice PDF</a>', reverse("admin:invoice_pdf", args=[obj.pk]))
         ]
-        for kind in MessageKind:
-            if kind != MessageKind.RECEIPT:
-                url = reverse("admin:notifications_preview", args=[obj.pk, kind.value])
-                links.append(format_html('<a href="{}">Preview {}</a>', url, kind.label.lower()))
+        for kind in map(MessageKind, previewable(obj)):
+            url = reverse("admin:notifications_preview", args=[obj.pk, kind.value])
+            links.append(format_html('<a href="{}">Preview {}</a>', url, kind.label.lower()))
         return format_html_join(" · ", "{}", ((link,) for link in links))
 
     def get_urls(self):

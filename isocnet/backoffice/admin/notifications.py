@@ -16,7 +16,7 @@ from isocnet.documents.models import StoredDocument
 from isocnet.invoicing.models import (
     Invoice,
 )
-from isocnet.notifications.rendering import render as render_notice
+from isocnet.notifications.previews import notice_preview, previewable
 from isocnet.notifications.services import message_resend
 from isocnet.outbox.models import MessageKind, OutboxMessage
 
@@ -135,9 +135,9 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
 
     def preview(self, request, invoice_id, kind):
         invoice = Invoice.objects.filter(pk=invoice_id).exclude(status="draft").first()
-        if invoice is None or kind not in MessageKind.values or kind == MessageKind.RECEIPT:
-            raise Http404("no such invoice or notice")
-        rendered = render_notice(kind, invoice, store_pdf=False)
+        rendered = notice_preview(kind, invoice) if invoice is not None else None
+        if rendered is None:
+            raise Http404("no such invoice, or nothing this notice could speak of")
         if request.GET.get("pdf") and rendered.attachment:
             return HttpResponse(rendered.attachment[1], content_type="application/pdf")
         return TemplateResponse(
@@ -148,6 +148,6 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
                 "title": f"Preview: {rendered.subject}",
                 "invoice": invoice,
                 "rendered": rendered,
-                "kinds": [k for k in MessageKind if k != MessageKind.RECEIPT],
+                "kinds": [MessageKind(k) for k in previewable(invoice)],
             },
         )
