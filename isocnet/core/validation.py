@@ -34,6 +34,8 @@ def text_problem(value: str, *, multiline: bool) -> str | None:
         category = unicodedata.category(ch)
         if category == "Cs":
             return "is not valid Unicode text (it holds a lone surrogate)"
+        if ch == "\ufffd":  # what a decoder puts for bytes that were not text
+            return "is not valid text (it holds bytes that are not UTF-8)"
         if category == "Cc" and ch not in ("\t", "\n"):  # "\n": only multi-line, above
             return "must not contain control characters"
         if category in ("Cn", "Co"):
@@ -134,23 +136,36 @@ def clean_money(value, field: str, currency: str, *, allow_zero: bool = True) ->
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# The window of every date billing takes (docs/api.md, Limits): nothing
+# before 2000 (no ISP's history reaches back further) and nothing more than
+# ten years ahead — 9999-12-31 and 0001-01-01 are typing errors or probes,
+# and a date near the calendar's end overflows the first "+ 30 days".
+DATE_EARLIEST = dt.date(2000, 1, 1)
+DATE_AHEAD_DAYS = 3660
 
 
-def clean_date(value, field: str) -> dt.date:
+def clean_date(value, field: str, *, window: bool = True) -> dt.date:
     """A date, written YYYY-MM-DD (ISO 8601's extended form only: Python
-    would also read 20261201 and 2026-W49-2)."""
+    would also read 20261201 and 2026-W49-2), within the window above."""
     if isinstance(value, dt.datetime):
         raise InvalidInput("must be a date, not a date and time", field=field)
     if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        day = value
+    elif isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
         try:
-            return dt.date.fromisoformat(value.strip())
+            day = dt.date.fromisoformat(value.strip())
         except ValueError:
             raise InvalidInput(
                 f"{value.strip()} is not a day of the calendar", field=field
             ) from None
-    raise InvalidInput("must be a date in the form YYYY-MM-DD", field=field)
+    else:
+        raise InvalidInput("must be a date in the form YYYY-MM-DD", field=field)
+    latest = clock.today() + dt.timedelta(days=DATE_AHEAD_DAYS)
+    if window and not DATE_EARLIEST <= day <= latest:
+        raise InvalidInput(
+            f"must be between {DATE_EARLIEST.isoformat()} and {latest.isoformat()}", field=field
+        )
+    return day
 
 
 def clean_payment_date(value, field: str, *, not_before: dt.date | None = None) -> dt.date:
@@ -159,7 +174,7 @@ def clean_payment_date(value, field: str, *, not_before: dt.date | None = None) 
     customer's account was opened)."""
     from django.conf import settings
 
-    day = clean_date(value, field)
+    day = clean_date(value, field, window=False)  # the narrower window below
     today = clock.today()
     earliest = today - dt.timedelta(days=settings.PAYMENT_BACKDATE_DAYS)
     if not_before is not None:

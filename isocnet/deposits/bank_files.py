@@ -90,10 +90,11 @@ def bank_file_import(*, actor: Actor, format: str, filename: str, content: str) 
     filename = clean_line(filename or "bank-file", "filename", max_length=200)
     if not isinstance(content, str) or not content.strip():
         raise InvalidInput("the file is empty", field="content")
-    if len(content.encode()) > MAX_BYTES:
+    if len(content) > MAX_BYTES or len(content.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise InvalidInput(f"the file is over {MAX_BYTES // 1024 // 1024} MB", field="content")
-    if "\x00" in content:
-        raise InvalidInput("the file holds a NUL character: not a bank file", field="content")
+    unreadable = _unreadable_line(content)
+    if unreadable:
+        raise InvalidInput(unreadable, field="content")
     try:
         read = READERS[format](content)
     except BankFileError as exc:
@@ -110,6 +111,17 @@ def bank_file_import(*, actor: Actor, format: str, filename: str, content: str) 
         # the same items imported at this moment by someone else: theirs
         # counts, and this import now finds them all already there
         return _import(actor, format, filename, content, read)
+
+
+def _unreadable_line(content: str) -> str | None:
+    """Where the file holds what no reader should meet (NUL, a lone
+    surrogate, bytes that were not UTF-8), before any reader sees it."""
+    for number, line in enumerate(content.splitlines(), start=1):
+        if "\x00" in line:
+            return f"line {number}: holds a NUL character (not a bank file)"
+        if "\ufffd" in line or any("\ud800" <= ch <= "\udfff" for ch in line):
+            return f"line {number}: holds bytes that are not UTF-8 text"
+    return None
 
 
 # The text of an item as the deposit desk keeps it: the same bounds as a

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from isocnet.core import clock
 from isocnet.core.errors import InvalidInput
 from isocnet.core.money import Money, MoneyError
 from isocnet.core.pan import card_number_in
@@ -124,6 +125,10 @@ def _check_balance(row: dict) -> dict:
     except MoneyError as exc:
         raise InvalidInput(str(exc), field="amount") from None
     as_of = clean_date(row["as_of"], "as_of")
+    if as_of > clock.today():
+        raise InvalidInput(
+            "must not be in the future (the balance as the old system had it)", field="as_of"
+        )
     due = clean_date(row["due_date"], "due_date") if row.get("due_date") else None
     if due and due < as_of:
         raise InvalidInput("must not be before as_of", field="due_date")

@@ -83,7 +83,9 @@ def test_a_clerk_keys_fixes_and_posts_a_batch(clerk, today):
     assert Payment.objects.count() == 2
     report = clerk.get("/admin/deposits/depositbatch/report/").content.decode()
     assert "DS-77" in report and "$99.90" in report
-    csv = b"".join(clerk.get("/admin/deposits/depositbatch/report/?csv=1").streaming_content).decode()
+    csv = b"".join(
+        clerk.get("/admin/deposits/depositbatch/report/?csv=1").streaming_content
+    ).decode()
     assert f"{today.isoformat()},DS-77,manual,2,99.90,0,0.00,0.00,0" in csv
 
 

@@ -31,7 +31,7 @@ from isocnet.network.services import identity_set
 from isocnet.payments.services import payment_record
 from isocnet.webhooks.models import WebhookAttempt, WebhookEndpoint
 from isocnet.webhooks.services import endpoint_create
-from tests.deposits.bankfiles import Item, bai2_file, lockbox_csv
+from tests.deposits.bankfiles import Item, bai2_file
 from tests.factories import ACTOR, make_customer, make_invoice, make_plan
 from tests.invoicing.billing_helpers import subscribe
 from tests.security.test_staff_two_factor import PASSWORD, enrol, signed_in, staff
@@ -237,9 +237,7 @@ def test_a_webhook_to_an_internal_or_odd_address_is_refused(url):
 def test_the_admin_form_says_why_instead_of_a_500():
     manager = as_staff(staff_user("mona", "Billing manager"))
     for url in ("http://example.org/", "ftp://example.org/", "https://127.0.0.1/"):
-        answer = manager.post(
-            "/admin/webhooks/webhookendpoint/add/", {"url": url, "events": ["*"]}
-        )
+        answer = manager.post("/admin/webhooks/webhookendpoint/add/", {"url": url, "events": ["*"]})
         assert answer.status_code == 200, url
         assert "errorlist" in answer.content.decode()
     assert not WebhookEndpoint.objects.exists()
@@ -442,7 +440,7 @@ def test_a_webhook_secret_shown_once_never_travels_in_a_cookie(settings, names_r
 
 
 def test_a_revoked_key_gets_no_replay_of_a_stored_answer(api):
-    row, token = apikey_create(actor=ACTOR, name="short-lived")
+    _row, token = apikey_create(actor=ACTOR, name="short-lived")
     from tests.apiclient import Api
 
     client = Api(token)
@@ -489,4 +487,3 @@ def test_every_preview_link_on_an_invoice_page_opens():
     # a kind the invoice has nothing for is a 404, not a 500
     refund = manager.get(f"/admin/notifications/outboxmessage/preview/{invoice.pk}/refund/")
     assert refund.status_code == 404
-
