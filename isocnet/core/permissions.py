@@ -41,7 +41,6 @@ PERMISSIONS = {
     "promise": "record promises to pay and disputes",
     "webhooks.manage": "manage webhook endpoints",
     "network.repair": "repair the network's drift",
-    "deposit.resolve": "resolve bank items and unapply cash",
 }
 ALLOWED = {
     SUPPORT: frozenset(),

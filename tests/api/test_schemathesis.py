@@ -43,7 +43,14 @@ HOSTILE_TEXT = [
     "tok_4111111111111111",
     "\u202egnp.exe",  # a direction override
     "9999999999999999.99",  # beyond every amount limit
+    "Eve\x00Adam",  # NUL: PostgreSQL cannot store it (issue #29)
+    # bank files whose items the API would refuse (issue #29): over the limit,
+    # NaN, a date at the calendar's end
+    "deposit_date,item_reference,amount\n2026-11-20,H-1,92233720368547758.07\n",
+    "deposit_date,item_reference,amount\n2026-11-20,H-2,NaN\n",
+    "deposit_date,item_reference,amount\n9999-12-31,H-3,10.00\n",
 ]
+NUL = "\x00"
 HOSTILE_NUMBERS = [10**12, -1, 2**63]
 
 
@@ -116,6 +123,17 @@ def before_add_examples(context, examples):
                         query=dict(case.query or {}),
                         media_type=case.media_type,
                     )
+                )
+    for case in list(examples):  # NUL in each path and query parameter (issue #29)
+        for where in ("path_parameters", "query"):
+            for name in dict(getattr(case, where) or {}):
+                params = {
+                    "path_parameters": dict(case.path_parameters or {}),
+                    "query": dict(case.query or {}),
+                }
+                params[where][name] = f"a{NUL}b"
+                extra.append(
+                    context.operation.Case(body=case.body, media_type=case.media_type, **params)
                 )
     for case in examples:
         if not isinstance(case.body, dict):
