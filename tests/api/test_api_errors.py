@@ -152,8 +152,9 @@ def test_unknown_query_parameters_and_loose_dates_are_refused(api):
 
 
 def test_an_oversized_body_is_a_4xx_and_writes_nothing(api):
-    """Above DATA_UPLOAD_MAX_MEMORY_SIZE (2 MB): refused before parsing."""
-    name = "A" * (3 * 1024 * 1024)
+    """Above DATA_UPLOAD_MAX_MEMORY_SIZE (24 MB: a 20 MB bank file in a JSON
+    body fits): refused before parsing."""
+    name = "A" * (25 * 1024 * 1024)
     response = api.post("/plans", raw=f'{{"code": "big", "name": "{name}", "price": "1.00"}}')
     assert 400 <= response.status_code < 500, response.status_code
     assert not Plan.objects.exists()
