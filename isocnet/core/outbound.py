@@ -125,7 +125,7 @@ def url_check(url, field: str = "url") -> str:
 
 
 class _HTTP(http.client.HTTPConnection):
-    def __init__(self, target: Target, address: str, timeout: float):
+    def __init__(self, target: Target, address: str, timeout: int):
         super().__init__(target.host, target.port, timeout=timeout)
         self._address = address
 
@@ -134,7 +134,7 @@ class _HTTP(http.client.HTTPConnection):
 
 
 class _HTTPS(http.client.HTTPSConnection):
-    def __init__(self, target: Target, address: str, timeout: float):
+    def __init__(self, target: Target, address: str, timeout: int):
         super().__init__(
             target.host, target.port, timeout=timeout, context=ssl.create_default_context()
         )
@@ -145,7 +145,7 @@ class _HTTPS(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
-def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> Answer:
+def post(url: str, body: bytes, headers: dict[str, str], *, timeout: int) -> Answer:
     """POST ``body``; the answer's status, or why there was none, in words
     fit for staff. Never follows a redirect."""
     try:
