@@ -124,25 +124,26 @@ def apply_payment_locked(
     first_invoice_id: int | None = None,
 ) -> PaymentResult:
     """Create the payment and apply it. The caller holds the customer lock.
-    Queues one receipt per invoice the payment is applied to. On the
-    account (no ``invoice_id``) it pays ``first_invoice_id`` first, if open
-    (the invoice a remittance slip names), then the oldest due."""
+    Queues one receipt per invoice the payment is applied to. It pays the
+    invoice it names (``invoice_id``, or ``first_invoice_id``: the invoice a
+    remittance slip names) first, if open, then the account's other open
+    invoices, oldest due first; only what is left after them becomes account
+    credit — money never waits as credit beside a due invoice."""
     if invoice_id is not None:
-        invoices = list(Invoice.objects.select_for_update().filter(pk=invoice_id))
-        if invoices[0].status not in OPEN_STATUSES and not allow_closed_invoice:
+        named = Invoice.objects.select_for_update().filter(pk=invoice_id).first()
+        if named.status not in OPEN_STATUSES and not allow_closed_invoice:
             raise Conflict(
-                f"invoice #{invoices[0].number} is {invoices[0].get_status_display().lower()}; "
+                f"invoice #{named.number} is {named.get_status_display().lower()}; "
                 "record the payment on the account instead",
                 field="invoice",
             )
-        invoices = [inv for inv in invoices if inv.status in OPEN_STATUSES]
-    else:
-        invoices = list(
-            Invoice.objects.select_for_update()
-            .filter(customer=customer, status__in=OPEN_STATUSES)
-            .order_by("due_date", "issue_date", "id")
-        )
-        invoices.sort(key=lambda invoice: invoice.pk != first_invoice_id)  # stable
+        first_invoice_id = invoice_id
+    invoices = list(
+        Invoice.objects.select_for_update()
+        .filter(customer=customer, status__in=OPEN_STATUSES)
+        .order_by("due_date", "issue_date", "id")
+    )
+    invoices.sort(key=lambda invoice: invoice.pk != first_invoice_id)  # stable
     payment = Payment.objects.create(
         customer=customer,
         amount_minor=money.minor(),

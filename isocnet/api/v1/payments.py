@@ -104,7 +104,8 @@ class PaymentOut(Schema):
     status: str
     applied: str
     invoice_balance: str | None
-    credit: str
+    credit: str  # what this payment added to account credit (amount - applied)
+    account_credit: str  # the account's whole credit now
     allocations: list[dict]
 
 
@@ -127,7 +128,10 @@ def payment_out(payment: Payment, invoice_number: str | None = None) -> dict:
         "status": payment.status,
         "applied": type(payment.amount).from_minor(applied, payment.currency).as_string(),
         "invoice_balance": invoice.balance.as_string() if invoice else None,
-        "credit": account_summary(payment.customer).credit.as_string(),
+        "credit": type(payment.amount)
+        .from_minor(payment.amount_minor - applied, payment.currency)
+        .as_string(),
+        "account_credit": account_summary(payment.customer).credit.as_string(),
         "allocations": [
             {"invoice": a.invoice.number, "amount": a.amount.as_string()} for a in allocations
         ],
