@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, prefetch_related_objects
@@ -9,6 +11,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 from isocnet.core import clock, formatting
 from isocnet.documents.models import DocumentKind, StoredDocument
 from isocnet.documents.renderer import qr_later, render_pdf
+from isocnet.invoicing.engine.generator import period_suffix
 from isocnet.invoicing.models import Invoice
 from isocnet.invoicing.scanline import scan_line
 from isocnet.payments.models import PaymentMethod
@@ -110,16 +113,29 @@ def invoice_document_data(invoice: Invoice) -> dict:
 
 
 def _line_row(line) -> dict:
+    """A printed line: its name without the period the engine wrote into
+    the description (the period has a column of its own; a plan named
+    "Fiber (business)" keeps its parentheses), and quantity × unit price =
+    amount to the cent. A prorated line whose rounded unit price would not
+    multiply out (3 × $16.11 ≠ $48.34) prints as 1 × its amount, the
+    quantity said in words."""
     fmt = formatting.money
+    description, period = line.description, ""
+    if line.period_start and line.period_end:
+        description = description.removesuffix(period_suffix(line.period_start, line.period_end))
+        period = (
+            f"{formatting.short_date(line.period_start)} – "
+            f"{formatting.short_date(line.period_last_day)}"
+        )
+    quantity, unit = line.quantity, line.unit_price
+    if (unit * quantity).quantize() != line.amount:
+        period = ", ".join(p for p in (period, f"{formatting.quantity(quantity)} × prorated") if p)
+        quantity, unit = Decimal(1), line.amount
     return {
-        "description": line.description.split(" (")[0] if line.period_start else line.description,
-        "period": (
-            f"{formatting.short_date(line.period_start)} – {formatting.short_date(line.period_last_day)}"
-            if line.period_start
-            else ""
-        ),
-        "quantity": formatting.quantity(line.quantity),
-        "unit_price": fmt(line.unit_price),
+        "description": description,
+        "period": period,
+        "quantity": formatting.quantity(quantity),
+        "unit_price": fmt(unit),
         "amount": fmt(line.amount),
     }
 

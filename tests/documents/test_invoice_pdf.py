@@ -51,3 +51,34 @@ def test_the_pdf_is_rendered_once_and_kept(today):
 
     assert hashlib.sha256(bytes(first.content)).hexdigest() == first.sha256
     assert render_invoice_pdf(invoice) == bytes(first.content)  # deterministic rendering
+
+
+def test_printed_lines_multiply_out_and_names_keep_their_parentheses(today):
+    """Issue #30, item 5: a prorated line of 3 whose unit price is stored
+    rounded ($16.11; 3 × 16.11 = 48.33) prints as 1 × $48.34 with the
+    quantity in words; the period comes off the description exactly, so a
+    plan named "Fiber (business)" keeps its parentheses."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from isocnet.documents.invoices import _line_row
+    from isocnet.invoicing.models import InvoiceLine
+
+    invoice = make_invoice(make_customer())
+    line = InvoiceLine(
+        invoice=invoice,
+        position=9,
+        kind="proration",
+        description="Fiber (business) (11/20/2026 – 11/30/2026)",
+        period_start=dt.date(2026, 11, 20),
+        period_end=dt.date(2026, 12, 1),
+        quantity=Decimal(3),
+        unit_price_minor=1611,
+        amount_minor=4834,
+    )
+    row = _line_row(line)
+    assert row["description"] == "Fiber (business)"
+    assert (row["quantity"], row["unit_price"], row["amount"]) == ("1", "$48.34", "$48.34")
+    assert "3 × prorated" in row["period"]
+    whole = _line_row(invoice.lines.get())
+    assert (whole["quantity"], whole["unit_price"], whole["amount"]) == ("1", "$49.95", "$49.95")

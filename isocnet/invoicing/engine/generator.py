@@ -90,13 +90,18 @@ def _fmt(day: dt.date) -> str:
     return day.strftime("%m/%d/%Y")
 
 
+def period_suffix(start: dt.date, end: dt.date) -> str:
+    """What ``describe`` appends for a billed period [start, end)."""
+    return f" ({_fmt(start)} – {_fmt(inclusive_end(end))})"
+
+
 def describe(
     state: SubscriptionState, start: dt.date | None = None, end: dt.date | None = None
 ) -> str:
     label = f"{state.plan_name} — {state.description}" if state.description else state.plan_name
     if start is None:
         return label
-    return f"{label} ({_fmt(start)} – {_fmt(inclusive_end(end))})"
+    return label + period_suffix(start, end)
 
 
 def due_lines(state: SubscriptionState, *, date: dt.date, lead_days: int) -> SubscriptionOutcome:
