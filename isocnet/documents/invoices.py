@@ -33,14 +33,19 @@ def invoices_prefetch(invoices: list[Invoice]) -> None:
     )
 
 
+def card_on_file(invoice: Invoice) -> PaymentMethod | None:
+    """The card auto debit would charge for this invoice's customer."""
+    customer = invoice.customer
+    if hasattr(customer, "default_cards"):  # invoices_prefetch
+        return customer.default_cards[0] if customer.default_cards else None
+    return PaymentMethod.objects.default_of(invoice.customer_id)
+
+
 def payment_method_line(invoice: Invoice) -> str:
     """The payment method as the invoice notice names it."""
     customer = invoice.customer
     if customer.auto_debit:
-        if hasattr(customer, "default_cards"):  # invoices_prefetch
-            card = customer.default_cards[0] if customer.default_cards else None
-        else:
-            card = PaymentMethod.objects.default_of(invoice.customer_id)
+        card = card_on_file(invoice)
         if card:
             return f"Credit card (auto debit), {card.brand} ending in {card.last4}"
         return "Credit card (auto debit)"
@@ -148,11 +153,20 @@ def _how_to_pay(invoice: Invoice, method: str) -> list[str]:
             f"Your account, invoices and receipts: {settings.PORTAL_URL}",
         ]
     if invoice.customer.auto_debit:
+        card = card_on_file(invoice)
+        if card is not None:
+            return [
+                f"Payment method: {method}.",
+                f"The balance will be charged automatically to your {card} on "
+                f"{formatting.date(invoice.due_date)}.",
+                f"Manage your card and pay online: {settings.PORTAL_URL}",
+            ]
+        # auto debit with no card to charge: never promise an automatic payment
         return [
-            f"Payment method: {method}.",
-            "The balance will be charged automatically to your card on "
-            f"{formatting.date(invoice.due_date)}.",
-            f"Manage your card and pay online: {settings.PORTAL_URL}",
+            "Automatic payment is on, but there is no card on file to charge: please pay "
+            f"online at {settings.PORTAL_URL}, or by check or money order payable to "
+            f"{settings.COMPANY_CHECKS_PAYABLE_TO}.",
+            f"Add a card at {settings.PORTAL_URL} and future invoices are paid automatically.",
         ]
     return [
         f"Pay online at {settings.PORTAL_URL}, or by check or money order payable to "

@@ -317,7 +317,11 @@ def render_many_into(messages: list[OutboxMessage]) -> None:
         known[m.pk].payment = payment
         known[m.pk].facts = facts[(m.invoice_id, payment.pk)]
         known[m.pk].receipt = receipt_rows.get((m.invoice_id, payment.pk))
-    invoice_ids = [m.invoice_id for m in notices if m.kind == MessageKind.INVOICE]
+    invoice_ids = [  # line 5 is only an auto-debit customer's
+        m.invoice_id
+        for m in notices
+        if m.kind == MessageKind.INVOICE and m.invoice.customer.auto_debit
+    ]
     autopay = auto_debit_states(invoice_ids) if invoice_ids else {}
     for m in notices:
         if m.kind == MessageKind.INVOICE:

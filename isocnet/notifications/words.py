@@ -51,6 +51,13 @@ def autopay_line(invoice: Invoice, due: Money, state: AutoDebitState | None) -> 
             f"Your payment of {amount} is being taken automatically from your credit card{card} "
             f"today, {formatting.date(state.on)}; the receipt follows in a separate email."
         )
+    if state.state == "no_card":
+        return (
+            f"Automatic payment is on, but there is no card on file to charge, so nothing will be "
+            f"taken automatically: please pay {formatting.money(due)} by "
+            f"{formatting.date(invoice.due_date)} online or by check, and add a card in the client "
+            "portal so that future invoices are paid automatically."
+        )
     if state.state == "declined":
         return (
             f"We tried to take your payment of {amount} automatically from your credit card{card} "

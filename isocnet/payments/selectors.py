@@ -10,7 +10,7 @@ from isocnet.core.money import Money
 from isocnet.customers.models import Customer
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
 from isocnet.ledger.models import CreditEntry
-from isocnet.payments.models import CUSTOMER_KEY_PREFIX, CallStatus, GatewayCall
+from isocnet.payments.models import CUSTOMER_KEY_PREFIX, CallStatus, GatewayCall, PaymentMethod
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,9 @@ SCHEDULED = AutoDebitState("scheduled")
 def auto_debit_states(invoice_ids: list[int]) -> dict[int, AutoDebitState]:
     """``AutoDebitState`` of each invoice, from its automatic charges (the
     schedule's gateway calls, not payments a customer made in the portal),
-    in one query for them all. Invoices never tried are absent (SCHEDULED)."""
+    in one query for them all. Invoices never tried are absent (SCHEDULED),
+    except those of an auto-debit customer with no card to charge:
+    ``no_card`` (nothing will be taken; the customer is told how to pay)."""
     calls = (
         GatewayCall.objects.filter(invoice_id__in=invoice_ids, kind=GatewayCall.Kind.CHARGE)
         .exclude(idempotency_key__startswith=CUSTOMER_KEY_PREFIX)
@@ -96,4 +98,13 @@ def auto_debit_states(invoice_ids: list[int]) -> dict[int, AutoDebitState]:
             on=clock.localdate(call.completed_at or call.created_at),
             card=str(call.card) if call.card_id else "",
         )
+    untried = [i for i in invoice_ids if i not in states]
+    if untried:
+        no_card = (
+            Invoice.objects.filter(pk__in=untried, customer__payment_method="card")
+            .exclude(customer_id__in=PaymentMethod.objects.defaults().values("customer_id"))
+            .values_list("pk", flat=True)
+        )
+        for invoice_id in no_card:
+            states[invoice_id] = AutoDebitState("no_card")
     return states

@@ -142,3 +142,27 @@ def test_the_stored_pdf_is_what_was_sent_and_what_downloads(billed, api):
     assert response.status_code == 200
     assert response.content == sent
     assert response["X-Content-SHA256"] == outbox.document.sha256
+
+
+def test_an_auto_debit_customer_without_a_card_is_never_promised_a_charge(smtp):
+    """Issue #30, item 4: auto debit on, no card on file. The email and the
+    PDF say how to pay and how to add a card; neither says the payment will
+    be taken automatically."""
+    carol = make_customer(name="Carol Nocard", email="carol@example.com", payment_method="card")
+    subscribe(carol, make_plan(name="Fiber 100 Mbps", price="49.95"), D(2026, 12, 1))
+    run(D(2026, 11, 20))
+    with clock.frozen_at(D(2026, 11, 20)):
+        assert deliver_pending().sent == 1
+    (message,) = smtp.messages
+    text, _html = plain_and_html(message)
+    lines = non_blank_lines(text)
+    assert lines[2] == "Payment method: Credit card (auto debit)"
+    assert lines[4].startswith(
+        "Automatic payment is on, but there is no card on file to charge, so nothing will be "
+        "taken automatically: please pay $49.95 by December 1, 2026 online or by check"
+    )
+    assert "payment of $49.95 will be taken" not in text
+    (pdf,) = pdf_attachments(message).values()
+    flat = " ".join(pdf.split())
+    assert "charged automatically" not in flat
+    assert "no card on file to charge" in flat and "Add a card at" in flat
