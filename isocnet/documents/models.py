@@ -51,10 +51,10 @@ class StoredDocument(models.Model):
                 condition=models.Q(kind="invoice"),
                 name="one_invoice_pdf_per_invoice",
             ),
-            models.UniqueConstraint(
-                fields=["payment"],
+            models.UniqueConstraint(  # a payment that paid two invoices has two receipts
+                fields=["payment", "invoice"],
                 condition=models.Q(kind="receipt"),
-                name="one_receipt_pdf_per_payment",
+                name="one_receipt_pdf_per_payment_and_invoice",
             ),
         ]
 

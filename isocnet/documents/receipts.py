@@ -4,6 +4,7 @@ including one payment, and the balance after it ($0.00 = paid in full)."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from isocnet.core import clock, formatting
 from isocnet.core.money import Money
@@ -29,11 +30,19 @@ def receipts_facts(pairs: list[tuple[Invoice, Payment]]) -> dict[tuple[int, int]
     invoice_ids = {invoice.pk for invoice, _ in pairs}
     # the invoices' allocations by their index, then their payments by key
     # (never a join a planner with stale statistics turns into a payment scan)
-    allocations = list(
+    payment_ids = {p.pk for _, p in pairs}
+    # in one query: the invoices' allocations up to the newest payment, and
+    # every allocation of the payments themselves (where the rest of each went)
+    read = list(
         Allocation.objects.filter(
-            invoice_id__in=invoice_ids, payment_id__lte=max(p.pk for _, p in pairs)
+            Q(invoice_id__in=invoice_ids, payment_id__lte=max(payment_ids))
+            | Q(payment_id__in=payment_ids)
         ).order_by("payment_id", "id")
     )
+    allocations = [
+        a for a in read if a.invoice_id in invoice_ids and a.payment_id <= max(payment_ids)
+    ]
+    spread = [a for a in read if a.payment_id in payment_ids and a.refund_id is None]
     payments = Payment.objects.in_bulk({a.payment_id for a in allocations})
     credits = list(
         CreditEntry.objects.filter(
@@ -47,6 +56,11 @@ def receipts_facts(pairs: list[tuple[Invoice, Payment]]) -> dict[tuple[int, int]
             invoice_id__in=invoice_ids, created_at__lte=max(p.created_at for _, p in pairs)
         ).values_list("invoice_id", "applied_minor", "created_at")
     )
+    numbers = {invoice.pk: invoice.number for invoice, _ in pairs}
+    elsewhere = {a.invoice_id for a in spread} - set(numbers)
+    if elsewhere:  # read only when a payment went to invoices not in these pairs
+        numbers.update(Invoice.objects.filter(pk__in=elsewhere).values_list("pk", "number"))
+
     facts = {}
     for invoice, payment in pairs:
         applied = [
@@ -64,8 +78,30 @@ def receipts_facts(pairs: list[tuple[Invoice, Payment]]) -> dict[tuple[int, int]
         credited = sum(
             minor for i, minor, at in notes if i == invoice.pk and at <= payment.created_at
         )
-        facts[(invoice.pk, payment.pk)] = _facts(invoice, payment, applied, used, credited)
+        facts[(invoice.pk, payment.pk)] = {
+            **_facts(invoice, payment, applied, used, credited),
+            **_spread(invoice, payment, spread, numbers),
+        }
     return facts
+
+
+def _spread(invoice: Invoice, payment: Payment, spread: list, numbers: dict) -> dict:
+    """The whole payment: received, applied to other invoices (number,
+    amount), kept as account credit (what its allocations left: a refund's
+    reversals are not counted, so the receipt says what happened then)."""
+    currency = payment.currency
+    own = [a for a in spread if a.payment_id == payment.pk]
+    kept_minor = max(payment.amount_minor - sum(a.amount_minor for a in own), 0)
+    others = [
+        (numbers.get(a.invoice_id, "?"), Money.from_minor(a.amount_minor, currency))
+        for a in own
+        if a.invoice_id != invoice.pk
+    ]
+    return {
+        "received": payment.amount,
+        "other_invoices": others,
+        "to_credit": Money.from_minor(kept_minor, currency),
+    }
 
 
 def _facts(
@@ -131,6 +167,7 @@ def receipt_document_data(
         "method": payment.get_method_display(),
         "reference": payment.reference or "—",
         "amount": fmt(facts["this_payment"]),
+        "spread": spread_lines(facts),
     }
     data["applied"] = []
     data["balance"] = None  # printed once, under the payments received
@@ -155,6 +192,22 @@ def receipt_document_data(
         )
     data["slip"] = None
     return data
+
+
+def spread_lines(facts: dict) -> list[str]:
+    """Where the rest of a payment went, in words (empty when all of it
+    was applied to this invoice): the receipt's email and its PDF say the
+    same."""
+    fmt = formatting.money
+    if facts["received"] == facts["this_payment"]:
+        return []
+    lines = [f"Amount received: {fmt(facts['received'])}"]
+    lines += [f"Applied to invoice #{n}: {fmt(amount)}" for n, amount in facts["other_invoices"]]
+    if facts["to_credit"].minor():
+        lines.append(
+            f"Kept as account credit: {fmt(facts['to_credit'])} (it pays your next invoices)"
+        )
+    return lines
 
 
 def receipt_of(invoice: Invoice, payment: Payment) -> Receipt | None:

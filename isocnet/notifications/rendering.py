@@ -31,6 +31,7 @@ from isocnet.documents.receipts import (
     receipt_of,
     receipt_pdf,
     receipts_facts,
+    spread_lines,
 )
 from isocnet.documents.renderer import render_pdf
 from isocnet.invoicing.models import CreditNote, Invoice
@@ -252,6 +253,7 @@ def _render_receipt(
         payment_method=payment.get_method_display(),
         payment_reference=payment.reference,
         applied=formatting.money(facts["this_payment"]),
+        spread=spread_lines(facts),
     )
     doc = None
     if store_pdf:

@@ -126,3 +126,49 @@ def test_payment_failed_email(smtp):
     assert "Visa ending in 0002" in text
     assert "December 4, 2026" in text  # the retry date
     assert "portal" in text
+
+
+def test_an_overpayment_receipt_tells_the_whole_payment(smtp):
+    """Issue #30, item 2: a $100.00 check on a $49.95 invoice. The email
+    and the PDF say what was received, what this invoice got and what was
+    kept as account credit — the $50.05 does not disappear."""
+    customer = make_customer(name="Olga Over", payment_method="check")
+    subscribe(customer, make_plan(price="49.95"), D(2026, 12, 1))
+    run(D(2026, 11, 20))
+    invoice = Invoice.objects.get()
+    with clock.frozen_at(D(2026, 11, 25)):
+        payment_record(
+            actor=ACTOR,
+            amount="100.00",
+            method="check",
+            reference="Check 77",
+            invoice_number=invoice.number,
+        )
+        deliver_pending()
+    (receipt,) = receipts(smtp)
+    text, _html = plain_and_html(receipt)
+    lines = non_blank_lines(text)
+    assert f"Amount applied to invoice #{invoice.number}: $49.95" in lines
+    assert "Amount received: $100.00" in lines
+    assert "Kept as account credit: $50.05 (it pays your next invoices)" in lines
+    (pdf,) = pdf_attachments(receipt).values()
+    flat = " ".join(pdf.split())
+    assert "Amount received: $100.00" in flat
+    assert "Kept as account credit: $50.05" in flat
+    assert "PAID IN FULL" in flat
+
+
+def test_a_receipt_names_the_other_invoices_a_payment_paid(smtp):
+    customer = make_customer(name="Pia Two", payment_method="check")
+    subscribe(customer, make_plan(price="20.00"), D(2026, 12, 1))
+    subscribe(customer, make_plan(price="30.00", cycle="annual"), D(2026, 12, 20))
+    run(D(2026, 11, 20))
+    run(D(2026, 12, 10))
+    first, second = Invoice.objects.order_by("id")
+    with clock.frozen_at(D(2026, 12, 11)):
+        payment_record(actor=ACTOR, amount="60.00", method="check", invoice_number=first.number)
+        deliver_pending()
+    on_first = next(m for m in receipts(smtp) if first.number in m.get_body().get_content())
+    text, _html = plain_and_html(on_first)
+    assert f"Applied to invoice #{second.number}: $30.00" in text
+    assert "Kept as account credit: $10.00" in text
