@@ -181,7 +181,8 @@ def describe(event: AuditEvent, currency: str, plans: dict) -> str:
         outcome = action.rsplit(".", 1)[1]
         amount = _money(a.get("amount"), currency, minor=True)
         extra = f" ({a['decline'].replace('_', ' ')})" if a.get("decline") else ""
-        return f"Card charge of {amount} for invoice #{a.get('invoice')}: {outcome}{extra}"
+        what = f"invoice #{a['invoice']}" if a.get("invoice") else "the account"
+        return f"Card charge of {amount} for {what}: {outcome}{extra}"
     if action == "credit_note.create":
         return (
             f"Credit note #{a.get('number')} for {m('amount')} on invoice #{a.get('invoice')}: "

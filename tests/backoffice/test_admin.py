@@ -239,3 +239,16 @@ def test_customer_history_in_words_below_invoices_and_payments(staff, today):
     assert "price_override_minor" not in html and "None" not in html.split("customer-history")[1]
     # after the invoices and payments lists
     assert html.index("customer-history") > html.index("Payments") > html.index("Invoices")
+
+
+def test_a_card_charge_on_the_account_is_not_for_invoice_none():
+    """Issue #30, item 6: the history said "Card charge of $29.33 for invoice #None"."""
+    from isocnet.backoffice.history import describe
+    from isocnet.core.models import AuditEvent
+
+    event = AuditEvent(
+        action="card.charge.succeeded", after={"invoice": None, "amount": "2933"}, before={}
+    )
+    assert describe(event, "USD", {}) == "Card charge of $29.33 for the account: succeeded"
+    event.after["invoice"] = "2026-000007"
+    assert describe(event, "USD", {}).startswith("Card charge of $29.33 for invoice #2026-000007")
