@@ -42,10 +42,12 @@ def card_attach(
             details = gateway.attach_card(token=token, customer_ref=customer.account_number)
         except GatewayError as exc:
             raise InvalidInput(str(exc), field="token") from None
-        has_default = PaymentMethod.objects.defaults().filter(customer=customer)
-        make_default = make_default and keep
-        if make_default:
-            has_default.update(is_default=False)
+        has_default = PaymentMethod.objects.defaults().filter(customer=customer).exists()
+        make_default = keep and (make_default or not has_default)
+        if make_default:  # the old default steps aside (a refused one too)
+            PaymentMethod.objects.filter(
+                customer=customer, is_default=True, removed_at__isnull=True
+            ).update(is_default=False)
         card = PaymentMethod.objects.create(
             customer=customer,
             gateway=gateway.name,
@@ -54,7 +56,7 @@ def card_attach(
             last4=details.last4,
             exp_month=details.exp_month,
             exp_year=details.exp_year,
-            is_default=keep and (make_default or not has_default.exists()),
+            is_default=make_default,
             created_at=clock.now(),
             removed_at=None if keep else clock.now(),
         )
@@ -83,7 +85,9 @@ def card_remove(*, actor: Actor, customer_id: int, card_id: int) -> PaymentMetho
         card.save(update_fields=["removed_at", "is_default"])
         if was_default:
             newest = (
-                PaymentMethod.objects.filter(customer_id=customer_id, removed_at__isnull=True)
+                PaymentMethod.objects.filter(
+                    customer_id=customer_id, removed_at__isnull=True, refused_at__isnull=True
+                )
                 .order_by("-id")
                 .first()
             )

@@ -16,8 +16,10 @@ from isocnet.ledger.models import (  # noqa: F401 - registers the ledger's rows 
 class PaymentMethodQuerySet(models.QuerySet):
     def defaults(self):
         """The cards auto debit charges: each customer's default card that
-        is not removed (at most one per customer: one_default_card_per_customer)."""
-        return self.filter(is_default=True, removed_at__isnull=True)
+        is not removed (at most one per customer: one_default_card_per_customer)
+        and that the gateway has not refused for good (a hard decline: expired,
+        lost, stolen — charging it again would only decline again)."""
+        return self.filter(is_default=True, removed_at__isnull=True, refused_at__isnull=True)
 
     def default_of(self, customer_id: int) -> PaymentMethod | None:
         return self.defaults().filter(customer_id=customer_id).first()
@@ -41,6 +43,10 @@ class PaymentMethod(models.Model):
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     removed_at = models.DateTimeField(null=True, blank=True)
+    refused_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the gateway refused it for good (a hard decline)"
+    )
+    refused_reason = models.CharField(max_length=300, blank=True)
 
     objects = PaymentMethodQuerySet.as_manager()
 

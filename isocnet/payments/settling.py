@@ -29,6 +29,7 @@ from isocnet.payments.models import (
     CallStatus,
     GatewayCall,
     PaymentKind,
+    PaymentMethod,
 )
 from isocnet.payments.services import CardCharge, apply_payment_locked, card_payments_apply_locked
 
@@ -145,6 +146,11 @@ def _settle_locked(
         call.decline_code = result.decline_code
         call.hard_decline = result.hard_decline
         call.message = result.message[:300]
+        if result.hard_decline and call.card_id:
+            # never charged again: auto debit waits for a new card
+            PaymentMethod.objects.filter(pk=call.card_id, refused_at__isnull=True).update(
+                refused_at=now, refused_reason=call.message
+            )
         if not call.customer_initiated:
             # Auto debit: retry on schedule and tell the customer. A payment
             # the customer makes in the portal is answered on screen instead.

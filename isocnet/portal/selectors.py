@@ -66,6 +66,7 @@ def dashboard(customer: Customer) -> dict:
         "next_due": open_invoices[0] if open_invoices else None,
         "services": services,
         "card": PaymentMethod.objects.default_of(customer.pk),
+        "card_refused": card_refused(customer) if customer.auto_debit else None,
         "recent_payments": list(
             Payment.objects.filter(customer=customer).order_by("-received_on", "-id")[:5]
         ),
@@ -240,10 +241,25 @@ def card(customer: Customer, card_id: int) -> PaymentMethod:
 
 
 def cards(customer: Customer) -> list[PaymentMethod]:
+    """The cards a customer may pay with (not removed, not refused for good)."""
     return list(
-        PaymentMethod.objects.filter(customer=customer, removed_at__isnull=True).order_by(
-            "-is_default", "id"
+        PaymentMethod.objects.filter(
+            customer=customer, removed_at__isnull=True, refused_at__isnull=True
+        ).order_by("-is_default", "id")
+    )
+
+
+def card_refused(customer: Customer) -> PaymentMethod | None:
+    """The default card the gateway refused for good, while no usable card
+    has taken its place: auto debit waits for a new one."""
+    if PaymentMethod.objects.default_of(customer.pk) is not None:
+        return None
+    return (
+        PaymentMethod.objects.filter(
+            customer=customer, removed_at__isnull=True, refused_at__isnull=False
         )
+        .order_by("-refused_at")
+        .first()
     )
 
 

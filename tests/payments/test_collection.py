@@ -222,3 +222,34 @@ def test_a_charge_the_gateway_completes_after_we_gave_up_on_it_is_still_recorded
     invoice.refresh_from_db()
     assert invoice.status == "paid"
     check_invariants(customer)
+
+
+def test_a_card_refused_for_good_is_not_charged_on_the_next_invoice_either(client):
+    """Issue #30, item 8: an expired card (a hard decline) on December's
+    invoice is not charged again on January's: the customer is asked for a
+    card instead, the dashboard says so, and the 60-day timeline promises no
+    charge to it."""
+    from isocnet.operations.timeline import customer_timeline
+    from tests.portal.conftest import portal_login_for
+
+    customer = card_customer("tok_chargeDeclinedExpiredCard")
+    run(D(2026, 12, 1))
+    assert GatewayCall.objects.get().hard_decline
+    with clock.frozen_at(D(2026, 12, 2)):
+        events = customer_timeline(customer.pk)
+    assert not [e for e in events if e.kind == "card_charge"], [e.text for e in events]
+    day = D(2026, 12, 2)
+    while day <= D(2027, 1, 3):
+        run(day)
+        day += dt.timedelta(days=1)
+    assert Invoice.objects.filter(customer=customer).count() == 2
+    assert GatewayCall.objects.count() == 1  # January's invoice was not charged to it
+    assert "card_needed" in kinds(customer)
+    client.force_login(portal_login_for(customer))
+    with clock.frozen_at(D(2027, 1, 3)):
+        page = client.get("/portal/dashboard/").content.decode()
+    assert 'id="card-refused"' in page and "Visa ending in 0069 was refused" in page
+    card_attach(actor=ACTOR, customer_id=customer.pk, token="tok_visa")  # a new card
+    with clock.frozen_at(D(2027, 1, 3)):
+        page = client.get("/portal/dashboard/").content.decode()
+    assert 'id="card-refused"' not in page and "Visa ending in 4242" in page
