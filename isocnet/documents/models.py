@@ -20,8 +20,12 @@ class StoredDocument(models.Model):
     bytes; ``sha256`` proves it."""
 
     kind = models.CharField(max_length=12, choices=DocumentKind.choices)
-    invoice = models.ForeignKey(
-        "invoicing.Invoice", on_delete=models.PROTECT, related_name="documents"
+    invoice = models.ForeignKey(  # none: the receipt of a payment kept as credit
+        "invoicing.Invoice",
+        on_delete=models.PROTECT,
+        related_name="documents",
+        null=True,
+        blank=True,
     )
     payment = models.ForeignKey(
         "payments.Payment",
@@ -55,6 +59,11 @@ class StoredDocument(models.Model):
                 fields=["payment", "invoice"],
                 condition=models.Q(kind="receipt"),
                 name="one_receipt_pdf_per_payment_and_invoice",
+            ),
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=models.Q(kind="receipt", invoice__isnull=True),
+                name="one_credit_receipt_pdf_per_payment",
             ),
         ]
 

@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from isocnet.core import clock, formatting
 from isocnet.core.money import Money
-from isocnet.documents.invoices import invoice_document_data, invoices_prefetch
+from isocnet.documents.invoices import company, invoice_document_data, invoices_prefetch
 from isocnet.documents.models import DocumentKind, StoredDocument
 from isocnet.documents.renderer import render_pdf
 from isocnet.invoicing.models import CreditNote, Invoice
@@ -208,6 +208,101 @@ def spread_lines(facts: dict) -> list[str]:
             f"Kept as account credit: {fmt(facts['to_credit'])} (it pays your next invoices)"
         )
     return lines
+
+
+def credit_receipt_document_data(payment: Payment, receipt: Receipt) -> dict:
+    """The receipt of a payment that paid no invoice: received, kept as
+    account credit, and what the credit does next."""
+    customer = payment.customer
+    fmt = formatting.money
+    kept = Money.from_minor(receipt.amount_minor, receipt.currency)
+    return {
+        "company": company(),
+        "doc": {
+            "title": "RECEIPT",
+            "number_label": "Receipt number",
+            "number": receipt.number,
+            "date_label": "Receipt date",
+            "issue_date": formatting.date(receipt.issue_date),
+            "due_date": "",
+            "account_number": customer.account_number,
+        },
+        "bill_to_label": "RECEIVED FROM",
+        "bill_to": {
+            "name": customer.name,
+            "company": customer.company,
+            "address": customer.address_lines(),
+            "email": customer.email,
+        },
+        "lines": [
+            {
+                "description": "Payment kept as account credit (no invoice was open)",
+                "period": "",
+                "quantity": "1",
+                "unit_price": fmt(kept),
+                "amount": fmt(kept),
+            }
+        ],
+        "subtotal": fmt(kept),
+        "taxes": [],
+        "total": fmt(kept),
+        "applied": [],
+        "balance": None,
+        "payment": {
+            "date": formatting.date(payment.received_on),
+            "method": payment.get_method_display(),
+            "reference": payment.reference or "—",
+            "amount_label": "Kept as account credit",
+            "amount": fmt(kept),
+            "spread": [
+                f"Amount received: {fmt(payment.amount)}",
+                f"Kept as account credit: {fmt(kept)} (it pays your next invoices)",
+            ],
+        },
+        "payments": [
+            {
+                "date": formatting.date(payment.received_on),
+                "method": payment.get_method_display(),
+                "reference": payment.reference or "—",
+                "amount": fmt(payment.amount),
+            }
+        ],
+        "total_paid": fmt(payment.amount),
+        "receipt_balance_line": f"Account credit from this payment: {fmt(kept)}",
+        "how_to_pay_title": "About this receipt",
+        "how_to_pay": [
+            "This is a receipt: your payment has been applied to your account as credit. "
+            "It does not need to be paid.",
+            "The credit pays your next invoices automatically.",
+        ],
+        "slip": None,
+    }
+
+
+def credit_receipt_pdf(payment: Payment, receipt: Receipt) -> StoredDocument:
+    """The stored PDF of a credit-only receipt (rendered once, kept as sent)."""
+    stored = StoredDocument.objects.filter(
+        kind=DocumentKind.RECEIPT, invoice__isnull=True, payment=payment
+    ).first()
+    if stored is not None:
+        return stored
+    content = render_pdf("invoice.typ", credit_receipt_document_data(payment, receipt))
+    try:
+        with transaction.atomic():
+            document = StoredDocument.of(
+                content,
+                kind=DocumentKind.RECEIPT,
+                invoice=None,
+                payment=payment,
+                filename=receipt.filename,
+                created_at=clock.now(),
+            )
+            document.save(force_insert=True)
+            return document
+    except IntegrityError:  # rendered at this moment by another sender: theirs was kept
+        return StoredDocument.objects.get(
+            kind=DocumentKind.RECEIPT, invoice__isnull=True, payment=payment
+        )
 
 
 def receipt_of(invoice: Invoice, payment: Payment) -> Receipt | None:

@@ -25,6 +25,8 @@ from isocnet.documents.invoices import (
 )
 from isocnet.documents.models import DocumentKind, StoredDocument
 from isocnet.documents.receipts import (
+    credit_receipt_document_data,
+    credit_receipt_pdf,
     receipt_document_data,
     receipt_facts,
     receipt_filename,
@@ -278,6 +280,44 @@ def _render_receipt(
     )
 
 
+def render_credit_receipt(message: OutboxMessage, *, store_pdf: bool = True) -> Rendered:
+    """The receipt of a payment that paid no invoice (all of it kept as
+    account credit): the seed's receipt lines, with the credit kept."""
+    receipt = Receipt.objects.select_related("payment__customer").get(pk=message.context["receipt"])
+    payment, customer = receipt.payment, receipt.payment.customer
+    ctx = {
+        "name": customer.name,
+        "company": settings.COMPANY_NAME,
+        "company_email": settings.COMPANY_EMAIL,
+        "company_phone": settings.COMPANY_PHONE,
+        "receipt_number": receipt.number,
+        "total_paid": formatting.money(payment.amount),
+        "kept": formatting.money(receipt.amount),
+        "payment_date": formatting.date(payment.received_on),
+        "payment_method": payment.get_method_display(),
+        "payment_reference": payment.reference,
+        "portal_url": settings.PORTAL_URL,
+    }
+    doc = credit_receipt_pdf(payment, receipt) if store_pdf else None
+    attachment = (
+        (doc.filename, bytes(doc.content))
+        if doc
+        else (
+            receipt.filename,
+            render_pdf("invoice.typ", credit_receipt_document_data(payment, receipt)),
+        )
+    )
+    return Rendered(
+        subject="Invoice Payment Confirmation",
+        text=tidy(render_to_string("notifications/credit_receipt.txt", ctx)),
+        html=render_to_string("notifications/credit_receipt.html", ctx),
+        to=formataddr((customer.name, customer.email)),
+        cc=list(customer.cc_emails or []),
+        attachment=attachment,
+        document=doc,
+    )
+
+
 # What rendering a message writes on it (``render_many_into`` saves these).
 RENDERED_FIELDS = [
     "subject",
@@ -350,6 +390,8 @@ def render_into(message: OutboxMessage, *, known: Known | None = None) -> None:
     invoice = message.invoice
     if message.kind in ACCOUNT_KINDS:
         rendered = render_account(message)
+    elif message.kind == MessageKind.RECEIPT and invoice is None:
+        rendered = render_credit_receipt(message)
     else:
         rendered = render(message.kind, invoice, context=message.context, known=known)
     message.subject = rendered.subject
@@ -367,6 +409,8 @@ def render_into(message: OutboxMessage, *, known: Known | None = None) -> None:
         message.document = credit_note_pdf(
             CreditNote.objects.get(pk=message.context["credit_note"])
         )
+    elif message.kind == MessageKind.RECEIPT and invoice is None:
+        message.document = rendered.document
     elif message.kind == MessageKind.RECEIPT:
         message.document = rendered.document or receipt_pdf(
             invoice, Payment.objects.get(pk=message.context["payment"])

@@ -129,15 +129,21 @@ class Payment(models.Model):
 class Receipt(models.Model):
     """The receipt of a payment applied to an invoice: what the "Invoice
     Payment Confirmation" email and its PDF are. Numbered gaplessly in its
-    own series when the payment is recorded (RECEIPT_NUMBER_FORMAT)."""
+    own series when the payment is recorded (RECEIPT_NUMBER_FORMAT). A
+    payment that paid no invoice (all of it kept as account credit) has one
+    receipt with no invoice, for the amount kept."""
 
     number = models.CharField(max_length=40, unique=True)
     series = models.CharField(max_length=40)
     sequence = models.PositiveBigIntegerField()
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="receipts")
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="receipts")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="receipts", null=True, blank=True
+    )
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="receipts")
-    amount_minor = models.BigIntegerField(help_text="What the payment applied to the invoice")
+    amount_minor = models.BigIntegerField(
+        help_text="What the payment applied to the invoice (no invoice: kept as credit)"
+    )
     currency = models.CharField(max_length=3)
     issue_date = models.DateField()
     created_at = models.DateTimeField()
@@ -146,6 +152,11 @@ class Receipt(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["payment", "invoice"], name="receipt_once_per_payment"),
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=models.Q(invoice__isnull=True),
+                name="credit_receipt_once_per_payment",
+            ),
             models.UniqueConstraint(fields=["series", "sequence"], name="receipt_number_once"),
             models.CheckConstraint(
                 condition=models.Q(amount_minor__gt=0), name="receipt_amount_positive"

@@ -51,3 +51,31 @@ def receipts_issue(allocations: list[Allocation]) -> list[Receipt]:
         contexts=[{"payment": r.payment_id, "receipt": r.pk} for r in receipts],
     )
     return receipts
+
+
+def receipt_for_credit(payment, amount_minor: int) -> Receipt:
+    """The receipt of a payment that paid no invoice: all of it was kept as
+    account credit (a check for an invoice already paid, a payment on an
+    account that owed nothing). Numbered like every receipt, and emailed."""
+    today, now = clock.today(), clock.now()
+    fmt = settings.RECEIPT_NUMBER_FORMAT
+    series = f"receipt-{today.year}" if "{year}" in fmt else "receipt"
+    (seq,) = sequence_take(series, 1)
+    receipt = Receipt.objects.create(
+        number=fmt.format(year=today.year, seq=seq),
+        series=series,
+        sequence=seq,
+        payment=payment,
+        invoice=None,
+        customer_id=payment.customer_id,
+        amount_minor=amount_minor,
+        currency=payment.currency,
+        issue_date=today,
+        created_at=now,
+    )
+    notices_queue_new(
+        kind=MessageKind.RECEIPT,
+        notices=[(f"receipt:{payment.pk}:credit", payment.customer_id, None)],
+        contexts=[{"payment": payment.pk, "receipt": receipt.pk}],
+    )
+    return receipt

@@ -37,7 +37,7 @@ from isocnet.invoicing.services import invoice_lock
 from isocnet.ledger.entries import allocation_add, allocations_add, credit_entry_add
 from isocnet.ledger.models import Allocation, CreditEntry, CreditKind
 from isocnet.payments.models import Payment, PaymentKind
-from isocnet.payments.receipts import receipts_issue
+from isocnet.payments.receipts import receipt_for_credit, receipts_issue
 
 
 @dataclass
@@ -182,6 +182,8 @@ def apply_payment_locked(
             created_at=payment.created_at,
         )
         result.credit = Money.from_minor(remaining, customer.currency)
+        if not result.allocations:  # it paid no invoice: its receipt says where it went
+            receipt_for_credit(payment, remaining)
     payment_received(
         actor=actor,
         customer_id=customer.pk,

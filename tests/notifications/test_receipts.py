@@ -172,3 +172,67 @@ def test_a_receipt_names_the_other_invoices_a_payment_paid(smtp):
     text, _html = plain_and_html(on_first)
     assert f"Applied to invoice #{second.number}: $30.00" in text
     assert "Kept as account credit: $10.00" in text
+
+
+def test_a_payment_that_only_becomes_credit_gets_a_numbered_receipt(smtp):
+    """Issue #30, item 3: $60.78 recorded on an account with no open
+    invoice used to answer "a receipt is on its way" and queue nothing."""
+    from isocnet.payments.models import Receipt
+
+    customer = make_customer(name="Cora Credit", payment_method="check")
+    with clock.frozen_at(D(2026, 11, 25)):
+        result = payment_record(
+            actor=ACTOR,
+            customer_id=customer.pk,
+            amount="60.78",
+            method="check",
+            reference="Check 5",
+        )
+        deliver_pending()
+    assert result.credit.as_string() == "60.78" and not result.allocations
+    receipt = Receipt.objects.get(payment=result.payment)
+    assert receipt.invoice is None and receipt.amount.as_string() == "60.78"
+    (message,) = receipts(smtp)
+    text, _html = plain_and_html(message)
+    lines = non_blank_lines(text)
+    assert f"This is your payment receipt #{receipt.number}" in lines[1]
+    assert "Total paid: $60.78" in lines
+    assert any("confirm that your payment has been applied" in line for line in lines)
+    assert (
+        "Kept as account credit: $60.78 (no invoice was open; it pays your next invoices)" in lines
+    )
+    ((name, pdf),) = pdf_attachments(message).items()
+    assert name == f"Receipt-{receipt.number}.pdf"
+    flat = " ".join(pdf.split())
+    assert "RECEIPT" in flat and receipt.number in flat
+    assert "Kept as account credit: $60.78" in flat and "does not need to be paid" in flat
+
+
+def test_a_lockbox_check_for_a_paid_invoice_gets_its_receipt(smtp, today):
+    from isocnet.deposits.bank_files import bank_file_import
+    from tests.deposits.bankfiles import Item, lockbox_csv
+    from tests.factories import make_invoice
+
+    customer = make_customer(name="Lena Lockbox", payment_method="check")
+    invoice = make_invoice(customer)
+    payment_record(actor=ACTOR, amount="49.95", method="check", invoice_number=invoice.number)
+    bank_file_import(
+        actor=ACTOR,
+        format="lockbox",
+        filename="day.csv",
+        content=lockbox_csv(
+            [
+                Item(
+                    "LB-9",
+                    4995,
+                    invoice_number=invoice.number,
+                    account_number=customer.account_number,
+                )
+            ],
+            today,
+        ),
+    )
+    deliver_pending()
+    bodies = [plain_and_html(m)[0] for m in receipts(smtp)]
+    assert len(bodies) == 2
+    assert any("Kept as account credit: $49.95" in body for body in bodies)
