@@ -47,7 +47,7 @@ def receipts_facts(pairs: list[tuple[Invoice, Payment]]) -> dict[tuple[int, int]
     credits = list(
         CreditEntry.objects.filter(
             invoice_id__in=invoice_ids,
-            kind=CreditKind.APPLIED,
+            kind__in=[CreditKind.APPLIED, CreditKind.UNAPPLIED],  # as ledger.sums counts it
             created_at__lte=max(p.created_at for _, p in pairs),
         ).order_by("id")
     )
@@ -120,7 +120,9 @@ def _facts(
     ] + [
         {
             "date": formatting.date(clock.localdate(c.created_at)),
-            "method": "Account credit",
+            "method": (
+                "Account credit taken back" if c.kind == CreditKind.UNAPPLIED else "Account credit"
+            ),
             "reference": c.memo,
             "amount": formatting.money(-c.amount),
             "this": False,

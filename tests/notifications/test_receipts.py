@@ -236,3 +236,32 @@ def test_a_lockbox_check_for_a_paid_invoice_gets_its_receipt(smtp, today):
     bodies = [plain_and_html(m)[0] for m in receipts(smtp)]
     assert len(bodies) == 2
     assert any("Kept as account credit: $49.95" in body for body in bodies)
+
+
+def test_a_receipt_counts_credit_taken_back_by_a_returned_payment(smtp):
+    """Issue #30, item 1: credit from a check pays an invoice; the check is
+    returned, so the credit is taken back and the invoice owes again. The
+    next payment's receipt says what still remains, as the ledger does."""
+    from isocnet.payments.returns import payment_return
+    from tests.factories import make_invoice
+
+    customer = make_customer(name="Rita Return", payment_method="check")
+    with clock.frozen_at(D(2026, 11, 20)):
+        check = payment_record(
+            actor=ACTOR, customer_id=customer.pk, amount="49.95", method="check"
+        ).payment
+        invoice = make_invoice(customer)  # paid from the credit at issue
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+    with clock.frozen_at(D(2026, 11, 23)):
+        payment_return(actor=ACTOR, payment_id=check.pk)
+    invoice.refresh_from_db()
+    assert invoice.balance.as_string() == "49.95"
+    with clock.frozen_at(D(2026, 11, 24)):
+        payment_record(actor=ACTOR, amount="20.00", method="check", invoice_number=invoice.number)
+        deliver_pending()
+    last = receipts(smtp)[-1]
+    text, _html = plain_and_html(last)
+    assert "Remaining balance: $29.95" in text
+    (pdf,) = pdf_attachments(last).values()
+    assert "Remaining balance: $29.95" in " ".join(pdf.split())
