@@ -7,7 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import Max, Min, Q, Sum
+from django.db.models import F, Max, Min, Q, Sum
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from isocnet.collections.models import Dispute, Promise, PromiseStatus
@@ -18,6 +19,7 @@ from isocnet.customers.models import Customer
 from isocnet.deposits.models import ItemState
 from isocnet.deposits.queue import exceptions_queue
 from isocnet.invoicing.models import OPEN_STATUSES
+from isocnet.ledger.sums import account_credit_column
 from isocnet.network.models import DriftCheck, NasRequest, NasRequestStatus
 from isocnet.outbox.models import MessageKind, MessageStatus, OutboxMessage
 from isocnet.payments.models import CallStatus, GatewayCall, Payment
@@ -35,12 +37,16 @@ DUNNING_KINDS = [
 
 
 def with_overdue(customers, today: dt.date):
-    """Customers with what they owe on open invoices (``open_balance``) and
-    the due date of their oldest overdue one (``oldest_due``; None: not
-    overdue): the work queue's and the customer list's columns."""
+    """Customers with what they owe on open invoices (``open_balance``),
+    their account credit (``credit``, the ledger's sum), the balance the
+    customer's page shows (``balance``: owed less credit) and the due date
+    of their oldest overdue invoice (``oldest_due``; None: not overdue): the
+    work queue's and the customer list's columns."""
     open_ = Q(invoices__status__in=OPEN_STATUSES)
     return customers.annotate(
-        open_balance=Sum("invoices__balance_minor", filter=open_),
+        open_balance=Coalesce(Sum("invoices__balance_minor", filter=open_), 0),
+        credit=account_credit_column(),
+        balance=F("open_balance") - F("credit"),
         oldest_due=Min("invoices__due_date", filter=open_ & Q(invoices__due_date__lt=today)),
     )
 
@@ -207,7 +213,7 @@ def overdue_accounts(today: dt.date | None = None, *, limit: int = 15) -> list[O
         out.append(
             OverdueAccount(
                 customer=c,
-                balance=Money.from_minor(c.open_balance or 0, c.currency),
+                balance=Money.from_minor(c.balance or 0, c.currency),
                 days_overdue=(today - c.oldest_due).days,
                 last_notice=OutboxMessage(kind=last_kind[c.pk]).get_kind_display()
                 if c.pk in last_kind

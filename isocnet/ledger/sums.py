@@ -4,7 +4,8 @@ has. Sums are of integer minor units (never a float on SQLite)."""
 
 from __future__ import annotations
 
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from isocnet.ledger.models import Allocation, CreditEntry, CreditKind
 
@@ -56,3 +57,17 @@ def credit_applied_minor(invoice_ids: list[int]) -> dict[int, int]:
         .values_list("invoice_id", "s")
     )
     return {invoice_id: -total for invoice_id, total in rows}
+
+
+def account_credit_column(customer_ref: str = "pk"):
+    """An account's available credit as a column of a customer query
+    (``.annotate(credit=account_credit_column())``): the same sum as
+    ``available_credit_minor``, for lists that show many accounts at once."""
+    per_customer = (
+        CreditEntry.objects.filter(customer_id=OuterRef(customer_ref))
+        .order_by()
+        .values("customer_id")
+        .annotate(s=Sum("amount_minor"))
+        .values("s")
+    )
+    return Coalesce(Subquery(per_customer), 0)

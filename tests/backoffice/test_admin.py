@@ -252,3 +252,20 @@ def test_a_card_charge_on_the_account_is_not_for_invoice_none():
     assert describe(event, "USD", {}) == "Card charge of $29.33 for the account: succeeded"
     event.after["invoice"] = "2026-000007"
     assert describe(event, "USD", {}).startswith("Card charge of $29.33 for invoice #2026-000007")
+
+
+def test_the_customer_list_and_page_show_one_balance(client, today):
+    """Issue #30, item 6: the list said $0.00 (open invoices only) while the
+    page said -$49.33 (credit counted). Both read the ledger's credit now."""
+    from django.contrib.auth import get_user_model
+
+    from isocnet.payments.services import payment_record
+    from tests.factories import ACTOR, make_customer
+
+    customer = make_customer(name="Lisa Listed")
+    payment_record(actor=ACTOR, customer_id=customer.pk, amount="49.33", method="check")
+    staff = get_user_model().objects.create_superuser("boss", "b@isocnet.example", "pw")
+    client.force_login(staff)
+    listing = client.get("/admin/customers/customer/").content.decode()
+    page = client.get(f"/admin/customers/customer/{customer.pk}/change/").content.decode()
+    assert "-$49.33" in listing and "-$49.33" in page

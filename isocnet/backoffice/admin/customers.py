@@ -131,9 +131,10 @@ class CustomerAdmin(admin.ModelAdmin):
         overdue due date (the list's balance and days-overdue columns)."""
         return with_overdue(super().get_queryset(request), clock.today())
 
-    @admin.display(description="Balance", ordering="open_balance")
+    @admin.display(description="Balance", ordering="balance")
     def balance_column(self, obj):
-        return Money.from_minor(obj.open_balance or 0, obj.currency).format()
+        """What the customer's page says: owed less account credit."""
+        return Money.from_minor(obj.balance or 0, obj.currency).format()
 
     @admin.display(description="Days overdue", ordering="oldest_due")
     def days_overdue_column(self, obj):
