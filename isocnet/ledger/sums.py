@@ -71,3 +71,39 @@ def account_credit_column(customer_ref: str = "pk"):
         .values("s")
     )
     return Coalesce(Subquery(per_customer), 0)
+
+
+def customers_with_credit(customer_ids: list[int]) -> set[int]:
+    """Of these customers, those with available credit (one query)."""
+    return set(
+        CreditEntry.objects.filter(customer_id__in=customer_ids)
+        .values("customer_id")
+        .annotate(total=Sum("amount_minor"))
+        .filter(total__gt=0)
+        .values_list("customer_id", flat=True)
+    )
+
+
+def paid_and_credit_applied_by(invoices, end) -> tuple[int, int]:
+    """Of ``invoices`` (a query), what payments had applied by ``end`` (a
+    returned payment counts until it was returned) and what account credit
+    had been applied by then, less any taken back: the receivables as of a
+    day. Payment status through the payments floor's model, by its field
+    values (``succeeded``; a payment voided after ``end`` still counted)."""
+    from django.db.models import Q
+
+    paid = (
+        Allocation.objects.filter(invoice__in=invoices, created_at__lte=end)
+        .filter(Q(payment__status=SUCCEEDED) | Q(payment__voided_at__gt=end))
+        .aggregate(s=Sum("amount_minor"))["s"]
+        or 0
+    )
+    credit = -(
+        CreditEntry.objects.filter(
+            invoice__in=invoices,
+            kind__in=[CreditKind.APPLIED, CreditKind.UNAPPLIED],
+            created_at__lte=end,
+        ).aggregate(s=Sum("amount_minor"))["s"]
+        or 0
+    )
+    return paid, credit

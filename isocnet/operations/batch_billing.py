@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
 
 from isocnet.core import clock
 from isocnet.core.actors import Actor
@@ -59,7 +58,7 @@ from isocnet.invoicing.models import (
     InvoiceLine,
     InvoiceTaxLine,
 )
-from isocnet.ledger.models import CreditEntry
+from isocnet.ledger.sums import customers_with_credit
 from isocnet.outbox.models import MessageKind
 from isocnet.outbox.queue import notices_queue_fresh
 from isocnet.subscriptions.services import subscriptions_billed
@@ -120,14 +119,7 @@ def bill_batch(
 
 
 def _with_credit(customer_ids: list[int]) -> set[int]:
-
-    return set(
-        CreditEntry.objects.filter(customer_id__in=customer_ids)
-        .values("customer_id")
-        .annotate(total=Sum("amount_minor"))
-        .filter(total__gt=0)
-        .values_list("customer_id", flat=True)
-    )
+    return customers_with_credit(customer_ids)
 
 
 def _issue(

@@ -9,7 +9,7 @@ from isocnet.core import clock
 from isocnet.core.money import Money
 from isocnet.customers.models import Customer
 from isocnet.invoicing.models import OPEN_STATUSES, Invoice
-from isocnet.ledger.models import CreditEntry
+from isocnet.ledger.sums import available_credit_minor
 from isocnet.payments.models import CUSTOMER_KEY_PREFIX, CallStatus, GatewayCall, PaymentMethod
 
 
@@ -39,9 +39,7 @@ def account_summary(
         open_minor = open_invoices_minor(customer.pk)
     else:
         open_minor = sum(invoice.balance_minor for invoice in open_invoices)
-    credit_minor = (
-        CreditEntry.objects.filter(customer=customer).aggregate(s=Sum("amount_minor"))["s"] or 0
-    )
+    credit_minor = available_credit_minor(customer.pk)
     currency = customer.currency
     return AccountSummary(
         open_invoices=Money.from_minor(open_minor, currency),

@@ -14,8 +14,8 @@ from django.db.models.functions import TruncMonth
 
 from isocnet.core.money import Money
 from isocnet.invoicing.models import OPEN_STATUSES, CreditNote, Invoice, InvoiceLine, InvoiceStatus
-from isocnet.ledger.models import Allocation, CreditEntry, CreditKind
-from isocnet.payments.models import CallStatus, GatewayCall, Payment, PaymentStatus
+from isocnet.ledger.sums import paid_and_credit_applied_by
+from isocnet.payments.models import CallStatus, GatewayCall, Payment
 from isocnet.subscriptions.models import Subscription, SubscriptionStatus
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
@@ -207,20 +207,7 @@ def receivables_at(day: dt.date, currency: str | None = None) -> int:
         .exclude(voided_at__lte=end)
     )
     total = invoices.aggregate(s=Sum("total_minor"))["s"] or 0
-    paid = (
-        Allocation.objects.filter(invoice__in=invoices, created_at__lte=end)
-        .filter(Q(payment__status=PaymentStatus.SUCCEEDED) | Q(payment__voided_at__gt=end))
-        .aggregate(s=Sum("amount_minor"))["s"]
-        or 0
-    )
-    credit = -(
-        CreditEntry.objects.filter(
-            invoice__in=invoices,
-            kind__in=[CreditKind.APPLIED, CreditKind.UNAPPLIED],
-            created_at__lte=end,
-        ).aggregate(s=Sum("amount_minor"))["s"]
-        or 0
-    )
+    paid, credit = paid_and_credit_applied_by(invoices, end)
     noted = (
         CreditNote.objects.filter(invoice__in=invoices, issue_date__lte=day).aggregate(
             s=Sum("applied_minor")
