@@ -267,10 +267,12 @@ def _issue_rows(rows: list[tuple], *, series: str, date: dt.date, now: dt.dateti
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 300):
             chunk = rows[start : start + 300]
+            # (its own name: reusing ``rows`` for the SQL sliced a string on
+            # the next chunk, so any batch over 300 failed)
             if connection.vendor == "postgresql":
-                rows = ", ".join(["(%s::bigint, %s, %s::bigint)"] * len(chunk))
+                values = ", ".join(["(%s::bigint, %s, %s::bigint)"] * len(chunk))
             else:
-                rows = ", ".join(["(%s, %s, %s)"] * len(chunk))
+                values = ", ".join(["(%s, %s, %s)"] * len(chunk))
             params = [
                 series,
                 connection.ops.adapt_datefield_value(date),
@@ -279,6 +281,6 @@ def _issue_rows(rows: list[tuple], *, series: str, date: dt.date, now: dt.dateti
                 *(x for row in chunk for x in row),
                 InvoiceStatus.DRAFT.value,
             ]
-            cursor.execute(_ISSUE_SQL.format(rows=rows), params)
+            cursor.execute(_ISSUE_SQL.format(rows=values), params)
             issued += cursor.rowcount
     return issued

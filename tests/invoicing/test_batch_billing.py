@@ -239,3 +239,21 @@ def test_a_connection_lost_in_a_batch_or_in_dunning_is_tried_again(monkeypatch, 
     assert (summary.invoices, summary.errors) == (3, 0)
     assert sorted(Invoice.objects.values_list("sequence", flat=True)) == [1, 2, 3]
     assert summary.run.status == "completed"
+
+
+@pytest.mark.parametrize("size", [301, 1000])
+def test_a_batch_over_300_issues_every_invoice_in_one_batch(size, caplog):
+    """Issue #31: a batch over 300 reused the SQL text's name for the rows,
+    so its second chunk sliced a string, the batch failed and the run fell
+    back to billing one customer at a time, silently."""
+    plan = make_plan()
+    for _ in range(size):
+        subscribe(make_customer(), plan, D(2026, 12, 1))
+    ids = due_customer_ids(D(2026, 12, 1))
+    with clock.frozen_at(D(2026, 12, 1)):
+        the_run, _ = run_start(date=D(2026, 12, 1), actor=RUNNER, customers=len(ids))
+        result = bill_batch(customer_ids=ids, date=D(2026, 12, 1), run=the_run, actor=RUNNER)
+    assert len(result.issued) == size
+    numbers = sorted(Invoice.objects.filter(status="unpaid").values_list("number", flat=True))
+    assert len(numbers) == size and len(set(numbers)) == size
+    assert numbers[-1].endswith(f"{size:06d}")  # gapless: 1 … size
