@@ -15,11 +15,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# make demo PORT=8080: every link in the emails and PDFs follows (PORTAL_URL, unless set).
+PORT ?= 8000
 demo: install
 	$(BIN)/isocnet migrate --noinput
-	$(BIN)/isocnet demo
-	@echo "Billing runs: http://127.0.0.1:8000/admin/invoicing/billingrun/"
-	STAFF_TWO_FACTOR=$${STAFF_TWO_FACTOR:-optional} $(BIN)/isocnet serve --host 127.0.0.1 --port 8000
+	PORTAL_URL=$${PORTAL_URL:-http://127.0.0.1:$(PORT)/portal} $(BIN)/isocnet demo
+	@echo "Billing runs: http://127.0.0.1:$(PORT)/admin/invoicing/billingrun/"
+	STAFF_TWO_FACTOR=$${STAFF_TWO_FACTOR:-optional} $(BIN)/isocnet serve --host 127.0.0.1 --port $(PORT)
 
 # The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL
 # names one (e.g. postgres://postgres@127.0.0.1:5432/test).

@@ -199,3 +199,21 @@ def test_an_sqlite_older_than_3_35_is_refused_naming_the_variable(monkeypatch):
         database_from_url("SOME_DATABASE_URL", "")
     monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 40, 1))
     assert database_from_url("SOME_DATABASE_URL", "")["NAME"].endswith("x.sqlite3")
+
+
+def test_serve_collects_static_files_only_when_they_changed(settings, tmp_path, monkeypatch):
+    """Issue #32: `isocnet serve` collected (and compressed) every static
+    file at every start — half a minute before the first answer. Now once
+    per install or upgrade."""
+    from isocnet.cli.management.commands import serve
+
+    settings.STATIC_ROOT = tmp_path
+    collected = []
+    monkeypatch.setattr(serve, "call_command", lambda *a, **k: collected.append(a[0]))
+    command = serve.Command()
+    command._static_files()
+    command._static_files()
+    assert collected == ["collectstatic"]
+    (tmp_path / ".collected").write_text("an older install")
+    command._static_files()
+    assert collected == ["collectstatic", "collectstatic"]
