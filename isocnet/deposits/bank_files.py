@@ -33,7 +33,7 @@ from isocnet.core.validation import (
     text_problem,
 )
 from isocnet.customers.services import customers_lock
-from isocnet.deposits.bank_formats import READERS, BankFileError, BankItem
+from isocnet.deposits.bank_formats import READERS, BankFileError, BankItem, format_of
 from isocnet.deposits.matching import Slip, match_slips
 from isocnet.deposits.models import (
     BankFile,
@@ -83,9 +83,14 @@ class ImportResult:
         }
 
 
-def bank_file_import(*, actor: Actor, format: str, filename: str, content: str) -> ImportResult:
-    """Read, match and post a bank file (see the module's docstring)."""
+def bank_file_import(
+    *, actor: Actor, format: str | None, filename: str, content: str
+) -> ImportResult:
+    """Read, match and post a bank file (see the module's docstring).
+    ``format`` None: told by the file itself (bank_formats.format_of)."""
     require(actor, "payment.record")
+    if not format and isinstance(content, str):
+        format = format_of(content)
     format = clean_choice(format, "format", [Source.LOCKBOX, Source.BAI2])
     filename = clean_line(filename or "bank-file", "filename", max_length=200)
     if not isinstance(content, str) or not content.strip():

@@ -194,3 +194,9 @@ def read_bai2(content: str) -> BankFileRead:
 
 
 READERS = {"lockbox": read_lockbox, "bai2": read_bai2}
+
+
+def format_of(content: str) -> str:
+    """A BAI2 file starts with its 01 file header record; anything else is
+    read as a lockbox CSV."""
+    return "bai2" if content.lstrip("\ufeff \r\n\t").startswith("01,") else "lockbox"

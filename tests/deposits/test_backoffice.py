@@ -119,3 +119,27 @@ def test_a_clerk_imports_a_bai2_file_and_works_the_queue(clerk, today):
     other.refresh_from_db()
     assert other.status == InvoiceStatus.PAID
     assert "Nothing waits" in clerk.get("/admin/deposits/depositbatch/exceptions/").content.decode()
+
+
+def test_the_upload_form_tells_a_lockbox_csv_from_a_bai2_file_by_itself(today):
+    """Issue #32: the form defaulted to BAI2 and answered a lockbox CSV with
+    "'de' is not a valid RecordCode"."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from tests.deposits.bankfiles import lockbox_csv
+
+    _payer, invoice = check_payer()
+    user = get_user_model().objects.create_user("lb", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="Billing clerk"))
+    clerk = Client()
+    clerk.force_login(user)
+    content = lockbox_csv([Item("LB-1", invoice.balance_minor, scan_line=slip_of(invoice))], today)
+    body = clerk.post(
+        "/admin/deposits/depositbatch/bank-file/",
+        {"format": "", "file": SimpleUploadedFile("day.csv", content.encode())},
+    ).content.decode()
+    assert "RecordCode" not in body
+    assert "<strong>1</strong> posted ($49.95)" in body

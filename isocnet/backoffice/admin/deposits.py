@@ -59,7 +59,11 @@ class KeyForm(forms.Form):
 
 
 class BankFileForm(forms.Form):
-    format = forms.ChoiceField(choices=[("bai2", "BAI2"), ("lockbox", "Lockbox CSV")])
+    format = forms.ChoiceField(
+        choices=[("", "From the file"), ("bai2", "BAI2"), ("lockbox", "Lockbox CSV")],
+        required=False,
+        help_text="A BAI2 file starts with its 01 record; anything else is read as a lockbox CSV.",
+    )
     file = forms.FileField()
 
 
@@ -237,7 +241,7 @@ class DepositBatchAdmin(admin.ModelAdmin):
                 try:
                     result = bank_file_import(
                         actor=Actor.staff(request.user),
-                        format=form.cleaned_data["format"],
+                        format=form.cleaned_data["format"] or None,
                         filename=upload.name,
                         content=content,
                     )

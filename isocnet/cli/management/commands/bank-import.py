@@ -9,11 +9,6 @@ from isocnet.core.errors import BillingError
 from isocnet.deposits.bank_files import bank_file_import
 
 
-def _format_of(path: Path, text: str) -> str:
-    """BAI2 files start with a 01 file header record; anything else is a lockbox CSV."""
-    return "bai2" if text.lstrip().startswith("01,") else "lockbox"
-
-
 class Command(BaseCommand):
     help = (
         "Import the bank's lockbox CSV or BAI2 file of the day's deposits and returns: "
@@ -32,7 +27,7 @@ class Command(BaseCommand):
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"{path}: {exc}") from None
-        fmt = options["format"] or _format_of(path, text)
+        fmt = options["format"]  # None: told by the file
         try:
             result = bank_file_import(
                 actor=Actor("cli"), format=fmt, filename=path.name, content=text
@@ -41,7 +36,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {exc.message}") from None
         s = result.as_dict()
         self.stdout.write(
-            f"{path.name} ({fmt}): {s['items']} items, {s['posted']} posted "
+            f"{path.name} ({result.bank_file.format}): {s['items']} items, {s['posted']} posted "
             f"({s['posted_total']}), {s['exceptions']} to the exceptions queue "
             f"({s['exception_total']}), {s['returned']} returned, "
             f"{s['already_imported']} already imported, {s['skipped']} skipped"
