@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -69,7 +70,21 @@ def _clean_address(address: Address | dict, prefix: str = "address") -> dict:
                 data.get(key), f"{prefix}.{key}", max_length=max_length, required=required
             )
     cleaned["country"] = clean_country(data.get("country"), f"{prefix}.country")
+    postal = cleaned.get(ADDRESS_COLUMNS["postal_code"])
+    rule = _POSTAL_CODES.get(cleaned["country"])
+    if postal and rule and not rule[0].fullmatch(postal.upper()):
+        raise InvalidInput(f"is not a postal code of {rule[1]}", field=f"{prefix}.postal_code")
+    if postal and rule:
+        cleaned[ADDRESS_COLUMNS["postal_code"]] = postal.upper()
     return cleaned
+
+
+# Postal codes a country's mail would refuse, where the form is fixed; other
+# countries' are kept as given (single-line, at most 20 characters).
+_POSTAL_CODES = {
+    "US": (re.compile(r"[0-9]{5}(-[0-9]{4})?"), "the US (a ZIP code: 62701 or 62701-1234)"),
+    "CA": (re.compile(r"[A-Z][0-9][A-Z] ?[0-9][A-Z][0-9]"), "Canada (e.g. K1A 0B1)"),
+}
 
 
 def _clean_cc(value) -> list[str]:

@@ -347,3 +347,25 @@ def test_every_schema_name_in_the_api_document_is_one_schema():
     schemas = billing_api.get_openapi_schema()["components"]["schemas"]
     assert set(schemas["PlanTaxRateOut"]["properties"]) == {"id", "name", "rate"}
     assert set(schemas["TaxRateOut"]["properties"]) == {"id", "name", "percent", "active"}
+
+
+def test_a_postal_code_the_post_would_refuse_is_refused_at_every_door(api, today):
+    """Issue #32: "ABCDE" was accepted as a US ZIP code and printed."""
+    customer = make_customer()
+    response = api.patch(f"/customers/{customer.pk}", {"address": {"postal_code": "ABCDE"}})
+    assert response.status_code == 422 and response.body["field"] == "address.postal_code"
+    assert (
+        api.patch(
+            f"/customers/{customer.pk}", {"address": {"postal_code": "62701-1234"}}
+        ).status_code
+        == 200
+    )
+    from isocnet.imports.services import run_import
+
+    report = run_import(
+        actor=ACTOR,
+        kind="customers",
+        text="external_id,name,email,address_line1,city,postal_code,country,payment_method\n"
+        "Z-1,Zed,z@example.com,1 Road,Town,ABCDE,US,check\n",
+    )
+    assert not report.ok and report.errors[0].column == "postal_code"
