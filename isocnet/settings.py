@@ -285,10 +285,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",  # Content-Security-Policy with per-request nonces
     "ninja",  # serves Swagger UI from our static files, not a CDN
-    "axes",  # failed-login throttling (portal and admin)
+    "isocnet.backoffice.third_party_apps.Lockouts",  # axes: failed-login throttling
     "django_otp",  # staff two-factor sign-in (backoffice.two_factor)
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "isocnet.backoffice.third_party_apps.AuthenticatorApps",  # django_otp's TOTP devices
+    "isocnet.backoffice.third_party_apps.RecoveryCodes",  # django_otp's static devices
     "isocnet.core",
     "isocnet.customers",
     "isocnet.catalog",

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from isocnet.core import clock
 from isocnet.core.models import AuditEvent
 from isocnet.customers.models import Customer
 from isocnet.payments.services import payment_record
@@ -269,3 +270,33 @@ def test_the_customer_list_and_page_show_one_balance(client, today):
     listing = client.get("/admin/customers/customer/").content.decode()
     page = client.get(f"/admin/customers/customer/{customer.pk}/change/").content.decode()
     assert "-$49.33" in listing and "-$49.33" in page
+
+
+def test_the_home_page_names_its_sections_in_words(client):
+    """Issue #32: the home page listed AXES, OTP_STATIC, OTP_TOTP and CORE."""
+    from django.contrib.auth import get_user_model
+
+    boss = get_user_model().objects.create_superuser("root", "r@isocnet.example", "pw")
+    client.force_login(boss)
+    page = client.get("/admin/").content.decode()
+    for raw in (">Axes<", ">Otp_totp<", ">Otp_static<", ">Core<"):
+        assert raw not in page
+    assert "Sign-in lockouts" in page and "Two-factor sign-in: recovery codes" in page
+
+
+def test_webhook_endpoints_list_their_events_in_words(client):
+    from django.contrib.auth import get_user_model
+
+    from isocnet.webhooks.models import WebhookEndpoint
+
+    WebhookEndpoint.objects.create(
+        url="https://crm.example/in",
+        events=["*"],
+        secret_encrypted="x",
+        secret_hint="whsec_…",
+        created_at=clock.now(),
+        created_by="test",
+    )
+    client.force_login(get_user_model().objects.create_superuser("root", "r@i.example", "pw"))
+    page = client.get("/admin/webhooks/webhookendpoint/").content.decode()
+    assert "Every event" in page and '["*"]' not in page

@@ -52,7 +52,22 @@ class EndpointForm(forms.ModelForm):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(ServiceSaveAdmin):
     form = EndpointForm
-    list_display = ["url", "events", "active", "failing_since", "disabled_reason", "secret_hint"]
+    list_display = [
+        "url",
+        "events_wanted",
+        "active",
+        "failing_since",
+        "disabled_reason",
+        "secret_hint",
+    ]
+
+    @admin.display(description="Events")
+    def events_wanted(self, obj):
+        """Words, not the stored list (["*"] was shown as is)."""
+        if "*" in (obj.events or []):
+            return "Every event"
+        return ", ".join(obj.events or []) or "—"
+
     list_filter = ["active"]
     actions = ["disable", "enable"]
 
