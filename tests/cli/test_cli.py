@@ -217,3 +217,28 @@ def test_serve_collects_static_files_only_when_they_changed(settings, tmp_path, 
     (tmp_path / ".collected").write_text("an older install")
     command._static_files()
     assert collected == ["collectstatic", "collectstatic"]
+
+
+def test_the_help_lists_our_commands_not_djangos_seventy(capsys):
+    """Issue #32: `isocnet --help` printed 75 lines of Django's and axes'
+    commands."""
+    from isocnet.cli.main import main
+
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "  bill " in out and "  bank-import " in out and "  migrate " in out
+    assert "axes_reset" not in out and "sqlflush" not in out and len(out.splitlines()) < 30
+    assert "isocnet django help" in out
+
+
+def test_export_says_what_it_wrote(db, tmp_path, capsys):
+    from django.core.management import call_command
+
+    target = tmp_path / "invoices.csv"
+    call_command(
+        "export", "invoices", "--from", "2026-01-01", "--to", "2026-12-31", "-o", str(target)
+    )
+    assert (
+        f"Exported 0 invoices rows of 2026-01-01 to 2026-12-31 to {target}."
+        in capsys.readouterr().err
+    )

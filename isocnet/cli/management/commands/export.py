@@ -21,9 +21,14 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"--from/--to: {exc}") from None
         out = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+        rows = -1  # the header is not a row
         try:
             for line in csv_lines(export_rows(kind, start, end)):
                 out.write(line)
+                rows += 1
         finally:
             if output:
                 out.close()
+        # what was done, where the data is not (the CSV may be standard output)
+        where = output or "standard output"
+        self.stderr.write(f"Exported {rows} {kind} rows of {start} to {end} to {where}.")
