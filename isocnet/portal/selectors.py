@@ -209,6 +209,16 @@ def _paid_by(payment: Payment) -> str:
     return f"{payment.get_method_display().lower()}{ref}"
 
 
+def payments(customer: Customer):
+    """The account's payments, newest first, with their receipts (one per
+    invoice paid, or one for a payment kept as credit)."""
+    return (
+        Payment.objects.filter(customer=customer)
+        .prefetch_related("receipts__invoice")
+        .order_by("-received_on", "-id")
+    )
+
+
 def payment(customer: Customer, payment_id: int) -> Payment:
     found = (
         Payment.objects.filter(customer=customer, pk=payment_id)

@@ -21,7 +21,13 @@ urlpatterns = [
     path("invoices/", billing.invoice_list, name="invoices"),
     path("invoices/<str:number>/", billing.invoice_detail, name="invoice"),
     path("invoices/<str:number>/pdf/", billing.invoice_download, name="invoice_pdf"),
+    path("payments/", billing.payment_list, name="payments"),
     path("payments/<int:payment_id>/", billing.payment_detail, name="payment"),
+    path(
+        "payments/<int:payment_id>/receipt/pdf/",
+        billing.credit_receipt_download,
+        name="credit_receipt_pdf",
+    ),
     path(
         "payments/<int:payment_id>/receipts/<str:number>/pdf/",
         billing.receipt_download,

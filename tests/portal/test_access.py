@@ -66,6 +66,7 @@ def test_the_sweep_covers_every_url_with_an_id():
         "invoice_pdf",
         "payment",
         "receipt_pdf",
+        "credit_receipt_pdf",
         "pay_result",
         "card_remove",
         "card_default",
@@ -75,6 +76,8 @@ def test_the_sweep_covers_every_url_with_an_id():
 def test_every_url_with_an_id_answers_404_for_another_customers_records(two_accounts):
     client, mine, theirs = two_accounts
     for name, params in _patterns():
+        if name == "credit_receipt_pdf":  # its own test below (a payment kept as credit)
+            continue
         own = reverse(f"portal:{name}", kwargs={p: mine[p] for p in params})
         other = reverse(f"portal:{name}", kwargs={p: theirs[p] for p in params})
         method = client.post if name.startswith("card_") else client.get
@@ -140,3 +143,19 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, db):
         path = reverse(f"portal:{name}", kwargs={p: "1" if "id" in p else "x" for p in params})
         response = client.get(path)
         assert response.status_code == 302 and response["Location"].startswith("/portal/login/")
+
+
+def test_a_credit_receipt_is_only_its_payers(client, db):
+    """The receipt of a payment kept as credit (issue #30): the payer's own
+    opens, another customer's is a 404, and so is a payment that paid an
+    invoice (its receipts are per invoice)."""
+    mine, theirs = make_customer(name="Mine"), make_customer(name="Theirs")
+    kept = payment_record(actor=ACTOR, customer_id=mine.pk, amount="5.00", method="check")
+    other = payment_record(actor=ACTOR, customer_id=theirs.pk, amount="5.00", method="check")
+    client.force_login(portal_login_for(mine))
+    own = client.get(reverse("portal:credit_receipt_pdf", kwargs={"payment_id": kept.payment.pk}))
+    assert own.status_code == 200 and own["Content-Type"] == "application/pdf"
+    foreign = reverse("portal:credit_receipt_pdf", kwargs={"payment_id": other.payment.pk})
+    assert client.get(foreign).status_code == 404
+    page = client.get("/portal/payments/").content.decode()
+    assert "(account credit)" in page and "Theirs" not in page

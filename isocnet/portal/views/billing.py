@@ -7,7 +7,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from isocnet.documents.invoices import invoice_pdf
-from isocnet.documents.receipts import receipt_pdf
+from isocnet.documents.receipts import credit_receipt_pdf, receipt_pdf
 from isocnet.documents.statements import statement_pdf
 from isocnet.portal import selectors
 from isocnet.portal.access import customer_view
@@ -79,6 +79,25 @@ def payment_detail(request, payment_id: int):
             ),
         },
     )
+
+
+@customer_view
+def payment_list(request):
+    """Every payment with its receipts: the customer's record of what was
+    paid, how, and where it went."""
+    page = Paginator(selectors.payments(request.customer), PAGE_SIZE)
+    return render(request, "portal/payments.html", {"page": page.get_page(request.GET.get("page"))})
+
+
+@customer_view
+def credit_receipt_download(request, payment_id: int):
+    """The receipt of a payment that paid no invoice (kept as credit)."""
+    payment = selectors.payment(request.customer, payment_id)
+    receipt = payment.receipts.filter(invoice__isnull=True).first()
+    if receipt is None:
+        raise Http404("this payment has no receipt of its own")
+    doc = credit_receipt_pdf(payment, receipt)
+    return _pdf(doc.content, doc.filename)
 
 
 @customer_view
