@@ -36,6 +36,8 @@ class Command(BaseCommand):
         portal = ensure_customer_login()
         lockbox = settings.VAR_DIR / "demo-lockbox.csv"
         checks = write_demo_lockbox(lockbox)
+        # the links follow PORT (make demo sets PORTAL_URL)
+        site = settings.PORTAL_URL.removesuffix("/").removesuffix("/portal")
         portal_line = (
             f"Client portal: {settings.PORTAL_URL}/  email {portal[0]}  password {portal[1]}\n"
             if portal
@@ -47,7 +49,7 @@ class Command(BaseCommand):
             f"{summary.collection['charged']} charged, {summary.collection['declined']} declined.\n"
             + (f"{partial}.\n" if partial else "")
             + "Customer emails (invoices, receipts, declined-card notices) go out from the server within seconds:\n"
-            "  var/mail/*.eml and http://127.0.0.1:8000/admin/notifications/outboxmessage/\n"
+            f"  var/mail/*.eml and {site}/admin/notifications/outboxmessage/\n"
             + (
                 f"Deposit desk: {checks} checks for open invoices in {lockbox}: "
                 f".venv/bin/isocnet bank-import {lockbox}\n"
@@ -57,10 +59,10 @@ class Command(BaseCommand):
                 else ""
             )
             + portal_line
-            + f"Back office: http://127.0.0.1:8000/admin/  user {username}  password {password}\n"
+            + f"Back office: {site}/admin/  user {username}  password {password}\n"
             "             (two-factor sign-in is optional in the demo; in production billing "
             "managers must set it up: docs/backoffice.md)\n"
-            f"API docs:    http://127.0.0.1:8000/api/v1/docs\n"
+            f"API docs:    {site}/api/v1/docs\n"
             "API key:     a new key, made by this run and shown only now (keys of earlier runs "
             f"still work):\n             {token}"
         )
