@@ -128,10 +128,15 @@ def tasks(today: dt.date | None = None) -> list[Task]:
         ),
         Task(
             "Checks received today (to deposit)",
-            Payment.objects.filter(method="check", received_on=today).count(),
+            # recorded by hand: a check posted from a deposit batch or a
+            # bank file is in a deposit already
+            Payment.objects.filter(
+                method="check", received_on=today, deposit_item__isnull=True
+            ).count(),
             _list(
                 "payments_payment",
                 method__exact="check",
+                deposited="no",
                 received_on__gte=today.isoformat(),
                 received_on__lt=tomorrow,
             ),

@@ -300,3 +300,25 @@ def test_webhook_endpoints_list_their_events_in_words(client):
     client.force_login(get_user_model().objects.create_superuser("root", "r@i.example", "pw"))
     page = client.get("/admin/webhooks/webhookendpoint/").content.decode()
     assert "Every event" in page and '["*"]' not in page
+
+
+def test_checks_to_deposit_are_the_ones_recorded_by_hand(client, today):
+    """Issue #32: "Checks received today (to deposit)" counted every check,
+    deposited or not (1 → 8 after posting seven from a batch)."""
+    from django.contrib.auth import get_user_model
+
+    from isocnet.backoffice.workqueue import tasks
+    from isocnet.deposits.batches import batch_item_add, batch_open, batch_post
+
+    paid_by_hand = make_invoice(make_customer())
+    payment_record(actor=ACTOR, invoice_number=paid_by_hand.number, amount="49.95", method="check")
+    invoice = make_invoice(make_customer())
+    batch = batch_open(actor=ACTOR, reference="DS-1", expected_count=1, expected_total="49.95")
+    batch_item_add(actor=ACTOR, batch_id=batch.pk, invoice_number=invoice.number, amount="49.95")
+    batch_post(actor=ACTOR, batch_id=batch.pk)
+    task = next(t for t in tasks(today) if t.label.startswith("Checks received today"))
+    assert task.count == 1
+    client.force_login(get_user_model().objects.create_superuser("root", "r@i.example", "pw"))
+    listing = client.get(task.url)
+    assert listing.status_code == 200
+    assert "1 payment" in listing.content.decode()

@@ -29,6 +29,24 @@ class PaymentAllocationInline(AllocationInline):
     readonly_fields = fields
 
 
+class DepositedFilter(admin.SimpleListFilter):
+    """Whether a payment is in a deposit (posted from a deposit batch or a
+    bank file) or still to be taken to the bank (recorded by hand)."""
+
+    title = "deposit"
+    parameter_name = "deposited"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "In a deposit"), ("no", "Not in a deposit (to deposit)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(deposit_item__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(deposit_item__isnull=True)
+        return queryset
+
+
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
     actions = ["mark_returned"]
@@ -59,7 +77,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         "status",
         "recorded_by",
     ]
-    list_filter = ["method", "status", "received_on"]
+    list_filter = ["method", "status", DepositedFilter, "received_on"]
     search_fields = [
         "reference",
         "customer__name",
