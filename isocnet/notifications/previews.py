@@ -8,7 +8,11 @@ reset, email change) are about a login, not an invoice, and have none here."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from isocnet.collections.models import PaymentPlan, Promise
+from isocnet.collections.policy import current
+from isocnet.core import clock
 from isocnet.invoicing.models import CreditNote, Invoice
 from isocnet.notifications.message import Rendered
 from isocnet.notifications.rendering import render
@@ -56,15 +60,33 @@ def preview_context(kind: str, invoice: Invoice) -> dict | None:
     sent = (
         OutboxMessage.objects.filter(invoice=invoice, kind=kind)
         .order_by("-pk")
-        .values_list("context", flat=True)
+        .values_list("context", "created_at")
         .first()
     )
     if sent is not None:
-        return dict(sent)
+        context, queued = sent
+        return {"as_of": clock.localdate(queued).isoformat(), **dict(context)}
     if kind in _LATEST:
         facts = _LATEST[kind](invoice)
         return facts if all(v is not None for v in facts.values()) else None
-    return {}
+    day = _notice_day(kind, invoice)
+    return {"as_of": day.isoformat()} if day else {}
+
+
+def _notice_day(kind: str, invoice: Invoice):
+    """The day the policy sends a dunning notice of this invoice (a
+    preview's "days past due" counts from it, not from today)."""
+    policy = current()
+    steps = {
+        MessageKind.REMINDER: -policy.reminder_days_before_due,
+        MessageKind.OVERDUE_1: policy.notice_days[0],
+        MessageKind.OVERDUE_2: policy.notice_days[1],
+        MessageKind.OVERDUE_3: policy.notice_days[2],
+        MessageKind.SUSPENSION: policy.suspension_days,
+    }
+    if kind not in steps:
+        return None
+    return invoice.due_date + dt.timedelta(days=steps[kind])
 
 
 def previewable(invoice: Invoice) -> list[str]:

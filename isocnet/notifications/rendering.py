@@ -212,7 +212,9 @@ def _notice_parts(
             "next_retry_on": formatting.date(dt.date.fromisoformat(context["next_retry_on"])),
         }
     ctx.update({k: v for k, v in context.items() if k in {"reason", "card", "next_retry_on"} and v})
-    opening, closing = dunning_words(kind, ctx, invoice, clock.today())
+    # a preview speaks as of the day the notice goes out (notifications.previews)
+    day = dt.date.fromisoformat(context["as_of"]) if context.get("as_of") else clock.today()
+    opening, closing = dunning_words(kind, ctx, invoice, day)
     ctx.update(opening=opening, closing=closing, subject=subject, dunning=kind in DUNNING_KINDS)
     text = render_to_string("notifications/_notice.txt", ctx)
     html = render_to_string("notifications/_notice.html", ctx)

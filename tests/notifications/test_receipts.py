@@ -265,3 +265,15 @@ def test_a_receipt_counts_credit_taken_back_by_a_returned_payment(smtp):
     assert "Remaining balance: $29.95" in text
     (pdf,) = pdf_attachments(last).values()
     assert "Remaining balance: $29.95" in " ".join(pdf.split())
+
+
+def test_a_notice_preview_speaks_as_of_the_day_it_goes_out(today):
+    """Issue #32: previews were dated today ("is now 0 days past due")."""
+    from isocnet.collections.policy import current
+    from isocnet.notifications.previews import notice_preview
+    from tests.factories import make_invoice
+
+    invoice = make_invoice(make_customer(), due_date=D(2026, 12, 1))
+    days = current().notice_days[1]
+    text = notice_preview("overdue_2", invoice).text
+    assert f"is now {days} days past due" in text, text
