@@ -360,13 +360,17 @@ def customer_timeline(
     return sorted(events, key=lambda e: (e.date, order.get(e.kind, 5)))
 
 
-def next_step(events: list[Event]) -> str:
+def next_step(events: list[Event], *, to_staff: bool = False) -> str:
     """The one sentence a customer should read first: the next thing that
-    will happen to the account unless it is paid (none: "")."""
+    will happen to the account unless it is paid (none: ""). ``to_staff``:
+    the same said about the customer ("The services …"), not to them."""
     for event in events:
         if event.kind == "suspended":
             owed = formatting.money(Money.parse(event.amount, event.currency))
-            return f"Your service will be suspended on {formatting.date(event.date)} unless {owed} is paid."
+            whose = "The customer's services" if to_staff else "Your service"
+            return (
+                f"{whose} will be suspended on {formatting.date(event.date)} unless {owed} is paid."
+            )
         if event.kind == "late_fee":
             fee = formatting.money(Money.parse(event.amount, event.currency))
             return (

@@ -198,3 +198,19 @@ def test_the_next_step_in_words():
         "Your service will be suspended on December 18, 2026 unless $94.95 is paid."
     )
     assert not Promise.objects.exists()
+
+
+def test_the_staff_page_says_the_next_step_about_the_customer_not_to_them(client):
+    """Issue #32: the staff's "next 60 days" read "Your service will be
+    suspended …", words meant for the customer."""
+    from django.contrib.auth import get_user_model
+
+    from tests.collections.test_browser import _overdue_customer
+
+    customer = _overdue_customer()
+    client.force_login(get_user_model().objects.create_superuser("root", "r@i.example", "pw"))
+    page = client.get(f"/admin/customers/customer/{customer.pk}/change/").content.decode()
+    assert "The customer&#x27;s services will be suspended on" in page or (
+        "The customer's services will be suspended on" in page
+    )
+    assert "Your service will be suspended" not in page

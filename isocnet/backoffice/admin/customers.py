@@ -205,7 +205,7 @@ class CustomerAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             "history": customer_history(customer) if customer else [],
             "timeline": events,
-            "next_step": next_step(events),
+            "next_step": next_step(events, to_staff=True),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
