@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import unicodedata
-from urllib.parse import unquote
 
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
@@ -39,7 +38,7 @@ class RequestGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if _control(request.path) or _control(unquote(request.META.get("PATH_INFO", ""))):
+        if _control(request.path):  # PATH_INFO as decoded: %00 is a NUL here
             return _refuse(request, "path")
         for key, values in request.GET.lists():
             if _control(key):
@@ -49,6 +48,5 @@ class RequestGuardMiddleware:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not response.has_header("Expires"):
-            add_never_cache_headers(response)
-            response["Cache-Control"] = "no-store, " + response["Cache-Control"]
+            add_never_cache_headers(response)  # no-store, no-cache, private, max-age=0
         return response

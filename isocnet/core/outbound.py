@@ -56,16 +56,17 @@ def _allowed(address) -> bool:
 
 
 def _address_problem(text: str) -> str | None:
-    _, problem = ip_address_problem(text, public_only=True)
-    if problem is None:
-        return None
+    """Why a resolved address may not be reached, or None (an
+    allow-listed network is reached whatever its class)."""
     try:
-        raw = ipaddress.ip_address(text.split("%")[0])
+        address = ipaddress.ip_address(text.split("%")[0])  # a zone id: fe80::1%eth0
     except ValueError:
-        return problem
-    if raw.version == 6 and raw.ipv4_mapped is not None:
-        raw = raw.ipv4_mapped
-    return None if _allowed(raw) else problem
+        return "is not an IP address"
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if _allowed(address):
+        return None
+    return ip_address_problem(str(address), public_only=True)[1]
 
 
 def target_of(url, field: str = "url") -> Target:

@@ -88,6 +88,27 @@ class StoredDocument(models.Model):
             return len(cls.objects.bulk_create(documents, ignore_conflicts=True))
 
     @classmethod
+    def stored_once(cls, render, *, kind: str, invoice, payment):
+        """The document of (kind, invoice, payment) — ``invoice`` None for a
+        receipt with no invoice — as first stored: when there is none,
+        ``render()`` makes it (its bytes and file name) and it is kept here. Two senders at once: the
+        unique index keeps one, and the other returns it."""
+        from django.db import IntegrityError
+
+        look = {"kind": kind, "invoice": invoice, "payment": payment}
+        found = cls.objects.filter(**look).first()
+        if found is not None:
+            return found
+        content, filename = render()
+        try:
+            with transaction.atomic():
+                document = cls.of(content, filename=filename, created_at=clock.now(), **look)
+                document.save(force_insert=True)
+                return document
+        except IntegrityError:
+            return cls.objects.get(**look)
+
+    @classmethod
     def of(cls, content: bytes, *, kind: str, invoice, filename: str, created_at, payment=None):
         """An unsaved document holding these bytes, with their SHA-256."""
         return cls(

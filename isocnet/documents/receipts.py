@@ -3,7 +3,6 @@ including one payment, and the balance after it ($0.00 = paid in full)."""
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from isocnet.core import clock, formatting
@@ -31,17 +30,15 @@ def receipts_facts(pairs: list[tuple[Invoice, Payment]]) -> dict[tuple[int, int]
     # the invoices' allocations by their index, then their payments by key
     # (never a join a planner with stale statistics turns into a payment scan)
     payment_ids = {p.pk for _, p in pairs}
+    newest = max(payment_ids)
     # in one query: the invoices' allocations up to the newest payment, and
     # every allocation of the payments themselves (where the rest of each went)
     read = list(
         Allocation.objects.filter(
-            Q(invoice_id__in=invoice_ids, payment_id__lte=max(payment_ids))
-            | Q(payment_id__in=payment_ids)
+            Q(invoice_id__in=invoice_ids, payment_id__lte=newest) | Q(payment_id__in=payment_ids)
         ).order_by("payment_id", "id")
     )
-    allocations = [
-        a for a in read if a.invoice_id in invoice_ids and a.payment_id <= max(payment_ids)
-    ]
+    allocations = [a for a in read if a.invoice_id in invoice_ids and a.payment_id <= newest]
     spread = [a for a in read if a.payment_id in payment_ids and a.refund_id is None]
     payments = Payment.objects.in_bulk({a.payment_id for a in allocations})
     credits = list(
@@ -283,28 +280,15 @@ def credit_receipt_document_data(payment: Payment, receipt: Receipt) -> dict:
 
 def credit_receipt_pdf(payment: Payment, receipt: Receipt) -> StoredDocument:
     """The stored PDF of a credit-only receipt (rendered once, kept as sent)."""
-    stored = StoredDocument.objects.filter(
-        kind=DocumentKind.RECEIPT, invoice__isnull=True, payment=payment
-    ).first()
-    if stored is not None:
-        return stored
-    content = render_pdf("invoice.typ", credit_receipt_document_data(payment, receipt))
-    try:
-        with transaction.atomic():
-            document = StoredDocument.of(
-                content,
-                kind=DocumentKind.RECEIPT,
-                invoice=None,
-                payment=payment,
-                filename=receipt.filename,
-                created_at=clock.now(),
-            )
-            document.save(force_insert=True)
-            return document
-    except IntegrityError:  # rendered at this moment by another sender: theirs was kept
-        return StoredDocument.objects.get(
-            kind=DocumentKind.RECEIPT, invoice__isnull=True, payment=payment
-        )
+    return StoredDocument.stored_once(
+        lambda: (
+            render_pdf("invoice.typ", credit_receipt_document_data(payment, receipt)),
+            receipt.filename,
+        ),
+        kind=DocumentKind.RECEIPT,
+        invoice=None,
+        payment=payment,
+    )
 
 
 def receipt_of(invoice: Invoice, payment: Payment) -> Receipt | None:
@@ -316,29 +300,14 @@ def receipt_filename(receipt: Receipt | None, invoice: Invoice) -> str:
 
 
 def receipt_pdf(invoice: Invoice, payment: Payment) -> StoredDocument:
-    stored = StoredDocument.objects.filter(
-        kind=DocumentKind.RECEIPT, invoice=invoice, payment=payment
-    ).first()
-    if stored is not None:
-        return stored
-    receipt = receipt_of(invoice, payment)
-    content = render_pdf("invoice.typ", receipt_document_data(invoice, payment, receipt=receipt))
-    try:
-        with transaction.atomic():
-            document = StoredDocument.of(
-                content,
-                kind=DocumentKind.RECEIPT,
-                invoice=invoice,
-                payment=payment,
-                filename=receipt_filename(receipt, invoice),
-                created_at=clock.now(),
-            )
-            document.save(force_insert=True)
-            return document
-    except IntegrityError:
-        return StoredDocument.objects.get(
-            kind=DocumentKind.RECEIPT, invoice=invoice, payment=payment
-        )
+    def render() -> tuple[bytes, str]:
+        receipt = receipt_of(invoice, payment)  # read only when the PDF is made
+        data = receipt_document_data(invoice, payment, receipt=receipt)
+        return render_pdf("invoice.typ", data), receipt_filename(receipt, invoice)
+
+    return StoredDocument.stored_once(
+        render, kind=DocumentKind.RECEIPT, invoice=invoice, payment=payment
+    )
 
 
 def receipt_pdfs_render(*, payment_ids: list[int]) -> int:
