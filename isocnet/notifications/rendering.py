@@ -270,11 +270,15 @@ def _render_receipt(
                 "invoice.typ", receipt_document_data(invoice, payment, facts, receipt=receipt)
             ),
         )
-    customer = invoice.customer
+    return _receipt_email(invoice.customer, "receipt", ctx, attachment, doc)
+
+
+def _receipt_email(customer, template: str, ctx: dict, attachment, doc) -> Rendered:
+    """Every "Invoice Payment Confirmation": to the customer and the cc list."""
     return Rendered(
         subject="Invoice Payment Confirmation",
-        text=tidy(render_to_string("notifications/receipt.txt", ctx)),
-        html=render_to_string("notifications/receipt.html", ctx),
+        text=tidy(render_to_string(f"notifications/{template}.txt", ctx)),
+        html=render_to_string(f"notifications/{template}.html", ctx),
         to=formataddr((customer.name, customer.email)),
         cc=list(customer.cc_emails or []),
         attachment=attachment,
@@ -309,15 +313,7 @@ def render_credit_receipt(message: OutboxMessage, *, store_pdf: bool = True) -> 
             render_pdf("invoice.typ", credit_receipt_document_data(payment, receipt)),
         )
     )
-    return Rendered(
-        subject="Invoice Payment Confirmation",
-        text=tidy(render_to_string("notifications/credit_receipt.txt", ctx)),
-        html=render_to_string("notifications/credit_receipt.html", ctx),
-        to=formataddr((customer.name, customer.email)),
-        cc=list(customer.cc_emails or []),
-        attachment=attachment,
-        document=doc,
-    )
+    return _receipt_email(customer, "credit_receipt", ctx, attachment, doc)
 
 
 # What rendering a message writes on it (``render_many_into`` saves these).
