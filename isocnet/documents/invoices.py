@@ -5,10 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, prefetch_related_objects
 
-from isocnet.core import clock, formatting
+from isocnet.core import formatting
 from isocnet.documents.models import DocumentKind, StoredDocument
 from isocnet.documents.renderer import qr_later, render_pdf
 from isocnet.invoicing.engine.generator import period_suffix
@@ -210,25 +209,15 @@ def invoice_filename(invoice: Invoice) -> str:
 def invoice_pdf(invoice: Invoice) -> StoredDocument:
     """The invoice PDF as sent: rendered and stored on first use (the first
     email), the same bytes ever after."""
-    stored = StoredDocument.objects.filter(invoice=invoice, kind=DocumentKind.INVOICE).first()
-    if stored is not None:
-        return stored
-    if invoice.number is None:
-        raise ValueError("a draft invoice has no PDF")
-    content = render_invoice_pdf(invoice)
-    try:
-        with transaction.atomic():
-            document = StoredDocument.of(
-                content,
-                kind=DocumentKind.INVOICE,
-                invoice=invoice,
-                filename=invoice_filename(invoice),
-                created_at=clock.now(),
-            )
-            document.save(force_insert=True)
-            return document
-    except IntegrityError:  # stored concurrently: theirs is the one that counts
-        return StoredDocument.objects.get(invoice=invoice, kind=DocumentKind.INVOICE)
+
+    def render() -> tuple[bytes, str]:
+        if invoice.number is None:
+            raise ValueError("a draft invoice has no PDF")
+        return render_invoice_pdf(invoice), invoice_filename(invoice)
+
+    return StoredDocument.stored_once(
+        render, kind=DocumentKind.INVOICE, invoice=invoice, payment=None
+    )
 
 
 def invoice_pdfs_render(*, invoice_ids: list[int]) -> int:
